@@ -1,0 +1,15 @@
+// The whole runtime.
+#pragma once
+
+#include "aio/buffer_pool.hpp"
+#include "aio/fifo.hpp"
+#include "aio/ops.hpp"
+#include "aio/race.hpp"
+#include "aio/result.hpp"
+#include "aio/ring.hpp"
+#include "aio/runtime.hpp"
+#include "aio/scope.hpp"
+#include "aio/signals.hpp"
+#include "aio/stop.hpp"
+#include "aio/task.hpp"
+#include "aio/unique_fd.hpp"

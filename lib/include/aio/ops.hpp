@@ -1,0 +1,193 @@
+// Awaitable io_uring operations. Each is an Operation living in the awaiting
+// coroutine's frame, so its address (the user_data) and everything it points
+// at stay valid until its last CQE. A stop request on the awaiting task's
+// token cancels it in the kernel; a stopped task submits nothing.
+#pragma once
+
+#include "aio/result.hpp"
+#include "aio/runtime.hpp"
+#include "aio/task.hpp"
+#include "aio/unique_fd.hpp"
+
+#include <linux/time_types.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <coroutine>
+#include <cstddef>
+#include <cstdint>
+#include <span>
+
+namespace aio {
+
+inline constexpr std::uint64_t kCurrentPosition = static_cast<std::uint64_t>(-1);
+
+// The awaiting half shared by all operations. Derived classes supply
+// prepare() and await_resume().
+class AwaitableOp : public Operation {
+public:
+  using Operation::Operation;
+  bool await_ready() noexcept { return false; }
+  template <class P> bool await_suspend(std::coroutine_handle<P> h) noexcept {
+    waiter_ = h;
+    return Runtime::current()->start(*this, h.promise().stop_token());
+  }
+
+private:
+  void complete() noexcept final { waiter_.resume(); }
+  std::coroutine_handle<> waiter_;
+};
+
+// An operation described by two small functions: how to fill the SQE, and
+// how to turn the kernel's value into the caller's result.
+template <class Prep, class Map> class BasicOp final : public AwaitableOp {
+public:
+  BasicOp(const char* name, int fd, Prep prep, Map map) noexcept
+      : AwaitableOp(name, fd), prep_(prep), map_(map) {}
+  void prepare(io_uring_sqe* sqe) noexcept override { prep_(sqe); }
+  auto await_resume() { return map_(raw_result()); }
+
+private:
+  Prep prep_;
+  Map map_;
+};
+
+namespace detail {
+inline Result<std::size_t> as_count(int res) { return interpret(res); }
+inline Result<void> as_void(int res) {
+  auto r = interpret(res);
+  if (!r) return r.error();
+  return {};
+}
+template <class Prep, class Map> auto make_op(const char* name, int fd, Prep prep, Map map) {
+  return BasicOp<Prep, Map>(name, fd, prep, map);
+}
+} // namespace detail
+
+inline auto nop() {
+  return detail::make_op("nop", -1, [](io_uring_sqe* s) { io_uring_prep_nop(s); }, detail::as_count);
+}
+
+inline auto read(int fd, std::span<std::byte> buf, std::uint64_t offset = kCurrentPosition) {
+  return detail::make_op(
+      "read", fd,
+      [=](io_uring_sqe* s) {
+        io_uring_prep_read(s, fd, buf.data(), static_cast<unsigned>(buf.size()), offset);
+      },
+      detail::as_count);
+}
+
+inline auto write(int fd, std::span<const std::byte> buf, std::uint64_t offset = kCurrentPosition) {
+  return detail::make_op(
+      "write", fd,
+      [=](io_uring_sqe* s) {
+        io_uring_prep_write(s, fd, buf.data(), static_cast<unsigned>(buf.size()), offset);
+      },
+      detail::as_count);
+}
+
+inline auto fsync(int fd, bool datasync = false) {
+  return detail::make_op(
+      "fsync", fd,
+      [=](io_uring_sqe* s) { io_uring_prep_fsync(s, fd, datasync ? IORING_FSYNC_DATASYNC : 0); },
+      detail::as_void);
+}
+
+// Waits until `fd` has one of `events` (POLLIN, ...); gives the revents.
+inline auto poll(int fd, unsigned events) {
+  return detail::make_op(
+      "poll", fd, [=](io_uring_sqe* s) { io_uring_prep_poll_add(s, fd, events); },
+      [](int res) -> Result<unsigned> {
+        auto r = interpret(res);
+        if (!r) return r.error();
+        return static_cast<unsigned>(*r);
+      });
+}
+
+inline auto splice(int fd_in, std::int64_t off_in, int fd_out, std::int64_t off_out, unsigned len,
+                   unsigned flags = 0) {
+  return detail::make_op(
+      "splice", fd_in,
+      [=](io_uring_sqe* s) { io_uring_prep_splice(s, fd_in, off_in, fd_out, off_out, len, flags); },
+      detail::as_count);
+}
+
+// `path` must stay valid until the operation completes.
+inline auto openat(int dirfd, const char* path, int flags, mode_t mode = 0) {
+  return detail::make_op(
+      "openat", -1, [=](io_uring_sqe* s) { io_uring_prep_openat(s, dirfd, path, flags, mode); },
+      [](int res) -> Result<UniqueFd> {
+        // An open that completes after a too-late cancel still yields an fd:
+        // it is handed over (and closed by its owner), never leaked.
+        auto r = interpret(res);
+        if (!r) return r.error();
+        return UniqueFd(static_cast<int>(*r));
+      });
+}
+
+// Cancels every operation in flight on `fd`; gives how many were found.
+inline auto cancel_fd(int fd) {
+  return detail::make_op(
+      "cancel-fd", -1,
+      [=](io_uring_sqe* s) { io_uring_prep_cancel_fd(s, fd, IORING_ASYNC_CANCEL_ALL); },
+      [](int res) -> Result<std::size_t> {
+        if (res == -ENOENT) return std::size_t{0};
+        return interpret(res);
+      });
+}
+
+// statx through the ring; the result buffer lives in the operation.
+class StatxOp final : public AwaitableOp {
+public:
+  StatxOp(int dirfd, const char* path, int flags, unsigned mask) noexcept
+      : AwaitableOp("statx", -1), dirfd_(dirfd), path_(path), flags_(flags), mask_(mask) {}
+  void prepare(io_uring_sqe* sqe) noexcept override {
+    io_uring_prep_statx(sqe, dirfd_, path_, flags_, mask_, &buf_);
+  }
+  Result<struct statx> await_resume() {
+    auto r = interpret(raw_result());
+    if (!r) return r.error();
+    return buf_;
+  }
+
+private:
+  int dirfd_;
+  const char* path_;
+  int flags_;
+  unsigned mask_;
+  struct statx buf_ {};
+};
+
+inline StatxOp statx(int dirfd, const char* path, int flags = 0, unsigned mask = STATX_BASIC_STATS) {
+  return {dirfd, path, flags, mask};
+}
+
+// A relative io_uring timeout. Firing is success; a stop makes it ECANCELED.
+class SleepOp final : public AwaitableOp {
+public:
+  explicit SleepOp(std::chrono::nanoseconds d) noexcept : AwaitableOp("timeout", -1) {
+    ts_.tv_sec = d.count() / 1'000'000'000;
+    ts_.tv_nsec = d.count() % 1'000'000'000;
+  }
+  void prepare(io_uring_sqe* sqe) noexcept override { io_uring_prep_timeout(sqe, &ts_, 0, 0); }
+  Result<void> await_resume() {
+    if (raw_result() == -ETIME) return {};
+    return detail::as_void(raw_result());
+  }
+
+private:
+  __kernel_timespec ts_{};
+};
+
+inline SleepOp sleep_for(std::chrono::nanoseconds d) { return SleepOp(d); }
+
+// Closes through the ring. If operations are still in flight on the fd, the
+// close waits for them instead (see UniqueFd).
+Task<Result<void>> close(UniqueFd fd);
+
+// Writes all of `buf`, resubmitting after short writes. Gives the bytes
+// written, or the first error (bytes before it are on the file).
+Task<Result<std::size_t>> write_all(int fd, std::span<const std::byte> buf,
+                                    std::uint64_t offset = kCurrentPosition);
+
+} // namespace aio

@@ -1,0 +1,54 @@
+// Ring: the io_uring instance (RAII), its setup with fallbacks, its opcode
+// probe and the cap on io-wq workers.
+#pragma once
+
+#include "aio/result.hpp"
+
+#include <liburing.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace aio {
+
+struct RingOptions {
+  unsigned entries = 256;
+  // Cap for each of io-wq's two pools (bounded: regular files; unbounded:
+  // sockets, pipes). 0 leaves the kernel's default.
+  unsigned max_iowq_workers = 2;
+};
+
+class Ring {
+public:
+  Ring() = default;
+  Ring(const Ring&) = delete;
+  Ring& operator=(const Ring&) = delete;
+  ~Ring();
+
+  // Sets up the ring, preferring SINGLE_ISSUER|DEFER_TASKRUN, then
+  // COOP_TASKRUN, then no flags. On failure `why` says what to tell a user.
+  Result<void> init(const RingOptions& opts, std::string* why = nullptr);
+
+  io_uring* get() noexcept { return &ring_; }
+  unsigned setup_flags() const noexcept { return flags_; }
+  unsigned sq_entries() const noexcept { return ring_.sq.ring_entries; }
+  unsigned cq_entries() const noexcept { return ring_.cq.ring_entries; }
+  bool supports(int opcode) const noexcept;
+  // Names of the opcodes in `needed` this kernel lacks.
+  std::vector<std::string> missing(const std::vector<int>& needed) const;
+
+private:
+  io_uring ring_{};
+  bool live_ = false;
+  unsigned flags_ = 0;
+  std::unique_ptr<io_uring_probe, void (*)(io_uring_probe*)> probe_{nullptr, io_uring_free_probe};
+};
+
+// Why io_uring cannot be used here, from /proc/sys/kernel/io_uring_disabled
+// and the setup errno: a sentence for the user.
+std::string io_uring_unavailable_reason(std::error_code setup_error);
+
+const char* opcode_name(int opcode) noexcept;
+
+} // namespace aio

@@ -1,0 +1,158 @@
+// Runtime: one ring, one thread. Operations are objects with a stable
+// address (user_data points at them); each completes exactly once, after its
+// own CQE and the CQE of any cancel aimed at it.
+#pragma once
+
+#include "aio/result.hpp"
+#include "aio/ring.hpp"
+#include "aio/stop.hpp"
+#include "aio/task.hpp"
+
+#include <coroutine>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace aio {
+
+class Runtime;
+
+struct RuntimeOptions {
+  RingOptions ring;
+  // Log submissions, completions and cancellations to stderr. Defaults to
+  // on when the environment has AIO_TRACE set (to anything but "0").
+  bool trace = false;
+};
+
+RuntimeOptions default_runtime_options();
+
+// Base of everything submitted to the ring. Subclasses say how to fill the
+// SQE and what to do once everything is over; the runtime does the rest.
+class Operation {
+public:
+  Operation(const char* name, int fd) noexcept : name_(name), fd_(fd) {}
+  Operation(const Operation&) = delete;
+  Operation& operator=(const Operation&) = delete;
+  virtual ~Operation() = default;
+
+  const char* name() const noexcept { return name_; }
+  int fd() const noexcept { return fd_; }
+  // The kernel's value; turn it into a result with interpret().
+  int raw_result() const noexcept { return res_; }
+  bool cancel_requested() const noexcept { return cancel_requested_; }
+
+  virtual void prepare(io_uring_sqe* sqe) noexcept = 0;
+  // Called exactly once, when no CQE for this operation is outstanding.
+  virtual void complete() noexcept = 0;
+
+private:
+  friend class Runtime;
+  enum class State : std::uint8_t { Idle, Queued, InFlight, Done };
+  static void on_stop(void* self) noexcept;
+
+  const char* name_;
+  int fd_;
+  int res_ = 0;
+  State state_ = State::Idle;
+  std::uint8_t pending_cqes_ = 0;
+  bool cancel_requested_ = false;
+  Runtime* rt_ = nullptr;
+  StopCallback stop_cb_;
+  Operation* qprev_ = nullptr;
+  Operation* qnext_ = nullptr;
+};
+
+struct RuntimeStats {
+  std::uint64_t submitted = 0;
+  std::uint64_t completed = 0;
+  std::uint64_t cancels_sent = 0;
+  std::uint64_t cancelled_unsubmitted = 0;
+  std::uint64_t queued = 0; // times an operation waited for CQ room
+};
+
+class Runtime {
+public:
+  // `why` receives a sentence for the user when io_uring is unusable.
+  static Result<std::unique_ptr<Runtime>> create(const RuntimeOptions& opts = default_runtime_options(),
+                                                 std::string* why = nullptr);
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+  // Cancels and drains whatever is still in flight before the ring goes.
+  ~Runtime();
+
+  // The runtime of the calling thread (null if none).
+  static Runtime* current() noexcept;
+
+  // Runs `task` to completion on this thread, then drains stray work.
+  template <class T> T block_on(Task<T> task) {
+    root_ = std::make_unique<StopSource>();
+    auto h = task.handle();
+    h.promise().token = root_->token();
+    h.resume();
+    while (!h.done()) run_once();
+    drain();
+    return h.promise().take();
+  }
+
+  // Stops everything running under block_on.
+  void request_stop() noexcept { root_->request_stop(); }
+  StopToken root_token() noexcept { return root_->token(); }
+
+  // Starts `op` unless `token` is already stopped. Returns false when it
+  // finished synchronously (cancelled before submission): complete() is
+  // then not called and raw_result() is -ECANCELED.
+  bool start(Operation& op, StopToken token) noexcept;
+  // Asks the kernel to cancel `op` (or drops it if not yet submitted).
+  void cancel(Operation& op) noexcept;
+
+  // Resumes `h` from the loop, not from the caller's stack (for wake-ups
+  // that happen inside stop requests or destructors).
+  void post(std::coroutine_handle<> h) { posted_.push_back(h); }
+
+  // One turn of the loop: submit, wait for at least one event, dispatch.
+  void run_once();
+  // Turns until nothing is in flight, queued or ready.
+  void drain();
+
+  // Called by UniqueFd: true if `fd` has operations in flight, in which case
+  // the runtime closes it when the last of them completes.
+  bool defer_close(int fd) noexcept;
+  unsigned inflight() const noexcept { return inflight_; }
+  const RuntimeStats& stats() const noexcept { return stats_; }
+  Ring& ring() noexcept { return ring_; }
+  bool tracing() const noexcept { return trace_; }
+  void trace(const char* event, const Operation* op, int res) const noexcept;
+
+private:
+  explicit Runtime(bool trace) : trace_(trace) {}
+  io_uring_sqe* get_sqe() noexcept;
+  void submit_op(Operation& op) noexcept;
+  void submit_cancel(Operation& op) noexcept;
+  void flush_queues() noexcept;
+  void run_ready() noexcept;
+  void reap() noexcept;
+  void dispatch(std::uint64_t user_data, int res) noexcept;
+  void finish(Operation& op) noexcept;
+  void retain_fd(int fd);
+  void release_fd(int fd) noexcept;
+  bool has_room() const noexcept { return inflight_ < capacity_; }
+
+  Ring ring_;
+  bool trace_;
+  unsigned capacity_ = 0; // CQEs that may be outstanding: the CQ size
+  unsigned inflight_ = 0; // SQEs submitted or prepared whose CQE is due
+  Operation* qhead_ = nullptr; // operations waiting for room, FIFO
+  Operation* qtail_ = nullptr;
+  std::deque<Operation*> cancel_queue_; // cancels waiting for room
+  std::vector<Operation*> ready_;       // finished without the kernel
+  std::vector<std::coroutine_handle<>> posted_;
+  std::vector<std::uint32_t> fd_refs_;
+  std::vector<bool> fd_close_deferred_;
+  std::unique_ptr<StopSource> root_ = std::make_unique<StopSource>();
+  RuntimeStats stats_;
+  Runtime* prev_current_ = nullptr;
+};
+
+} // namespace aio

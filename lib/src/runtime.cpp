@@ -1,0 +1,304 @@
+#include "aio/runtime.hpp"
+
+#include "aio/unique_fd.hpp"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+namespace aio {
+namespace {
+
+thread_local Runtime* t_current = nullptr;
+
+// Cancel CQEs carry the target's address with the low bit set; operations
+// are at least 8-byte aligned, so the bit is free.
+constexpr std::uint64_t kCancelTag = 1;
+// CQEs of the shutdown's cancel-everything request.
+constexpr std::uint64_t kInternal = 0;
+
+const std::vector<int>& required_opcodes() {
+  static const std::vector<int> ops = {
+      IORING_OP_NOP,     IORING_OP_READ,  IORING_OP_WRITE,  IORING_OP_OPENAT,
+      IORING_OP_CLOSE,   IORING_OP_STATX, IORING_OP_FSYNC,  IORING_OP_SPLICE,
+      IORING_OP_POLL_ADD, IORING_OP_TIMEOUT, IORING_OP_ASYNC_CANCEL,
+  };
+  return ops;
+}
+
+} // namespace
+
+RuntimeOptions default_runtime_options() {
+  RuntimeOptions o;
+  const char* t = std::getenv("AIO_TRACE");
+  o.trace = t != nullptr && *t != '\0' && std::strcmp(t, "0") != 0;
+  return o;
+}
+
+void close_fd(int fd) noexcept {
+  if (Runtime* rt = Runtime::current(); rt != nullptr && rt->defer_close(fd)) return;
+  ::close(fd);
+}
+
+void Operation::on_stop(void* self) noexcept {
+  auto* op = static_cast<Operation*>(self);
+  op->rt_->cancel(*op);
+}
+
+Result<std::unique_ptr<Runtime>> Runtime::create(const RuntimeOptions& opts, std::string* why) {
+  std::unique_ptr<Runtime> rt(new Runtime(opts.trace));
+  if (auto r = rt->ring_.init(opts.ring, why); !r) return r.error();
+  if (auto miss = rt->ring_.missing(required_opcodes()); !miss.empty()) {
+    if (why != nullptr) {
+      *why = "this kernel's io_uring lacks";
+      for (const auto& m : miss) *why += " " + m;
+    }
+    return errno_code(ENOSYS);
+  }
+  rt->capacity_ = rt->ring_.cq_entries();
+  rt->prev_current_ = t_current;
+  t_current = rt.get();
+  return rt;
+}
+
+Runtime::~Runtime() {
+  if (inflight_ > 0) {
+    // Work still in flight when its owner forgot to wait: cancel it all and
+    // wait for every CQE, so the kernel never writes into freed memory and
+    // nothing completes after the ring is gone.
+    root_->request_stop();
+    if (io_uring_sqe* sqe = get_sqe(); sqe != nullptr) {
+      io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
+      io_uring_sqe_set_data64(sqe, kInternal);
+      ++inflight_;
+    }
+    drain();
+  }
+  if (t_current == this) t_current = prev_current_;
+}
+
+Runtime* Runtime::current() noexcept { return t_current; }
+
+void Runtime::trace(const char* event, const Operation* op, int res) const noexcept {
+  if (!trace_) return;
+  std::fprintf(stderr, "aio[%d]: %-10s %-8s op=%p fd=%d res=%d\n", static_cast<int>(getpid()),
+               event, op != nullptr ? op->name() : "-", static_cast<const void*>(op),
+               op != nullptr ? op->fd() : -1, res);
+}
+
+bool Runtime::start(Operation& op, StopToken token) noexcept {
+  op.rt_ = this;
+  op.cancel_requested_ = false;
+  if (token.stop_requested()) {
+    op.res_ = -ECANCELED;
+    op.state_ = Operation::State::Done;
+    ++stats_.cancelled_unsubmitted;
+    trace("cancelled", &op, op.res_);
+    return false;
+  }
+  retain_fd(op.fd_);
+  if (has_room() && qhead_ == nullptr) {
+    submit_op(op);
+  } else {
+    op.state_ = Operation::State::Queued;
+    op.qprev_ = qtail_;
+    op.qnext_ = nullptr;
+    (qtail_ != nullptr ? qtail_->qnext_ : qhead_) = &op;
+    qtail_ = &op;
+    ++stats_.queued;
+    trace("queued", &op, 0);
+  }
+  op.stop_cb_.attach(token.source(), &Operation::on_stop, &op);
+  return true;
+}
+
+io_uring_sqe* Runtime::get_sqe() noexcept {
+  io_uring_sqe* sqe = io_uring_get_sqe(ring_.get());
+  if (sqe == nullptr) {
+    io_uring_submit(ring_.get());
+    sqe = io_uring_get_sqe(ring_.get());
+  }
+  return sqe;
+}
+
+void Runtime::submit_op(Operation& op) noexcept {
+  io_uring_sqe* sqe = get_sqe();
+  if (sqe == nullptr) {
+    // The SQ is full even after a submit: impossible while in-flight work
+    // is capped by the CQ size, but never lose the operation.
+    op.res_ = -EAGAIN;
+    op.state_ = Operation::State::Done;
+    ready_.push_back(&op);
+    return;
+  }
+  op.prepare(sqe);
+  io_uring_sqe_set_data64(sqe, reinterpret_cast<std::uintptr_t>(&op));
+  op.state_ = Operation::State::InFlight;
+  op.pending_cqes_ = 1;
+  ++inflight_;
+  ++stats_.submitted;
+  trace("submit", &op, 0);
+}
+
+void Runtime::submit_cancel(Operation& op) noexcept {
+  io_uring_sqe* sqe = get_sqe();
+  if (sqe == nullptr) {
+    cancel_queue_.push_back(&op);
+    return;
+  }
+  io_uring_prep_cancel64(sqe, reinterpret_cast<std::uintptr_t>(&op), 0);
+  io_uring_sqe_set_data64(sqe, reinterpret_cast<std::uintptr_t>(&op) | kCancelTag);
+  ++inflight_;
+  ++stats_.cancels_sent;
+  trace("cancel", &op, 0);
+}
+
+void Runtime::cancel(Operation& op) noexcept {
+  if (op.cancel_requested_) return;
+  op.cancel_requested_ = true;
+  switch (op.state_) {
+  case Operation::State::Queued:
+    // Never reached the kernel: unlink it and finish it from the loop with a
+    // synthetic ECANCELED (not from here: we may be deep in a stop request).
+    (op.qprev_ != nullptr ? op.qprev_->qnext_ : qhead_) = op.qnext_;
+    (op.qnext_ != nullptr ? op.qnext_->qprev_ : qtail_) = op.qprev_;
+    op.res_ = -ECANCELED;
+    op.state_ = Operation::State::Done;
+    ++stats_.cancelled_unsubmitted;
+    trace("cancelled", &op, op.res_);
+    ready_.push_back(&op);
+    return;
+  case Operation::State::InFlight:
+    ++op.pending_cqes_; // the operation now ends after the cancel's CQE too
+    if (has_room() && cancel_queue_.empty()) submit_cancel(op);
+    else cancel_queue_.push_back(&op);
+    return;
+  default:
+    return;
+  }
+}
+
+void Runtime::flush_queues() noexcept {
+  while (!cancel_queue_.empty() && has_room()) {
+    Operation* op = cancel_queue_.front();
+    cancel_queue_.pop_front();
+    submit_cancel(*op);
+  }
+  while (qhead_ != nullptr && has_room()) {
+    Operation* op = qhead_;
+    qhead_ = op->qnext_;
+    (qhead_ != nullptr ? qhead_->qprev_ : qtail_) = nullptr;
+    submit_op(*op);
+  }
+}
+
+void Runtime::run_ready() noexcept {
+  while (!ready_.empty() || !posted_.empty()) {
+    std::vector<Operation*> batch;
+    batch.swap(ready_);
+    for (Operation* op : batch) finish(*op);
+    std::vector<std::coroutine_handle<>> wake;
+    wake.swap(posted_);
+    for (auto h : wake) h.resume();
+  }
+}
+
+void Runtime::run_once() {
+  run_ready();
+  flush_queues();
+  if (!ready_.empty() || !posted_.empty()) return;
+  if (inflight_ == 0) {
+    // Nothing can ever wake us: a task is waiting on something that is not
+    // an operation of this runtime. That is a bug in the caller.
+    std::fputs("aio: deadlock: a task waits but no operation is in flight\n", stderr);
+    std::abort();
+  }
+  int ret;
+  do {
+    ret = io_uring_submit_and_wait(ring_.get(), 1);
+  } while (ret == -EINTR);
+  reap();
+}
+
+void Runtime::drain() {
+  if (inflight_ > 0 || qhead_ != nullptr) root_->request_stop();
+  while (inflight_ > 0 || qhead_ != nullptr || !ready_.empty() || !posted_.empty() ||
+         !cancel_queue_.empty()) {
+    if (inflight_ == 0) {
+      run_ready();
+      flush_queues();
+      continue;
+    }
+    run_once();
+  }
+}
+
+void Runtime::reap() noexcept {
+  io_uring_cqe* cqes[64];
+  struct Event {
+    std::uint64_t user_data;
+    int res;
+  } events[64];
+  for (;;) {
+    unsigned n = io_uring_peek_batch_cqe(ring_.get(), cqes, 64);
+    if (n == 0) break;
+    for (unsigned i = 0; i < n; ++i) events[i] = {cqes[i]->user_data, cqes[i]->res};
+    // Consume before dispatching: resumed tasks may submit and wait again.
+    io_uring_cq_advance(ring_.get(), n);
+    for (unsigned i = 0; i < n; ++i) dispatch(events[i].user_data, events[i].res);
+  }
+}
+
+void Runtime::dispatch(std::uint64_t user_data, int res) noexcept {
+  --inflight_;
+  if (user_data == kInternal) return;
+  auto* op = reinterpret_cast<Operation*>(user_data & ~kCancelTag);
+  if ((user_data & kCancelTag) != 0) {
+    // 0: found and cancelled; -ENOENT: already done; -EALREADY: running and
+    // may still finish. In every case the target's own CQE tells its result.
+    trace("cancel-cqe", op, res);
+  } else {
+    op->res_ = res;
+    trace("complete", op, res);
+  }
+  if (--op->pending_cqes_ == 0) finish(*op);
+}
+
+void Runtime::finish(Operation& op) noexcept {
+  op.state_ = Operation::State::Done;
+  op.stop_cb_.detach();
+  release_fd(op.fd_);
+  ++stats_.completed;
+  op.complete();
+}
+
+void Runtime::retain_fd(int fd) {
+  if (fd < 0) return;
+  auto i = static_cast<std::size_t>(fd);
+  if (i >= fd_refs_.size()) {
+    fd_refs_.resize(i + 1, 0);
+    fd_close_deferred_.resize(i + 1, false);
+  }
+  ++fd_refs_[i];
+}
+
+void Runtime::release_fd(int fd) noexcept {
+  if (fd < 0) return;
+  auto i = static_cast<std::size_t>(fd);
+  if (--fd_refs_[i] == 0 && fd_close_deferred_[i]) {
+    fd_close_deferred_[i] = false;
+    trace("close", nullptr, fd);
+    ::close(fd);
+  }
+}
+
+bool Runtime::defer_close(int fd) noexcept {
+  auto i = static_cast<std::size_t>(fd);
+  if (fd < 0 || i >= fd_refs_.size() || fd_refs_[i] == 0) return false;
+  fd_close_deferred_[i] = true;
+  return true;
+}
+
+} // namespace aio
