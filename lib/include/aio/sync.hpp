@@ -1,0 +1,172 @@
+// Coordination between tasks on the one thread: an Event (many waiters,
+// manual reset) and a FIFO Mutex. Waiting never blocks the thread, and a
+// stop request ends a wait with ECANCELED (woken from the loop, not from
+// inside the stop request).
+#pragma once
+
+#include "aio/result.hpp"
+#include "aio/runtime.hpp"
+#include "aio/stop.hpp"
+
+#include <algorithm>
+#include <coroutine>
+#include <deque>
+#include <utility>
+#include <vector>
+
+namespace aio {
+
+namespace detail {
+// A waiter parked on a list until woken or stopped.
+struct Waiter {
+  std::coroutine_handle<> h;
+  StopCallback cb;
+  bool cancelled = false;
+};
+} // namespace detail
+
+class Event {
+public:
+  Event() = default;
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+
+  // Wakes every waiter; later waits return at once until reset().
+  void set() noexcept {
+    set_ = true;
+    auto woken = std::exchange(waiters_, {});
+    for (auto* w : woken) {
+      w->cb.detach();
+      Runtime::current()->post(w->h);
+    }
+  }
+  void reset() noexcept { set_ = false; }
+  bool is_set() const noexcept { return set_; }
+
+  class WaitOp {
+  public:
+    explicit WaitOp(Event* e) : e_(e) {}
+    bool await_ready() const noexcept { return e_->set_; }
+    template <class P> bool await_suspend(std::coroutine_handle<P> h) {
+      StopToken tok = h.promise().stop_token();
+      if (tok.stop_requested()) {
+        w_.cancelled = true;
+        return false;
+      }
+      w_.h = h;
+      e_->waiters_.push_back(&w_);
+      w_.cb.attach(tok.source(), &WaitOp::on_stop, this);
+      return true;
+    }
+    Result<void> await_resume() {
+      w_.cb.detach();
+      if (w_.cancelled) return errno_code(ECANCELED);
+      return {};
+    }
+
+  private:
+    static void on_stop(void* p) noexcept {
+      auto* self = static_cast<WaitOp*>(p);
+      std::erase(self->e_->waiters_, &self->w_);
+      self->w_.cancelled = true;
+      Runtime::current()->post(self->w_.h);
+    }
+    Event* e_;
+    detail::Waiter w_;
+  };
+  // Ok once the event is set; ECANCELED if the task is stopped first.
+  WaitOp wait() { return WaitOp(this); }
+
+private:
+  bool set_ = false;
+  std::vector<detail::Waiter*> waiters_;
+};
+
+// A mutex for tasks: lock() waits (first come, first served) and gives a
+// Guard that unlocks when it dies, handing the lock straight to the next
+// waiter so no one can barge in between.
+class Mutex {
+public:
+  Mutex() = default;
+  Mutex(const Mutex&) = delete;
+  Mutex& operator=(const Mutex&) = delete;
+
+  class Guard {
+  public:
+    Guard() = default;
+    explicit Guard(Mutex* m) : m_(m) {}
+    Guard(Guard&& o) noexcept : m_(std::exchange(o.m_, nullptr)) {}
+    Guard& operator=(Guard&& o) noexcept {
+      if (this != &o) {
+        unlock();
+        m_ = std::exchange(o.m_, nullptr);
+      }
+      return *this;
+    }
+    ~Guard() { unlock(); }
+    explicit operator bool() const noexcept { return m_ != nullptr; }
+    void unlock() noexcept {
+      if (m_ != nullptr) std::exchange(m_, nullptr)->release();
+    }
+
+  private:
+    Mutex* m_ = nullptr;
+  };
+
+  bool locked() const noexcept { return locked_; }
+
+  class LockOp {
+  public:
+    explicit LockOp(Mutex* m) : m_(m) {}
+    bool await_ready() noexcept {
+      if (m_->locked_) return false;
+      m_->locked_ = true;
+      return true;
+    }
+    template <class P> bool await_suspend(std::coroutine_handle<P> h) {
+      StopToken tok = h.promise().stop_token();
+      if (tok.stop_requested()) {
+        w_.cancelled = true;
+        return false;
+      }
+      w_.h = h;
+      m_->waiters_.push_back(&w_);
+      w_.cb.attach(tok.source(), &LockOp::on_stop, this);
+      return true;
+    }
+    Result<Guard> await_resume() {
+      w_.cb.detach();
+      if (w_.cancelled) return errno_code(ECANCELED);
+      return Guard(m_);
+    }
+
+  private:
+    static void on_stop(void* p) noexcept {
+      auto* self = static_cast<LockOp*>(p);
+      auto& ws = self->m_->waiters_;
+      ws.erase(std::find(ws.begin(), ws.end(), &self->w_));
+      self->w_.cancelled = true;
+      Runtime::current()->post(self->w_.h);
+    }
+    Mutex* m_;
+    detail::Waiter w_;
+  };
+  LockOp lock() { return LockOp(this); }
+
+private:
+  void release() noexcept {
+    if (waiters_.empty()) {
+      locked_ = false;
+      return;
+    }
+    // Ownership passes to the first waiter; locked_ stays true.
+    detail::Waiter* w = waiters_.front();
+    waiters_.pop_front();
+    w->cb.detach();
+    Runtime::current()->post(w->h);
+  }
+  bool locked_ = false;
+  std::deque<detail::Waiter*> waiters_;
+};
+
+} // namespace aio

@@ -1,0 +1,63 @@
+#include "aio/inotify.hpp"
+
+#include "aio/ops.hpp"
+
+#include <poll.h>
+#include <sys/inotify.h>
+
+#include <cstring>
+
+namespace aio {
+namespace {
+// Room for many events per read: a burst of appends to many files is read
+// in one go.
+constexpr std::size_t kBufSize = 64 * 1024;
+} // namespace
+
+Inotify::Inotify(UniqueFd fd) : fd_(std::move(fd)), buf_(new std::byte[kBufSize]) {}
+
+Result<Inotify> Inotify::create() {
+  int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) return errno_code(errno);
+  return Inotify(UniqueFd(fd));
+}
+
+Result<int> Inotify::add_watch(const std::string& path, std::uint32_t mask) {
+  int wd = inotify_add_watch(fd_.get(), path.c_str(), mask);
+  if (wd < 0) return errno_code(errno);
+  return wd;
+}
+
+Result<void> Inotify::remove_watch(int wd) {
+  if (inotify_rm_watch(fd_.get(), wd) != 0) return errno_code(errno);
+  return {};
+}
+
+std::vector<InotifyEvent> Inotify::parse(std::span<const std::byte> raw) {
+  std::vector<InotifyEvent> out;
+  std::size_t off = 0;
+  while (off + sizeof(inotify_event) <= raw.size()) {
+    inotify_event ev;
+    std::memcpy(&ev, raw.data() + off, sizeof ev);
+    const char* name = reinterpret_cast<const char*>(raw.data() + off + sizeof ev);
+    std::size_t name_len = ev.len == 0 ? 0 : strnlen(name, ev.len);
+    out.push_back({ev.wd, ev.mask, ev.cookie, std::string(name, name_len)});
+    off += sizeof ev + ev.len;
+  }
+  return out;
+}
+
+Task<Result<std::vector<InotifyEvent>>> Inotify::next() {
+  for (;;) {
+    auto p = co_await poll(fd_.get(), POLLIN);
+    if (!p) co_return p.error();
+    auto r = co_await read(fd_.get(), std::span(buf_.get(), kBufSize));
+    if (!r) {
+      if (r.error() == std::errc::resource_unavailable_try_again) continue;
+      co_return r.error();
+    }
+    co_return parse(std::span<const std::byte>(buf_.get(), *r));
+  }
+}
+
+} // namespace aio

@@ -1,0 +1,345 @@
+#include "follow.hpp"
+
+#include "tail.hpp"
+
+#include "aio/inotify.hpp"
+#include "aio/ops.hpp"
+#include "aio/pidfd.hpp"
+#include "aio/race.hpp"
+#include "aio/scope.hpp"
+#include "aio/sync.hpp"
+
+#include <fcntl.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+
+#include <filesystem>
+#include <unordered_map>
+
+namespace acat {
+namespace {
+
+// The watched inode: new bytes, truncation (MODIFY), a link count or mode
+// change (ATTRIB: an unlink, under -F), or the file itself going away.
+constexpr std::uint32_t kFileMask = IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF;
+// The directory of a followed name: the name coming or going (rotation).
+constexpr std::uint32_t kDirMask = IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE;
+constexpr std::size_t kFollowBuf = 128 * 1024;
+
+// What every follower shares. `finish` is the soft end (--pid, --idle-timeout):
+// followers catch up one last time and return. A write error is the hard end.
+struct State {
+  Context& ctx;
+  aio::Event finish;
+  aio::Result<void> error;
+  aio::Scope* scope = nullptr;
+
+  void fail(aio::Result<void> e) {
+    if (error) error = e;
+    scope->request_stop();
+  }
+};
+
+std::string fmt_quote(const std::string& s) { return "'" + s + "'"; }
+
+aio::Task<aio::Result<void>> wait_event(aio::Event& e) { co_return co_await e.wait(); }
+
+aio::Task<aio::Result<void>> sleep(std::chrono::nanoseconds d) {
+  co_return co_await aio::sleep_for(d);
+}
+
+aio::Task<bool> stopped() { co_return (co_await aio::stop_token()).stop_requested(); }
+
+class FileFollower {
+public:
+  FileFollower(State& st, aio::Inotify ino, std::vector<Input*> files)
+      : st_(st), ctx_(st.ctx), ino_(std::move(ino)), files_(std::move(files)), buf_(kFollowBuf) {}
+
+  aio::Task<void> run();
+
+private:
+  bool by_name() const { return ctx_.opts.follow == Follow::Name; }
+  void watch_dir(Input& in);
+  void watch_inode(Input& in);
+  void unwatch_inode(Input& in);
+  aio::Task<aio::Result<void>> check(Input& in);
+  aio::Task<aio::Result<void>> drain(Input& in);
+  void give_up(Input& in);
+
+  State& st_;
+  Context& ctx_;
+  aio::Inotify ino_;
+  std::vector<Input*> files_;
+  std::vector<std::byte> buf_;
+  std::unordered_map<int, std::vector<Input*>> by_inode_;
+  std::unordered_map<int, std::vector<Input*>> by_dir_;
+  std::unordered_map<const Input*, std::string> base_;
+};
+
+void FileFollower::watch_dir(Input& in) {
+  std::filesystem::path p(in.path);
+  std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
+  base_[&in] = p.filename().string();
+  auto wd = ino_.add_watch(dir, kDirMask | IN_ONLYDIR);
+  if (!wd) {
+    ctx_.report(dir, wd.error());
+    return;
+  }
+  by_dir_[*wd].push_back(&in);
+}
+
+void FileFollower::watch_inode(Input& in) {
+  // Through /proc/self/fd: the inode we hold, whatever the name is now.
+  auto wd = ino_.add_watch("/proc/self/fd/" + std::to_string(in.fd.get()), kFileMask);
+  if (!wd) {
+    ctx_.report(in.src.name, wd.error());
+    return;
+  }
+  in.wd = *wd;
+  by_inode_[*wd].push_back(&in);
+}
+
+void FileFollower::unwatch_inode(Input& in) {
+  if (in.wd < 0) return;
+  auto it = by_inode_.find(in.wd);
+  if (it != by_inode_.end()) {
+    std::erase(it->second, &in);
+    // Two operands may name one file: the watch is shared, keep it for the other.
+    if (it->second.empty()) {
+      (void)ino_.remove_watch(in.wd);
+      by_inode_.erase(it);
+    }
+  }
+  in.wd = -1;
+}
+
+void FileFollower::give_up(Input& in) {
+  unwatch_inode(in);
+  in.fd.reset();
+  in.done = true;
+}
+
+aio::Task<aio::Result<void>> FileFollower::drain(Input& in) {
+  if (!in.fd) co_return aio::Result<void>{};
+  auto st = co_await aio::statx(in.fd.get(), "", AT_EMPTY_PATH, STATX_SIZE);
+  if (st && st->stx_size < in.pos) {
+    ctx_.note(in.src.name + ": file truncated");
+    in.pos = 0;
+  }
+  for (;;) {
+    auto r = co_await read_some(in, buf_);
+    if (!r) {
+      if (r.cancelled()) co_return r.error();
+      ctx_.report(in.src.name, r.error());
+      give_up(in);
+      co_return aio::Result<void>{};
+    }
+    if (*r == 0) co_return aio::Result<void>{};
+    if (auto w = co_await ctx_.out.emit(in.src, std::span(buf_).first(*r)); !w) co_return w;
+  }
+}
+
+aio::Task<aio::Result<void>> FileFollower::check(Input& in) {
+  if (in.done) co_return aio::Result<void>{};
+  if (!by_name()) co_return co_await drain(in);
+  auto st = co_await aio::statx(AT_FDCWD, in.path.c_str(), 0, STATX_TYPE | STATX_INO);
+  if (!st) {
+    if (st.cancelled()) co_return st.error();
+    if (in.fd) {
+      // Whatever the writer put in before the name went is still ours.
+      if (auto w = co_await drain(in); !w) co_return w;
+      unwatch_inode(in);
+      in.fd.reset();
+      ctx_.note(fmt_quote(in.src.name) + " has become inaccessible: " + st.error().message());
+      if (!ctx_.opts.retry) in.done = true;
+    }
+    co_return aio::Result<void>{};
+  }
+  std::uint64_t dev = makedev(st->stx_dev_major, st->stx_dev_minor);
+  if (in.fd && dev == in.dev && st->stx_ino == in.ino) co_return co_await drain(in);
+  if (in.fd) {
+    if (auto w = co_await drain(in); !w) co_return w;
+    unwatch_inode(in);
+    in.fd.reset();
+    ctx_.note(fmt_quote(in.src.name) + " has been replaced;  following new file");
+  } else {
+    ctx_.note(fmt_quote(in.src.name) + " has appeared;  following new file");
+  }
+  if (!S_ISREG(st->stx_mode)) {
+    ctx_.note(fmt_quote(in.src.name) + " is not a regular file; giving up on this name");
+    in.done = true;
+    co_return aio::Result<void>{};
+  }
+  if (auto o = co_await open_input(in, false); !o) {
+    if (o.cancelled()) co_return o.error();
+    ctx_.report(in.src.name, o.error());
+    co_return aio::Result<void>{};
+  }
+  watch_inode(in);
+  co_return co_await drain(in);
+}
+
+aio::Task<void> FileFollower::run() {
+  for (Input* in : files_) {
+    if (by_name()) watch_dir(*in);
+    if (in->fd) watch_inode(*in);
+  }
+  // Bytes appended between the first pass and the watches are read now.
+  std::vector<bool> dirty(files_.size(), true);
+  for (;;) {
+    for (std::size_t i = 0; i < files_.size(); ++i) {
+      if (!dirty[i]) continue;
+      dirty[i] = false;
+      if (auto w = co_await check(*files_[i]); !w) {
+        if (!w.cancelled()) st_.fail(w);
+        co_return;
+      }
+    }
+    bool any = false;
+    for (Input* in : files_)
+      any = any || !in->done;
+    if (!any || st_.finish.is_set()) co_return;
+    auto r = co_await aio::race(ino_.next(), wait_event(st_.finish));
+    if (co_await stopped()) co_return;
+    if (st_.finish.is_set()) {
+      // The end was asked for: one last catch-up of every file.
+      std::fill(dirty.begin(), dirty.end(), true);
+      continue;
+    }
+    if (!r.first) {
+      ctx_.report("inotify", r.first.error());
+      co_return;
+    }
+    for (const auto& ev : *r.first) {
+      if ((ev.mask & IN_Q_OVERFLOW) != 0) std::fill(dirty.begin(), dirty.end(), true);
+      auto mark = [&](const Input* in) {
+        for (std::size_t i = 0; i < files_.size(); ++i)
+          if (files_[i] == in) dirty[i] = true;
+      };
+      if (auto it = by_inode_.find(ev.wd); it != by_inode_.end()) {
+        for (Input* in : it->second)
+          mark(in);
+        if ((ev.mask & IN_IGNORED) != 0) {
+          // The kernel dropped the watch (the inode is gone).
+          for (Input* in : it->second)
+            in->wd = -1;
+          by_inode_.erase(it);
+        }
+      }
+      if (auto it = by_dir_.find(ev.wd); it != by_dir_.end() && !ev.name.empty()) {
+        for (Input* in : it->second)
+          if (base_[in] == ev.name) mark(in);
+      }
+    }
+  }
+}
+
+// The follower lives in this frame, so it outlives every operation it starts.
+aio::Task<void> follow_files(State& st, aio::Inotify ino, std::vector<Input*> files) {
+  FileFollower f(st, std::move(ino), std::move(files));
+  co_await f.run();
+}
+
+aio::Task<void> follow_stream(State& st, Input& in) {
+  std::vector<std::byte> buf(kFollowBuf);
+  std::optional<Skipper> skip;
+  if (st.ctx.opts.mode != Mode::Cat && st.ctx.opts.count.from_start)
+    skip.emplace(st.ctx.opts.mode, st.ctx.opts.count.n);
+  for (;;) {
+    auto r = co_await aio::race(read_some(in, buf), wait_event(st.finish));
+    if (r.first && *r.first > 0) {
+      // A read cancelled too late still carries bytes: print them.
+      std::span<const std::byte> data = std::span(buf).first(*r.first);
+      if (skip) data = skip->feed(data);
+      if (auto w = co_await st.ctx.out.emit(in.src, data); !w) {
+        if (!w.cancelled()) st.fail(w);
+        co_return;
+      }
+    } else if (r.first) {
+      break; // an anonymous pipe's end
+    } else if (!r.first.cancelled()) {
+      st.ctx.report(in.src.name, r.first.error());
+      break;
+    }
+    if (st.finish.is_set() || co_await stopped()) break;
+  }
+  if (auto w = co_await st.ctx.out.end_of(in.src); !w && !w.cancelled()) st.fail(w);
+}
+
+aio::Task<void> wait_pid(State& st, pid_t pid) {
+  auto fd = aio::pidfd_open(pid);
+  if (fd)
+    (void)co_await aio::race(aio::wait_exit(fd->get()), wait_event(st.finish));
+  else if (fd.error() != std::errc::no_such_process)
+    st.ctx.report("--pid=" + std::to_string(pid), fd.error());
+  if (!co_await stopped()) st.finish.set();
+}
+
+aio::Task<void> wait_idle(State& st, std::chrono::nanoseconds limit) {
+  for (;;) {
+    auto now = std::chrono::steady_clock::now();
+    auto due = st.ctx.out.last_activity() + limit;
+    if (now >= due) {
+      st.finish.set();
+      co_return;
+    }
+    (void)co_await aio::race(sleep(due - now), wait_event(st.finish));
+    if (st.finish.is_set() || co_await stopped()) co_return;
+  }
+}
+
+// Never ends by itself: it sets `finish` when --pid or --idle-timeout say
+// so, then waits to be stopped once the followers are done.
+aio::Task<aio::Result<void>> watch_end(State& st) {
+  {
+    aio::Scope watchers(co_await aio::stop_token());
+    if (st.ctx.opts.pid) watchers.spawn(wait_pid(st, *st.ctx.opts.pid));
+    if (st.ctx.opts.idle_timeout) watchers.spawn(wait_idle(st, *st.ctx.opts.idle_timeout));
+    co_await watchers.join();
+  }
+  aio::Event never;
+  co_return co_await never.wait();
+}
+
+aio::Task<aio::Result<void>> run_followers(State& st, std::vector<Input*> files,
+                                           std::vector<Input*> streams) {
+  aio::Scope scope(co_await aio::stop_token());
+  st.scope = &scope;
+  if (!files.empty()) {
+    auto ino = aio::Inotify::create();
+    if (ino)
+      scope.spawn(follow_files(st, std::move(*ino), std::move(files)));
+    else
+      st.ctx.report("inotify", ino.error());
+  }
+  for (Input* in : streams)
+    scope.spawn(follow_stream(st, *in));
+  co_await scope.join();
+  st.scope = nullptr;
+  co_return st.error;
+}
+
+} // namespace
+
+aio::Task<aio::Result<void>> follow(Context& ctx, std::vector<std::unique_ptr<Input>>& inputs) {
+  std::vector<Input*> files, streams;
+  for (auto& in : inputs) {
+    if (in->done || in->is_stdin()) continue;
+    bool missing = !in->is_open();
+    if (missing && ctx.opts.follow == Follow::Name && ctx.opts.retry)
+      files.push_back(in.get());
+    else if (!missing && in->kind == Kind::Regular)
+      files.push_back(in.get());
+    else if (!missing && in->kind == Kind::Fifo)
+      streams.push_back(in.get());
+  }
+  if (files.empty() && streams.empty()) co_return aio::Result<void>{};
+  State st{ctx, {}, {}, nullptr};
+  auto r =
+      co_await aio::race(run_followers(st, std::move(files), std::move(streams)), watch_end(st));
+  if (!r.first && !r.first.cancelled()) co_return r.first;
+  co_return aio::Result<void>{};
+}
+
+} // namespace acat

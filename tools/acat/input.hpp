@@ -1,0 +1,64 @@
+// One operand: how it was opened, what kind of file it is, where we are in
+// it, and how to read the next bytes without blocking the thread.
+#pragma once
+
+#include "options.hpp"
+#include "output.hpp"
+
+#include "aio/fifo.hpp"
+#include "aio/result.hpp"
+#include "aio/task.hpp"
+#include "aio/unique_fd.hpp"
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <system_error>
+
+namespace acat {
+
+enum class Kind {
+  Regular, // read at explicit offsets; can seek from the end; followed with inotify
+  Fifo,    // a named pipe: FifoReader (no false EOF, survives writers with follow)
+  Pipe,    // an inherited pipe or socket on stdin: polled, ends at EOF
+  Other,   // character devices, directories, ...: plain reads
+};
+
+struct Input {
+  std::string path; // the operand; "-" is stdin
+  Source src;
+  Kind kind = Kind::Other;
+  aio::UniqueFd fd;
+  std::optional<aio::FifoReader> fifo;
+  std::uint64_t pos = 0; // next offset to read (Regular)
+  std::uint64_t dev = 0, ino = 0;
+  int wd = -1;       // inotify watch of the open inode
+  bool done = false; // no longer read or followed
+
+  bool is_stdin() const noexcept { return path == "-"; }
+  bool is_open() const noexcept { return fd.valid() || fifo.has_value(); }
+  int raw_fd() const noexcept { return fifo ? fifo->fd() : fd.get(); }
+};
+
+// What the whole run shares: options, stdout, and whether an error was told.
+struct Context {
+  const Options& opts;
+  Output& out;
+  bool had_error = false;
+
+  // `acat: NAME: strerror`, and the exit status becomes 1.
+  void report(const std::string& name, std::error_code ec);
+  // Any other line on stderr, prefixed with `acat: `.
+  void note(const std::string& text) const;
+};
+
+// Opens `in.path` (stdin for "-") and fills in its kind, device and inode.
+// FIFOs are opened O_NONBLOCK so neither the open nor a read ever parks the
+// thread; `fifo_follow` makes the FIFO's reader wait for the next writer.
+aio::Task<aio::Result<void>> open_input(Input& in, bool fifo_follow);
+
+// The next bytes of `in`; 0 at its end.
+aio::Task<aio::Result<std::size_t>> read_some(Input& in, std::span<std::byte> buf);
+
+} // namespace acat

@@ -1,0 +1,89 @@
+#include "output.hpp"
+
+#include "aio/ops.hpp"
+
+#include <cstring>
+
+namespace acat {
+namespace {
+std::span<const std::byte> as_bytes(const std::string& s) {
+  return std::as_bytes(std::span(s.data(), s.size()));
+}
+} // namespace
+
+aio::Task<aio::Result<void>> Output::write(std::span<const std::byte> data) {
+  if (data.empty()) co_return aio::Result<void>{};
+  auto r = co_await aio::write_all(fd_, data);
+  if (!r) {
+    if (r.error() == std::errc::broken_pipe) broken_ = true;
+    co_return r.error();
+  }
+  co_return aio::Result<void>{};
+}
+
+aio::Task<aio::Result<void>> Output::write_header(Source& s) {
+  // tail's format: a blank line between sections, none before the first.
+  std::string h = first_header_ ? "" : "\n";
+  h += "==> " + s.name + " <==\n";
+  first_header_ = false;
+  last_src_ = &s;
+  co_return co_await write(as_bytes(h));
+}
+
+aio::Task<aio::Result<void>> Output::header(Source& s) {
+  if (!headers_) co_return aio::Result<void>{};
+  auto g = co_await mu_.lock();
+  if (!g) co_return g.error();
+  co_return co_await write_header(s);
+}
+
+void Output::append_lines(Source& s, std::span<const std::byte> data) {
+  const char* p = reinterpret_cast<const char*>(data.data());
+  const char* end = p + data.size();
+  while (p < end) {
+    const char* nl =
+        static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+    if (nl == nullptr) {
+      s.partial.append(p, end);
+      if (s.partial.size() >= kMaxLine) {
+        scratch_ += s.name + ": " + s.partial + "\n";
+        s.partial.clear();
+      }
+      return;
+    }
+    scratch_ += s.name;
+    scratch_ += ": ";
+    scratch_ += s.partial;
+    s.partial.clear();
+    scratch_.append(p, nl + 1);
+    p = nl + 1;
+  }
+}
+
+aio::Task<aio::Result<void>> Output::emit(Source& s, std::span<const std::byte> data) {
+  if (data.empty()) co_return aio::Result<void>{};
+  last_input_ = std::chrono::steady_clock::now();
+  auto g = co_await mu_.lock();
+  if (!g) co_return g.error();
+  if (prefix_) {
+    scratch_.clear();
+    append_lines(s, data);
+    co_return co_await write(as_bytes(scratch_));
+  }
+  if (headers_ && last_src_ != &s) {
+    if (auto r = co_await write_header(s); !r) co_return r;
+  }
+  last_src_ = &s;
+  co_return co_await write(data);
+}
+
+aio::Task<aio::Result<void>> Output::end_of(Source& s) {
+  if (!prefix_ || s.partial.empty()) co_return aio::Result<void>{};
+  auto g = co_await mu_.lock();
+  if (!g) co_return g.error();
+  scratch_ = s.name + ": " + s.partial + "\n";
+  s.partial.clear();
+  co_return co_await write(as_bytes(scratch_));
+}
+
+} // namespace acat

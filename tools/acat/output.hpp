@@ -1,0 +1,60 @@
+// stdout, shared by every input: one write at a time and in order, tail's
+// `==> name <==` headers when the source changes, or --prefix lines that are
+// never split nor mixed.
+#pragma once
+
+#include "aio/result.hpp"
+#include "aio/sync.hpp"
+#include "aio/task.hpp"
+
+#include <chrono>
+#include <cstddef>
+#include <span>
+#include <string>
+
+namespace acat {
+
+// One input as the output sees it.
+struct Source {
+  std::string name;    // for headers and prefixes ("standard input" for -)
+  std::string partial; // --prefix: the start of a line not yet ended
+};
+
+class Output {
+public:
+  Output(int fd, bool headers, bool prefix) : fd_(fd), headers_(headers), prefix_(prefix) {}
+
+  // Prints the header of `s` now (tail prints it even for an empty input).
+  aio::Task<aio::Result<void>> header(Source& s);
+  // Writes `data` read from `s`: after a header if another source wrote
+  // last, or as whole prefixed lines. Returns only once it is written.
+  aio::Task<aio::Result<void>> emit(Source& s, std::span<const std::byte> data);
+  // `s` ended: with --prefix its unterminated last line goes out with a newline.
+  aio::Task<aio::Result<void>> end_of(Source& s);
+
+  // True once a write failed with EPIPE (the reader of stdout is gone).
+  bool broken() const noexcept { return broken_; }
+  void set_broken() noexcept { broken_ = true; }
+  // When input last arrived, for --idle-timeout.
+  std::chrono::steady_clock::time_point last_activity() const noexcept { return last_input_; }
+
+  // A line longer than this is cut (with a newline) so memory stays bounded.
+  static constexpr std::size_t kMaxLine = 1 << 20;
+
+private:
+  aio::Task<aio::Result<void>> write(std::span<const std::byte> data);
+  aio::Task<aio::Result<void>> write_header(Source& s);
+  void append_lines(Source& s, std::span<const std::byte> data);
+
+  int fd_;
+  bool headers_;
+  bool prefix_;
+  bool broken_ = false;
+  bool first_header_ = true;
+  const Source* last_src_ = nullptr;
+  aio::Mutex mu_;
+  std::string scratch_;
+  std::chrono::steady_clock::time_point last_input_ = std::chrono::steady_clock::now();
+};
+
+} // namespace acat

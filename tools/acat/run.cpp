@@ -1,0 +1,99 @@
+#include "run.hpp"
+
+#include "follow.hpp"
+#include "input.hpp"
+#include "output.hpp"
+#include "tail.hpp"
+
+#include "aio/ops.hpp"
+#include "aio/race.hpp"
+#include "aio/sync.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/core.h>
+
+#include <memory>
+#include <vector>
+
+namespace acat {
+namespace {
+
+// Ends (true) when stdout is a pipe or socket whose reader has gone: POLLERR
+// comes even while nothing is written, e.g. while blocked on a silent FIFO.
+aio::Task<bool> stdout_closed() {
+  struct stat st {};
+  if (fstat(STDOUT_FILENO, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode))) {
+    auto r = co_await aio::poll(STDOUT_FILENO, POLLERR | POLLHUP);
+    co_return r.ok();
+  }
+  aio::Event never;
+  (void)co_await never.wait();
+  co_return false;
+}
+
+aio::Task<aio::Result<void>> work(Context& ctx, std::vector<std::unique_ptr<Input>>& inputs) {
+  const Options& o = ctx.opts;
+  bool following = o.follow != Follow::None;
+  for (auto& in : inputs) {
+    auto opened = co_await open_input(*in, following);
+    if (!opened) {
+      if (opened.cancelled()) co_return opened.error();
+      ctx.report(in->src.name, opened.error());
+      // -F waits for it to appear; otherwise it is skipped like cat does.
+      if (!(o.follow == Follow::Name && o.retry) || in->is_stdin()) in->done = true;
+      continue;
+    }
+    // A followed FIFO has no end to take the tail of: it is only streamed.
+    if (following && in->kind == Kind::Fifo) continue;
+    if (auto h = co_await ctx.out.header(in->src); !h) co_return h;
+    if (auto w = co_await first_pass(ctx, *in); !w) co_return w;
+    if (!following) {
+      if (auto w = co_await ctx.out.end_of(in->src); !w) co_return w;
+      in->fd.reset();
+      in->fifo.reset();
+      in->done = true;
+    }
+  }
+  if (following) co_return co_await follow(ctx, inputs);
+  co_return aio::Result<void>{};
+}
+
+} // namespace
+
+aio::Task<int> run(const Options& opts) {
+  bool headers = !opts.prefix && !opts.quiet &&
+                 (opts.verbose || (opts.files.size() > 1 &&
+                                   (opts.mode != Mode::Cat || opts.follow != Follow::None)));
+  Output out(STDOUT_FILENO, headers, opts.prefix);
+  Context ctx{opts, out};
+  std::vector<std::unique_ptr<Input>> inputs;
+  std::vector<std::string> names = opts.files;
+  if (names.empty()) names.push_back("-");
+  for (const auto& n : names) {
+    auto in = std::make_unique<Input>();
+    in->path = n;
+    in->src.name = n == "-" ? "standard input" : n;
+    inputs.push_back(std::move(in));
+  }
+  // Reading a pipe on stdin makes its file description O_NONBLOCK, which
+  // the shell shares: put the flags back as they were.
+  int stdin_flags = fcntl(STDIN_FILENO, F_GETFL);
+
+  auto r = co_await aio::race(work(ctx, inputs), stdout_closed());
+  inputs.clear();
+  if (stdin_flags >= 0) fcntl(STDIN_FILENO, F_SETFL, stdin_flags);
+
+  if (out.broken() || (r.winner == 1 && r.second)) co_return kBrokenPipe;
+  if (r.winner == 0 && !r.first) {
+    if (r.first.cancelled()) co_return 1;
+    fmt::print(stderr, "acat: write error: {}\n", r.first.error().message());
+    co_return 1;
+  }
+  co_return ctx.had_error ? 1 : 0;
+}
+
+} // namespace acat

@@ -1,0 +1,207 @@
+#include "tail.hpp"
+
+#include "aio/ops.hpp"
+#include "aio/scope.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+namespace acat {
+namespace {
+
+constexpr std::size_t kChunk = 256 * 1024;
+constexpr std::size_t kBackBlock = 64 * 1024;
+
+std::uint64_t count_newlines(std::span<const std::byte> d) {
+  return static_cast<std::uint64_t>(std::count(d.begin(), d.end(), std::byte{'\n'}));
+}
+
+// Heap buffers: their address must not move while the kernel fills them.
+std::vector<std::byte> buffer(std::size_t n) { return std::vector<std::byte>(n); }
+
+} // namespace
+
+std::optional<std::uint64_t> BackScanner::feed(std::span<const std::byte> block,
+                                               std::uint64_t base) {
+  if (n_ == 0) return size_;
+  for (std::size_t i = block.size(); i > 0; --i) {
+    if (block[i - 1] != std::byte{'\n'}) continue;
+    std::uint64_t at = base + i - 1;
+    if (at + 1 == size_) continue; // the final newline ends a line, starts none
+    if (++seen_ == n_) return at + 1;
+  }
+  if (base == 0) return 0; // fewer lines than asked: all of it
+  return std::nullopt;
+}
+
+std::span<const std::byte> Skipper::feed(std::span<const std::byte> data) {
+  if (left_ == 0) return data;
+  if (!lines_) {
+    std::size_t drop = static_cast<std::size_t>(std::min<std::uint64_t>(left_, data.size()));
+    left_ -= drop;
+    return data.subspan(drop);
+  }
+  std::size_t i = 0;
+  while (left_ > 0) {
+    const void* nl = std::memchr(data.data() + i, '\n', data.size() - i);
+    if (nl == nullptr) return {};
+    i = static_cast<std::size_t>(static_cast<const std::byte*>(nl) - data.data()) + 1;
+    --left_;
+  }
+  return data.subspan(i);
+}
+
+void Keeper::feed(std::span<const std::byte> data) {
+  if (data.empty() || n_ == 0) return;
+  std::uint64_t nl = lines_ ? count_newlines(data) : 0;
+  chunks_.push_back({std::string(reinterpret_cast<const char*>(data.data()), data.size()), nl});
+  newlines_ += nl;
+  held_ += data.size();
+  // Drop whole chunks the answer cannot reach: for lines, the rest still
+  // holds more than N newlines, so the last N lines start inside it.
+  while (chunks_.size() > 1) {
+    const Chunk& f = chunks_.front();
+    bool drop = lines_ ? newlines_ - f.newlines > n_ : held_ - f.bytes.size() >= n_;
+    if (!drop) break;
+    newlines_ -= f.newlines;
+    held_ -= f.bytes.size();
+    chunks_.pop_front();
+  }
+}
+
+std::string Keeper::take() {
+  std::string all;
+  all.reserve(held_);
+  for (auto& c : chunks_)
+    all += c.bytes;
+  chunks_.clear();
+  held_ = 0;
+  newlines_ = 0;
+  if (n_ == 0) return {};
+  if (!lines_) return all.size() > n_ ? all.substr(all.size() - n_) : all;
+  BackScanner scan(n_, all.size());
+  auto start = scan.feed(std::as_bytes(std::span(all.data(), all.size())), 0);
+  return all.substr(static_cast<std::size_t>(start.value_or(0)));
+}
+
+aio::Task<aio::Result<void>> copy_to_end(Context& ctx, Input& in, std::optional<Skipper>* skip) {
+  // Two buffers: one is being written while the next is read, so with a
+  // pipe on stdout the page-cache copy overlaps the reader's drain.
+  auto a = buffer(kChunk), b = buffer(kChunk);
+  std::span<std::byte> cur(a), next(b);
+  auto r = co_await read_some(in, cur);
+  while (r && *r > 0) {
+    std::span<const std::byte> data = cur.first(*r);
+    if (skip != nullptr && *skip) data = (*skip)->feed(data);
+    aio::Result<void> w;
+    aio::Result<std::size_t> nr = std::size_t{0};
+    {
+      aio::Scope both(co_await aio::stop_token());
+      both.spawn([](Output& o, Source& s, std::span<const std::byte> d,
+                    aio::Result<void>& out) -> aio::Task<void> {
+        out = co_await o.emit(s, d);
+      }(ctx.out, in.src, data, w));
+      nr = co_await read_some(in, next);
+      co_await both.join();
+    }
+    if (!w) co_return w;
+    r = nr;
+    std::swap(cur, next);
+  }
+  if (!r) {
+    if (r.cancelled()) co_return r.error();
+    ctx.report(in.src.name, r.error());
+    in.done = true;
+  }
+  co_return aio::Result<void>{};
+}
+
+namespace {
+
+// The last N lines or bytes of a regular file: where they start.
+aio::Task<aio::Result<std::uint64_t>> tail_start(Input& in, const Count& c, Mode mode,
+                                                 std::uint64_t size) {
+  if (mode == Mode::Bytes) co_return size > c.n ? size - c.n : 0;
+  BackScanner scan(c.n, size);
+  if (c.n == 0) co_return size;
+  auto buf = buffer(kBackBlock);
+  std::uint64_t end = size;
+  while (end > in.pos) {
+    std::uint64_t base = end > kBackBlock ? end - kBackBlock : 0;
+    base = std::max(base, in.pos);
+    std::size_t len = static_cast<std::size_t>(end - base);
+    std::size_t got = 0;
+    while (got < len) {
+      auto r = co_await aio::read(in.fd.get(), std::span(buf.data() + got, len - got), base + got);
+      if (!r) co_return r.error();
+      if (*r == 0) break; // shrank under us: scan what we have
+      got += *r;
+    }
+    if (auto s = scan.feed(std::span(buf.data(), got), base)) co_return *s;
+    if (base == in.pos) break;
+    end = base;
+  }
+  co_return in.pos;
+}
+
+aio::Task<aio::Result<void>> keep_last(Context& ctx, Input& in) {
+  Keeper keep(ctx.opts.mode, ctx.opts.count.n);
+  auto buf = buffer(kBackBlock);
+  for (;;) {
+    auto r = co_await read_some(in, std::span(buf.data(), kBackBlock));
+    if (!r) {
+      if (r.cancelled()) co_return r.error();
+      ctx.report(in.src.name, r.error());
+      in.done = true;
+      break;
+    }
+    if (*r == 0) break;
+    keep.feed(std::span(buf.data(), *r));
+  }
+  std::string tail = keep.take();
+  co_return co_await ctx.out.emit(in.src, std::as_bytes(std::span(tail.data(), tail.size())));
+}
+
+} // namespace
+
+aio::Task<aio::Result<void>> first_pass(Context& ctx, Input& in) {
+  const Options& o = ctx.opts;
+  if (o.mode == Mode::Cat) co_return co_await copy_to_end(ctx, in);
+  if (o.count.from_start) {
+    if (in.kind == Kind::Regular && o.mode == Mode::Bytes) {
+      // Seek, do not read: +N of a regular file starts at byte N.
+      auto st = co_await aio::statx(in.fd.get(), "", AT_EMPTY_PATH, STATX_SIZE);
+      std::uint64_t skip = o.count.n > 0 ? o.count.n - 1 : 0;
+      if (st && st->stx_size > 0) skip = std::min<std::uint64_t>(skip, st->stx_size);
+      in.pos += skip;
+      co_return co_await copy_to_end(ctx, in);
+    }
+    std::optional<Skipper> skip(std::in_place, o.mode, o.count.n);
+    co_return co_await copy_to_end(ctx, in, &skip);
+  }
+  if (in.kind == Kind::Regular) {
+    auto st = co_await aio::statx(in.fd.get(), "", AT_EMPTY_PATH, STATX_SIZE);
+    if (!st) {
+      ctx.report(in.src.name, st.error());
+      in.done = true;
+      co_return aio::Result<void>{};
+    }
+    // Files like those in /proc say size 0 but have content: read them as streams.
+    if (st->stx_size > in.pos) {
+      auto start = co_await tail_start(in, o.count, o.mode, st->stx_size);
+      if (!start) {
+        if (start.cancelled()) co_return start.error();
+        ctx.report(in.src.name, start.error());
+        in.done = true;
+        co_return aio::Result<void>{};
+      }
+      in.pos = std::max(in.pos, *start);
+      co_return co_await copy_to_end(ctx, in);
+    }
+  }
+  co_return co_await keep_last(ctx, in);
+}
+
+} // namespace acat
