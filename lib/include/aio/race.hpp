@@ -17,8 +17,9 @@ namespace aio {
 
 template <class A, class B> struct Raced {
   std::size_t winner; // 0: the first task ended first; 1: the second
-  A first;
-  B second;
+  // A void task's outcome is whether it ended (a member cannot be void).
+  std::conditional_t<std::is_void_v<A>, bool, A> first;
+  std::conditional_t<std::is_void_v<B>, bool, B> second;
 };
 
 namespace detail {

@@ -1,0 +1,99 @@
+// aiobench: compare I/O strategies on this host. Parses the command line
+// into Options and hands over to run().
+#include "options.hpp"
+#include "run.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+int main(int argc, char** argv) {
+  aiobench::Options o;
+  CLI::App app{"aiobench: compare io_uring, a thread pool, epoll and blocking I/O on this host:\n"
+               "threads, io-wq workers, leaks, latency and throughput."};
+  app.set_version_flag("-V,--version", std::string("aiobench ") + AIOBENCH_VERSION);
+  std::vector<std::string> scenarios{"all"}, strategies{"all"}, patterns{"all"}, modes{"all"};
+  std::vector<unsigned> depths;
+  unsigned rounds = 0;
+  double file_mib = 0, write_kib = 0;
+  std::string tp_writes = "queued";
+  bool quick = false;
+  app.add_option(
+         "-s,--scenario", scenarios,
+         "scenarios, comma-separated: cancel-storm, fifo-latency, file-read, write-visibility, "
+         "shutdown, all")
+      ->delimiter(',');
+  app.add_option("-S,--strategy", strategies,
+                 "strategies, comma-separated: uring, threadpool, epoll, sync, all")
+      ->delimiter(',');
+  app.add_option("-r,--rounds", rounds,
+                 "rounds for cancel-storm, fifo-latency and write-visibility");
+  app.add_option("-d,--duration", o.duration_s, "seconds per file-read point")
+      ->capture_default_str();
+  app.add_option("-D,--dir", o.dir,
+                 "make the test directory under this one (default $TMPDIR or /tmp)");
+  app.add_option("-f,--file", o.file, "file-read reads this existing file instead of making one");
+  app.add_option("-j,--json", o.json, "write every figure as JSON to this file ('-': stdout)");
+  app.add_option("-p,--plot", o.plot, "write SVG charts into this directory (needs gnuplot)");
+  app.add_option("-q,--depth", depths, "file-read queue depths, comma-separated (1..256)")
+      ->delimiter(',');
+  app.add_option("--pattern", patterns, "file-read patterns: rand4k, seq128k, all")->delimiter(',');
+  app.add_option("--mode", modes, "file-read modes: buffered, direct, all")->delimiter(',');
+  app.add_option("--file-size", file_mib, "size of the file-read file in MiB (default 256)");
+  app.add_option("--iowq-cap", o.iowq_cap,
+                 "uring's io-wq worker cap in file-read (0: max(2, depth))")
+      ->capture_default_str();
+  app.add_option("--work-us", o.storm_work_us, "cancel-storm: microseconds of work each read races")
+      ->capture_default_str();
+  app.add_option("--writer-interval", o.writer_interval_ms,
+                 "cancel-storm: ms between the writer's bytes")
+      ->capture_default_str();
+  app.add_option("--chunks", o.latency_chunks, "fifo-latency: alternations of the strategies")
+      ->capture_default_str();
+  app.add_option("--pin", o.pin, "fifo-latency pinning: split (two CPUs), same (one CPU), none")
+      ->capture_default_str();
+  app.add_option("--write-size", write_kib, "write-visibility: KiB per write (default 4096)");
+  app.add_option("--shutdown-wait", o.shutdown_wait_s, "shutdown: seconds to wait for an exit")
+      ->capture_default_str();
+  app.add_option("--pool-cap", o.pool_cap, "threadpool: thread cap (tokio: 512)")
+      ->capture_default_str();
+  app.add_option("--pool-keepalive", o.pool_keepalive_s, "threadpool: idle thread lifetime, s")
+      ->capture_default_str();
+  app.add_option("--tp-writes", tp_writes,
+                 "threadpool writes: queued (tokio File: done when queued) or awaited")
+      ->capture_default_str();
+  app.add_flag("--quick", quick, "a tiny budget (a few seconds): smoke tests");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "aiobench: {}\n", e.what());
+    return 2;
+  }
+  if (quick) aiobench::apply_quick(o);
+  o.scenarios = aiobench::expand_names(scenarios, aiobench::kScenarios);
+  o.strategies = aiobench::expand_names(strategies, aiobench::kStrategies);
+  o.patterns = aiobench::expand_names(patterns, {"rand4k", "seq128k"});
+  o.modes = aiobench::expand_names(modes, {"buffered", "direct"});
+  if (!depths.empty()) o.depths = depths;
+  if (rounds > 0) o.storm_rounds = o.latency_rounds = o.vis_rounds = rounds;
+  if (file_mib > 0) o.file_size = static_cast<std::uint64_t>(file_mib * 1024 * 1024);
+  if (write_kib > 0) o.vis_size = static_cast<std::size_t>(write_kib * 1024);
+  if (tp_writes != "queued" && tp_writes != "awaited") {
+    fmt::print(stderr, "aiobench: --tp-writes must be queued or awaited\n");
+    return 2;
+  }
+  o.tp_writes_queued = tp_writes == "queued";
+  if (auto err = aiobench::validate(o); !err.empty()) {
+    fmt::print(stderr, "aiobench: {}\n", err);
+    return 2;
+  }
+  o.progress = isatty(STDERR_FILENO) != 0;
+  return aiobench::run(o);
+}

@@ -1,0 +1,61 @@
+#include "options.hpp"
+
+#include <algorithm>
+#include <sstream>
+
+namespace aiobench {
+
+void apply_quick(Options& o) {
+  o.storm_rounds = 200;
+  o.latency_rounds = 400;
+  o.latency_chunks = 2;
+  o.depths = {1, 8};
+  o.duration_s = 0.1;
+  o.file_size = 16ull << 20;
+  o.vis_rounds = 8;
+  o.shutdown_wait_s = 0.3;
+}
+
+std::vector<std::string> expand_names(const std::vector<std::string>& in,
+                                      const std::vector<std::string>& all) {
+  std::vector<std::string> out;
+  for (const auto& item : in) {
+    std::stringstream ss(item);
+    std::string name;
+    while (std::getline(ss, name, ',')) {
+      if (name.empty()) continue;
+      if (name == "all") {
+        for (const auto& a : all)
+          if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
+      } else if (std::find(out.begin(), out.end(), name) == out.end()) {
+        out.push_back(name);
+      }
+    }
+  }
+  return out;
+}
+
+std::string validate(const Options& o) {
+  for (const auto& s : o.scenarios)
+    if (std::find(kScenarios.begin(), kScenarios.end(), s) == kScenarios.end())
+      return "unknown scenario '" + s + "'";
+  for (const auto& s : o.strategies)
+    if (std::find(kStrategies.begin(), kStrategies.end(), s) == kStrategies.end())
+      return "unknown strategy '" + s + "'";
+  for (const auto& p : o.patterns)
+    if (p != "rand4k" && p != "seq128k") return "unknown pattern '" + p + "'";
+  for (const auto& m : o.modes)
+    if (m != "buffered" && m != "direct") return "unknown mode '" + m + "'";
+  for (unsigned d : o.depths)
+    if (d < 1 || d > 256) return "queue depth must be 1..256";
+  if (o.pin != "split" && o.pin != "same" && o.pin != "none")
+    return "--pin must be split, same or none";
+  if (o.scenarios.empty()) return "no scenario selected";
+  if (o.strategies.empty()) return "no strategy selected";
+  if (o.duration_s <= 0) return "--duration must be positive";
+  if (o.file_size < (1u << 20)) return "--file-size must be at least 1 MiB";
+  if (o.pool_cap < 1) return "--pool-cap must be at least 1";
+  return "";
+}
+
+} // namespace aiobench

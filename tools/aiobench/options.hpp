@@ -1,0 +1,60 @@
+// What a run measures. main.cpp fills it from the command line; the tests
+// build it directly.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace aiobench {
+
+inline const std::vector<std::string> kScenarios = {"cancel-storm", "fifo-latency", "file-read",
+                                                    "write-visibility", "shutdown"};
+inline const std::vector<std::string> kStrategies = {"uring", "threadpool", "epoll", "sync"};
+
+struct Options {
+  std::vector<std::string> scenarios = kScenarios;
+  std::vector<std::string> strategies = kStrategies;
+  std::string dir;  // test directory; empty: $TMPDIR or /tmp
+  std::string file; // file-read on this existing file instead of a made one
+  std::string json; // write the JSON report here ("-": stdout)
+  std::string plot; // write SVG charts into this directory
+
+  // cancel-storm
+  unsigned storm_rounds = 1000;
+  unsigned storm_work_us = 200;     // the piece of work each read races against
+  unsigned writer_interval_ms = 25; // the rare writer's period
+  // fifo-latency
+  unsigned latency_rounds = 2000; // round trips per strategy, over `latency_chunks`
+  unsigned latency_chunks = 4;    // alternations of the strategies
+  std::string pin = "split";      // split | same | none
+  // file-read
+  std::vector<std::string> patterns = {"rand4k", "seq128k"};
+  std::vector<std::string> modes = {"buffered", "direct"};
+  std::vector<unsigned> depths = {1, 32};
+  double duration_s = 0.4; // per measured point
+  std::uint64_t file_size = 256ull << 20;
+  unsigned iowq_cap = 0; // uring's io-wq cap for file-read; 0: max(2, depth)
+  // write-visibility
+  unsigned vis_rounds = 16;
+  std::size_t vis_size = 4u << 20;
+  // shutdown
+  double shutdown_wait_s = 1.0; // how long to wait for an exit before feeding the FIFO
+  // threadpool model
+  unsigned pool_cap = 512;
+  double pool_keepalive_s = 10;
+  bool tp_writes_queued = true; // tokio's File: a write is "done" once queued
+
+  bool progress = false; // a progress line on stderr (only when it is a TTY)
+};
+
+// Applies the tiny budget used by tests and smoke runs.
+void apply_quick(Options& o);
+// Checks names and ranges; returns an error sentence or "".
+std::string validate(const Options& o);
+// Resolves "all" and comma lists: {"all"} -> every name; unknown names kept for validate.
+std::vector<std::string> expand_names(const std::vector<std::string>& in,
+                                      const std::vector<std::string>& all);
+
+} // namespace aiobench

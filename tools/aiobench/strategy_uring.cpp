@@ -1,0 +1,200 @@
+// The project's runtime: one thread, one ring, coroutines. A lost race is a
+// real IORING_OP_ASYNC_CANCEL, so nothing stays behind; FIFO reads are
+// poll-armed in the kernel, so they need no io-wq worker either.
+#include "strategy.hpp"
+
+#include "aio/aio.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <memory>
+#include <stdexcept>
+#include <vector>
+
+namespace aiobench {
+namespace {
+
+std::unique_ptr<aio::Runtime> make_runtime(unsigned iowq_cap) {
+  aio::RuntimeOptions ro = aio::default_runtime_options();
+  ro.ring.max_iowq_workers = iowq_cap;
+  std::string why;
+  auto rt = aio::Runtime::create(ro, &why);
+  if (!rt) throw std::runtime_error(why);
+  return std::move(*rt);
+}
+
+aio::FifoReader adopt(int fd) {
+  int own = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+  if (own < 0) throw std::runtime_error("dup failed");
+  auto r = aio::FifoReader::adopt(aio::UniqueFd(own), "", false);
+  if (!r) throw std::runtime_error("cannot adopt FIFO: " + r.error().message());
+  return std::move(*r);
+}
+
+aio::Task<aio::Result<void>> timer(std::chrono::nanoseconds d) {
+  co_return co_await aio::sleep_for(d);
+}
+
+aio::Task<void> storm(const StormJob& job, StormOutcome& out) {
+  aio::FifoReader reader = adopt(job.fd);
+  std::byte buf[64];
+  for (unsigned i = 0; i < job.rounds; ++i) {
+    auto r = co_await aio::race(reader.read(buf), timer(job.work));
+    // A read cancelled too late still hands over its bytes: count them as
+    // delivered, never as lost.
+    if (r.first && *r.first > 0)
+      ++out.reads_won;
+    else
+      ++out.reads_cancelled;
+  }
+}
+
+aio::Task<std::vector<double>> pingpong(const PingPongJob& job) {
+  aio::FifoReader reader = adopt(job.rfd);
+  std::vector<std::byte> msg(job.msg, std::byte{'p'});
+  std::vector<std::byte> in(job.msg);
+  std::vector<double> lat;
+  lat.reserve(job.rounds);
+  auto read_msg = [&]() -> aio::Task<bool> {
+    std::size_t got = 0;
+    while (got < in.size()) {
+      auto r = co_await reader.read(std::span(in).subspan(got));
+      if (!r || *r == 0) co_return false;
+      got += *r;
+    }
+    co_return true;
+  };
+  for (unsigned i = 0; i < job.rounds; ++i) {
+    double t0 = mono_us();
+    if (!job.initiator && !co_await read_msg()) break;
+    auto w = co_await aio::write_all(job.wfd, msg);
+    if (!w) break;
+    if (job.initiator) {
+      if (!co_await read_msg()) break;
+      lat.push_back(mono_us() - t0);
+    }
+  }
+  co_return lat;
+}
+
+aio::Task<void> read_worker(const ReadJob& job, double deadline, std::uint64_t seed,
+                            std::uint64_t& seq, ReadOutcome& out) {
+  std::unique_ptr<std::byte, decltype(&std::free)> mem(
+      static_cast<std::byte*>(std::aligned_alloc(4096, (job.block + 4095) / 4096 * 4096)),
+      &std::free);
+  std::span<std::byte> buf(mem.get(), job.block);
+  std::uint64_t rng = seed;
+  while (mono_us() < deadline) {
+    std::uint64_t off = next_offset(rng, job, seq);
+    double t0 = mono_us();
+    auto r = co_await aio::read(job.fd, buf, off);
+    if (!r) {
+      ++out.errors;
+      if (r.cancelled()) break;
+      continue;
+    }
+    out.lat_us.push_back(mono_us() - t0);
+    ++out.ops;
+    out.bytes += *r;
+  }
+}
+
+aio::Task<void> read_all(const ReadJob& job, ReadOutcome& out) {
+  aio::Scope scope(co_await aio::stop_token());
+  std::uint64_t seq = 0;
+  double t0 = mono_us();
+  double deadline = t0 + job.duration_s * 1e6;
+  for (unsigned i = 0; i < job.depth; ++i)
+    scope.spawn(read_worker(job, deadline, 0x9E3779B97F4A7C15ull * (i + 1), seq, out));
+  co_await scope.join();
+  out.elapsed_s = (mono_us() - t0) / 1e6;
+}
+
+aio::Task<std::uint64_t> size_now(const std::string& path) {
+  auto st = co_await aio::statx(AT_FDCWD, path.c_str());
+  co_return st ? st->stx_size : 0;
+}
+
+aio::Task<void> visibility(const VisJob& job, VisOutcome& out) {
+  std::vector<std::byte> buf(job.size, std::byte{'w'});
+  for (unsigned i = 0; i < job.rounds; ++i) {
+    std::uint64_t off = static_cast<std::uint64_t>(i) * job.size;
+    auto w = co_await aio::write_all(job.fd, buf, off);
+    if (!w) throw std::runtime_error("write: " + w.error().message());
+    // The check is its own task on the same ring, as another async task
+    // asking for the file's metadata would be.
+    std::uint64_t size = co_await size_now(job.path);
+    ++out.rounds;
+    if (size < off + job.size) ++out.not_visible;
+  }
+}
+
+aio::Task<void> await_control(int control_fd, int ready_fd) {
+  std::byte one{'R'};
+  (void)co_await aio::write(ready_fd, std::span(&one, 1));
+  std::byte b[1];
+  (void)co_await aio::read_ready(control_fd, b);
+}
+
+aio::Task<void> shutdown_body(const ShutdownJob& job) {
+  aio::FifoReader reader = adopt(job.fifo_fd);
+  std::byte buf[64];
+  // The exit request wins the race; the FIFO read is cancelled in the kernel
+  // and the race returns only after its last CQE.
+  auto r = co_await aio::race(reader.read(buf), await_control(job.control_fd, job.ready_fd));
+  (void)r;
+}
+
+class UringStrategy final : public Strategy {
+public:
+  explicit UringStrategy(const Options& o) : o_(o) {}
+  std::string name() const override { return "uring"; }
+  std::string unsupported(const std::string&) const override { return ""; }
+  std::string model() const override {
+    return "1 thread, io_uring; lost races are cancelled in the kernel";
+  }
+
+  StormOutcome cancel_storm(const StormJob& job) override {
+    auto rt = make_runtime(2);
+    StormOutcome out;
+    rt->block_on(storm(job, out));
+    return out;
+  }
+  std::vector<double> ping_pong(const PingPongJob& job) override {
+    set_blocking(job.wfd, false);
+    auto rt = make_runtime(2);
+    return rt->block_on(pingpong(job));
+  }
+  ReadOutcome file_read(const ReadJob& job) override {
+    auto rt = make_runtime(job.iowq_cap);
+    ReadOutcome out;
+    out.lat_us.reserve(1u << 20);
+    rt->block_on(read_all(job, out));
+    return out;
+  }
+  VisOutcome write_visibility(const VisJob& job) override {
+    auto rt = make_runtime(2);
+    VisOutcome out;
+    rt->block_on(visibility(job, out));
+    return out;
+  }
+  void shutdown(const ShutdownJob& job) override {
+    set_blocking(job.control_fd, false);
+    auto rt = make_runtime(2);
+    rt->block_on(shutdown_body(job));
+  }
+
+private:
+  Options o_;
+};
+
+} // namespace
+
+std::unique_ptr<Strategy> make_uring(const Options& o) {
+  return std::make_unique<UringStrategy>(o);
+}
+
+} // namespace aiobench
