@@ -32,7 +32,7 @@ struct Options {
   // file-read
   std::vector<std::string> patterns = {"rand4k", "seq128k"};
   std::vector<std::string> modes = {"buffered", "direct"};
-  std::vector<unsigned> depths = {1, 32};
+  std::vector<unsigned> depths = {1, 8, 32};
   double duration_s = 0.4; // per measured point
   std::uint64_t file_size = 256ull << 20;
   unsigned iowq_cap = 0; // uring's io-wq cap for file-read; 0: max(2, depth)

@@ -41,18 +41,28 @@ TaskCounts task_counts(pid_t pid) {
   if (d == nullptr) return c;
   while (dirent* e = readdir(d)) {
     if (e->d_name[0] == '.') continue;
-    char comm[64] = {};
-    std::string path = base + "/" + e->d_name + "/comm";
+    // The name (iou-wrk-*) is set by a worker itself once it runs, so one
+    // just created still carries our name; PF_IO_WORKER in its stat flags
+    // is there from its creation. Both are checked.
+    char stat[1024] = {};
+    std::string path = base + "/" + e->d_name + "/stat";
     if (FILE* f = std::fopen(path.c_str(), "re")) {
-      if (std::fgets(comm, sizeof comm, f) == nullptr) comm[0] = '\0';
+      if (std::fgets(stat, sizeof stat, f) == nullptr) stat[0] = '\0';
       std::fclose(f);
     }
-    // Kernel io threads carry fixed names; a user thread renamed to one of
-    // them would be miscounted, which no strategy here does.
-    if (std::strncmp(comm, "iou-wrk-", 8) == 0)
-      ++c.iowq;
-    else if (std::strncmp(comm, "iou-sqp-", 8) == 0)
+    const char* rp = std::strrchr(stat, ')');
+    const char* comm = std::strchr(stat, '(');
+    if (rp == nullptr || comm == nullptr) continue; // gone meanwhile
+    ++comm;
+    unsigned long flags = 0;
+    // After "(comm)": state ppid pgrp session tty_nr tpgid flags.
+    std::sscanf(rp + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags);
+    constexpr unsigned long kPfIoWorker = 0x10;
+    bool io_thread = (flags & kPfIoWorker) != 0 || std::strncmp(comm, "iou-wrk-", 8) == 0;
+    if (io_thread && std::strncmp(comm, "iou-sqp-", 8) == 0)
       ++c.other;
+    else if (io_thread)
+      ++c.iowq;
     else
       ++c.user;
   }

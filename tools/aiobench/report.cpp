@@ -199,12 +199,13 @@ void add_verdicts(Report& r) {
       double ratio = t->get_or("iops", 0) / ui;
       if (ratio > 1.05)
         v.push_back(fmt::format(
-            "file-read {}: {} wins on throughput ({:.2f}x uring's IOPS) at the cost of {:.0f} "
-            "threads "
+            "file-read {}: {} wins on throughput ({:.2f}x uring's IOPS) with {:.0f} thread(s) "
             "(uring: {:.0f} thread + {:.0f} io-wq workers){}.",
             var, name, ratio, t->get_or("user_threads_peak", 0), u->get_or("user_threads_peak", 0),
             u->get_or("iowq_workers_peak", 0),
-            std::string(name) == "threadpool" ? ", and its reads cannot be cancelled" : ""));
+            std::string(name) == "threadpool"
+                ? "; a read on its pool cannot be cancelled, only abandoned"
+                : "; a blocking read cannot be cancelled"));
       else if (ratio < 0.95)
         v.push_back(fmt::format(
             "file-read {}: uring {:.2f}x {}'s IOPS with {:.0f} thread + {:.0f} io-wq "

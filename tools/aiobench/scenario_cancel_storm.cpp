@@ -42,6 +42,7 @@ void storm_child(const Options& opt, const std::string& strategy, const std::str
                  Emitter& em) {
   auto strat = make_strategy(strategy, opt);
   em.figure("fds_start", fd_count());
+  em.figure("rss_kib_start", static_cast<double>(rss_kib()));
   int rfd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   int wfd = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
   if (rfd < 0 || wfd < 0) throw std::runtime_error("cannot open the FIFO");

@@ -1,0 +1,18 @@
+# aiobench: doctest units of the tool's logic, and end-to-end runs of the
+# real binary at small N that check the figures' outcomes (never timings).
+add_executable(aiobench_tests
+  main.cpp
+  test_aiobench_units.cpp
+  test_aiobench_scenarios.cpp
+)
+target_link_libraries(aiobench_tests PRIVATE aiobench_core doctest::doctest)
+add_test(NAME aiobench_units COMMAND aiobench_tests)
+
+find_package(Python3 COMPONENTS Interpreter)
+if(Python3_Interpreter_FOUND)
+  foreach(case cli cancel_storm write_visibility shutdown default_run plot)
+    add_test(NAME aiobench_e2e_${case}
+             COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/aiobench_e2e.py
+                     $<TARGET_FILE:aiobench> ${case})
+  endforeach()
+endif()

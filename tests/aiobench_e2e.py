@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""End-to-end runs of the real aiobench binary at small N.
+
+Usage: aiobench_e2e.py AIOBENCH CASE. Each case asserts outcomes (exit codes,
+counts of threads, fds and invisible writes, the JSON schema), never timings.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+BIN = sys.argv[1]
+CASE = sys.argv[2]
+
+
+def run(*args, env=None, check=True):
+    p = subprocess.run([BIN, *args], capture_output=True, text=True, env=env, timeout=240)
+    if check and p.returncode != 0:
+        sys.exit(f"aiobench {' '.join(args)} exited {p.returncode}\n{p.stdout}\n{p.stderr}")
+    return p
+
+
+def run_json(*args):
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "r.json")
+        p = run(*args, "--json", out)
+        with open(out) as f:
+            return json.load(f), p
+
+
+def row(doc, scenario, strategy, variant=""):
+    for r in doc["results"]:
+        if r["scenario"] == scenario and r["strategy"] == strategy and r["variant"] == variant:
+            return r
+    sys.exit(f"no row {scenario}/{strategy}/{variant}")
+
+
+def expect(cond, what):
+    if not cond:
+        sys.exit("FAILED: " + what)
+
+
+def case_cli():
+    expect(run("--help").returncode == 0, "--help exits 0")
+    v = run("--version")
+    expect(v.returncode == 0 and "aiobench" in v.stdout, "--version exits 0 and names the tool")
+    for bad in (["--scenario", "nope"], ["--strategy", "tokio"], ["--depth", "0"],
+                ["--no-such-option"], ["--pin", "x"], ["--tp-writes", "maybe"]):
+        p = run(*bad, check=False)
+        expect(p.returncode == 2, f"{bad} exits 2 (got {p.returncode})")
+        lines = p.stderr.strip().splitlines()
+        expect(len(lines) == 1 and lines[0].startswith("aiobench: "), f"{bad}: one-line message: {p.stderr!r}")
+        expect(p.stdout == "", f"{bad}: nothing on stdout")
+
+
+def case_cancel_storm():
+    doc, _ = run_json("-s", "cancel-storm", "-S", "uring,threadpool,epoll", "-r", "200")
+    tp = row(doc, "cancel-storm", "threadpool")["figures"]
+    u = row(doc, "cancel-storm", "uring")["figures"]
+    e = row(doc, "cancel-storm", "epoll")["figures"]
+    # The writer writes a byte every 25 ms, so almost all 200 reads lose and
+    # each keeps a pool thread.
+    expect(tp["user_threads_peak"] > 100, f"threadpool leaks threads: {tp}")
+    expect(tp["user_threads_end"] > 100, f"threadpool threads stay blocked: {tp}")
+    expect(tp["reads_abandoned"] > 100, f"threadpool abandons reads: {tp}")
+    expect(u["user_threads_peak"] == 1 and u["user_threads_end"] == 1, f"uring: one thread: {u}")
+    expect(u["iowq_workers_peak"] == 0, f"uring: FIFO reads need no io-wq worker: {u}")
+    expect(u["reads_abandoned"] == 0, f"uring abandons nothing: {u}")
+    expect(u["reads_won"] + u["reads_cancelled"] == 200, f"uring: every round accounted: {u}")
+    expect(u["fds_end"] == u["fds_start"], f"uring: fds back: {u}")
+    expect(u["rss_kib_end"] - u["rss_kib_start"] < 4096, f"uring: RSS back: {u}")
+    expect(e["user_threads_peak"] == 1, f"epoll: one thread: {e}")
+
+
+def case_write_visibility():
+    doc, _ = run_json("-s", "write-visibility", "-r", "16", "--write-size", "16384")
+    queued = row(doc, "write-visibility", "threadpool", "writes done when queued")["figures"]
+    awaited = row(doc, "write-visibility", "threadpool", "writes awaited")["figures"]
+    for name in ("uring", "epoll", "sync"):
+        f = row(doc, "write-visibility", name)["figures"]
+        expect(f["rounds"] == 16 and f["not_visible"] == 0, f"{name}: done means done: {f}")
+    expect(queued["rounds"] == 16 and queued["not_visible"] > 0,
+           f"the early-completion model is caught: {queued}")
+    expect(awaited["not_visible"] == 0, f"awaited pool writes are visible: {awaited}")
+
+
+def case_shutdown():
+    doc, _ = run_json("-s", "shutdown", "--shutdown-wait", "0.5")
+    for name, blocked in (("uring", 0), ("epoll", 0), ("threadpool", 1), ("sync", 1)):
+        f = row(doc, "shutdown", name)["figures"]
+        expect(f["blocked"] == blocked, f"{name}: blocked should be {blocked}: {f}")
+        expect(f["exit_ok"] == 1, f"{name}: exits 0 in the end: {f}")
+    expect(row(doc, "shutdown", "uring")["figures"]["user_threads_peak"] == 1, "uring: one thread")
+
+
+def check_schema(doc):
+    expect(doc["schema"] == "aiobench/1", "schema id")
+    expect(isinstance(doc["aiobench_version"], str), "version")
+    host = doc["host"]
+    for k, t in (("kernel", str), ("liburing", str), ("cpus", int), ("test_dir", str), ("test_dir_fs", str)):
+        expect(isinstance(host.get(k), t), f"host.{k} is {t.__name__}")
+    expect(host["cpus"] >= 1 and host["liburing"] != "", "host facts filled")
+    expect(isinstance(doc["options"], dict), "options")
+    expect(isinstance(doc["wall_s"], (int, float)), "wall_s")
+    expect(isinstance(doc["verdicts"], list) and all(isinstance(v, str) for v in doc["verdicts"]), "verdicts")
+    for r in doc["results"]:
+        for k, t in (("scenario", str), ("strategy", str), ("variant", str), ("skipped", bool),
+                     ("note", str), ("figures", dict), ("series", dict)):
+            expect(isinstance(r.get(k), t), f"result.{k} is {t.__name__}: {r}")
+        for k, v in r["figures"].items():
+            expect(v is None or isinstance(v, (int, float)), f"figure {k} is a number")
+        for name, s in r["series"].items():
+            expect(isinstance(s["x"], list) and isinstance(s["y"], list) and len(s["x"]) == len(s["y"]),
+                   f"series {name}")
+        if not r["skipped"]:
+            for k in ("user_threads_peak", "iowq_workers_peak"):
+                expect(k in r["figures"], f"{r['scenario']}/{r['strategy']} reports {k}")
+
+
+def case_default_run():
+    doc, p = run_json("--quick")
+    check_schema(doc)
+    scenarios = {r["scenario"] for r in doc["results"]}
+    expect(scenarios == {"cancel-storm", "fifo-latency", "file-read", "write-visibility", "shutdown"},
+           f"every scenario ran: {scenarios}")
+    out = p.stdout
+    for title in ("cancel-storm:", "fifo-latency:", "file-read:", "write-visibility:", "shutdown:",
+                  "What the figures say:"):
+        expect(title in out, f"table has {title!r}")
+    expect("io-wq" in out, "the table shows io-wq workers")
+    # Each scenario's table has a header and one line per strategy.
+    for scen in ("cancel-storm", "fifo-latency", "shutdown"):
+        block = out.split(scen + ":", 1)[1].split("\n\n", 1)[0].splitlines()
+        names = [l.split()[0] for l in block[2:] if l.strip()]
+        expect(block[1].startswith("strategy"), f"{scen}: header line")
+        expect(sorted(names) == ["epoll", "sync", "threadpool", "uring"], f"{scen}: rows {names}")
+    expect("\x1b[" not in out and p.stderr == "", "no progress or colour when not on a TTY")
+    for r in doc["results"]:
+        expect("failed" not in r["note"], f"no failure: {r}")
+    fr = [r for r in doc["results"] if r["scenario"] == "file-read" and not r["skipped"]]
+    expect(len(fr) > 0 and all(r["figures"]["ops"] > 0 and r["figures"]["errors"] == 0 for r in fr),
+           "file-read measured operations without errors")
+
+
+def case_plot():
+    with tempfile.TemporaryDirectory() as d:
+        env = dict(os.environ, PATH="/nonexistent")
+        p = run("-s", "shutdown", "-S", "uring", "--plot", d, env=env, check=False)
+        expect(p.returncode == 3 and "gnuplot" in p.stderr, f"no gnuplot: exit 3 with a message: {p.stderr}")
+        if any(os.access(os.path.join(x, "gnuplot"), os.X_OK) for x in os.environ["PATH"].split(":")):
+            run("-s", "cancel-storm", "-S", "uring,threadpool", "-r", "50", "--plot", d)
+            svg = os.path.join(d, "cancel-storm-threads.svg")
+            expect(os.path.exists(svg) and "<svg" in open(svg).read(), "the chart is an SVG")
+
+
+globals()["case_" + CASE]()
+print("ok", CASE)

@@ -1,0 +1,142 @@
+// Units of aiobench's logic: statistics, option handling, the thread-pool
+// model's growth and leak behaviour, /proc counting, and the writers.
+#include "blocking_pool.hpp"
+#include "figures.hpp"
+#include "options.hpp"
+#include "proc.hpp"
+#include "report.hpp"
+#include "stats.hpp"
+
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <thread>
+
+using namespace aiobench;
+using namespace std::chrono_literals;
+
+TEST_CASE("percentiles are nearest-rank over sorted samples") {
+  std::vector<double> v;
+  for (int i = 1; i <= 1000; ++i)
+    v.push_back(i);
+  CHECK(percentile(v, 50) == 500);
+  CHECK(percentile(v, 99) == 990);
+  CHECK(percentile(v, 99.9) == 999);
+  CHECK(percentile(v, 100) == 1000);
+  CHECK(percentile({}, 50) == 0);
+  std::vector<double> x, y;
+  cdf(v, 10, x, y);
+  REQUIRE(x.size() == y.size());
+  CHECK(y.back() == 1.0);
+  CHECK(x.back() == 1000);
+  for (std::size_t i = 1; i < x.size(); ++i)
+    CHECK(x[i] >= x[i - 1]);
+}
+
+TEST_CASE("names expand and bad options are refused") {
+  CHECK(expand_names({"all"}, kStrategies) == kStrategies);
+  CHECK(expand_names({"uring,sync", "uring"}, kStrategies) ==
+        std::vector<std::string>{"uring", "sync"});
+  Options o;
+  CHECK(validate(o).empty());
+  o.strategies = {"tokio"};
+  CHECK(validate(o).find("tokio") != std::string::npos);
+  o = Options{};
+  o.depths = {0};
+  CHECK_FALSE(validate(o).empty());
+  o = Options{};
+  o.pin = "sideways";
+  CHECK_FALSE(validate(o).empty());
+}
+
+TEST_CASE("the pool spawns on demand up to its cap and queues beyond it") {
+  int p[2];
+  REQUIRE(pipe(p) == 0);
+  {
+    BlockingPool pool(4, 10s);
+    std::atomic<int> done{0};
+    // Six reads on a silent pipe: four threads block, two jobs wait.
+    for (int i = 0; i < 6; ++i)
+      pool.spawn([&] {
+        char b;
+        if (::read(p[0], &b, 1) == 1) ++done;
+      });
+    for (int i = 0; i < 200 && pool.live_threads() < 4; ++i)
+      std::this_thread::sleep_for(1ms);
+    CHECK(pool.live_threads() == 4);
+    CHECK(pool.spawned_total() == 4);
+    std::this_thread::sleep_for(10ms);
+    CHECK(pool.queued() == 2);
+    // Nothing can take a blocked read back: only data frees the threads.
+    REQUIRE(::write(p[1], "abcdef", 6) == 6);
+    for (int i = 0; i < 2000 && done < 6; ++i)
+      std::this_thread::sleep_for(1ms);
+    CHECK(done == 6);
+  }
+  ::close(p[0]);
+  ::close(p[1]);
+}
+
+TEST_CASE("idle pool threads go away after the keep-alive") {
+  BlockingPool pool(8, 30ms);
+  CompletionQueue cq;
+  pool.spawn([&] { cq.push({1, 0}); });
+  CompletionQueue::Done d{};
+  REQUIRE(cq.pop(d, std::chrono::microseconds(-1)));
+  CHECK(d.id == 1);
+  for (int i = 0; i < 2000 && pool.live_threads() > 0; ++i)
+    std::this_thread::sleep_for(1ms);
+  CHECK(pool.live_threads() == 0);
+  CHECK_FALSE(cq.pop(d, std::chrono::microseconds(1000)));
+}
+
+TEST_CASE("task counting sees our own threads") {
+  TaskCounts before = task_counts();
+  CHECK(before.user >= 1);
+  std::atomic<bool> stop{false};
+  std::thread t([&] {
+    while (!stop)
+      std::this_thread::sleep_for(1ms);
+  });
+  CHECK(task_counts().user == before.user + 1);
+  stop = true;
+  t.join();
+  CHECK(rss_kib() > 0);
+  CHECK(fd_count() >= 3);
+  CHECK(fs_type("/proc") != "");
+  CHECK(cpu_count() >= 1);
+}
+
+TEST_CASE("the table shows skipped rows and the verdicts") {
+  Options o;
+  o.scenarios = {"shutdown"};
+  Report r;
+  r.host = {"6.x", "2.3", 2, "/tmp/x", "ext4", "0.1.0"};
+  Row a{"shutdown", "uring", "", false, "", {}, {}};
+  a.set("exit_ms", 1.5);
+  a.set("blocked", 0);
+  Row b{"shutdown", "sync", "", false, "", {}, {}};
+  b.set("exit_ms", 1000);
+  b.set("blocked", 1);
+  Row c{"shutdown", "epoll", "", true, "not today", {}, {}};
+  r.rows = {a, b, c};
+  add_verdicts(r);
+  std::FILE* f = std::tmpfile();
+  print_table(f, r, o);
+  std::rewind(f);
+  std::string text;
+  char buf[4096];
+  while (std::size_t n = std::fread(buf, 1, sizeof buf, f))
+    text.append(buf, n);
+  std::fclose(f);
+  CHECK(text.find("kernel 6.x, liburing 2.3, 2 CPUs") != std::string::npos);
+  CHECK(text.find("n/a: not today") != std::string::npos);
+  CHECK(text.find("sync could not exit") != std::string::npos);
+  std::string json = to_json(r, o);
+  CHECK(json.find("\"schema\": \"aiobench/1\"") != std::string::npos);
+  CHECK(json.find("\"exit_ms\": 1.5") != std::string::npos);
+}
