@@ -54,7 +54,8 @@ aio::Task<bool> stopped() { co_return (co_await aio::stop_token()).stop_requeste
 class FileFollower {
 public:
   FileFollower(State& st, aio::Inotify ino, std::vector<Input*> files)
-      : st_(st), ctx_(st.ctx), ino_(std::move(ino)), files_(std::move(files)), buf_(kFollowBuf) {}
+      : st_(st), ctx_(st.ctx), ino_(std::move(ino)), files_(std::move(files)),
+        buf_(make_buffer(kFollowBuf)) {}
 
   aio::Task<void> run();
 
@@ -71,7 +72,7 @@ private:
   Context& ctx_;
   aio::Inotify ino_;
   std::vector<Input*> files_;
-  std::vector<std::byte> buf_;
+  Buffer buf_;
   std::unordered_map<int, std::vector<Input*>> by_inode_;
   std::unordered_map<int, std::vector<Input*>> by_dir_;
   std::unordered_map<const Input*, std::string> base_;
@@ -122,13 +123,13 @@ void FileFollower::give_up(Input& in) {
 
 aio::Task<aio::Result<void>> FileFollower::drain(Input& in) {
   if (!in.fd) co_return aio::Result<void>{};
-  auto st = co_await aio::statx(in.fd.get(), "", AT_EMPTY_PATH, STATX_SIZE);
-  if (st && st->stx_size < in.pos) {
+  auto st = stat_fd(in.fd.get());
+  if (st && static_cast<std::uint64_t>(st->st_size) < in.pos) {
     ctx_.note(in.src.name + ": file truncated");
     in.pos = 0;
   }
   for (;;) {
-    auto r = co_await read_some(in, buf_);
+    auto r = co_await read_some(in, std::span(buf_.get(), kFollowBuf));
     if (!r) {
       if (r.cancelled()) co_return r.error();
       ctx_.report(in.src.name, r.error());
@@ -136,16 +137,15 @@ aio::Task<aio::Result<void>> FileFollower::drain(Input& in) {
       co_return aio::Result<void>{};
     }
     if (*r == 0) co_return aio::Result<void>{};
-    if (auto w = co_await ctx_.out.emit(in.src, std::span(buf_).first(*r)); !w) co_return w;
+    if (auto w = co_await ctx_.out.emit(in.src, std::span(buf_.get(), *r)); !w) co_return w;
   }
 }
 
 aio::Task<aio::Result<void>> FileFollower::check(Input& in) {
   if (in.done) co_return aio::Result<void>{};
   if (!by_name()) co_return co_await drain(in);
-  auto st = co_await aio::statx(AT_FDCWD, in.path.c_str(), 0, STATX_TYPE | STATX_INO);
+  auto st = stat_path(in.path);
   if (!st) {
-    if (st.cancelled()) co_return st.error();
     if (in.fd) {
       // Whatever the writer put in before the name went is still ours.
       if (auto w = co_await drain(in); !w) co_return w;
@@ -156,8 +156,7 @@ aio::Task<aio::Result<void>> FileFollower::check(Input& in) {
     }
     co_return aio::Result<void>{};
   }
-  std::uint64_t dev = makedev(st->stx_dev_major, st->stx_dev_minor);
-  if (in.fd && dev == in.dev && st->stx_ino == in.ino) co_return co_await drain(in);
+  if (in.fd && st->st_dev == in.dev && st->st_ino == in.ino) co_return co_await drain(in);
   if (in.fd) {
     if (auto w = co_await drain(in); !w) co_return w;
     unwatch_inode(in);
@@ -166,7 +165,7 @@ aio::Task<aio::Result<void>> FileFollower::check(Input& in) {
   } else {
     ctx_.note(fmt_quote(in.src.name) + " has appeared;  following new file");
   }
-  if (!S_ISREG(st->stx_mode)) {
+  if (!S_ISREG(st->st_mode)) {
     ctx_.note(fmt_quote(in.src.name) + " is not a regular file; giving up on this name");
     in.done = true;
     co_return aio::Result<void>{};
@@ -242,15 +241,16 @@ aio::Task<void> follow_files(State& st, aio::Inotify ino, std::vector<Input*> fi
 }
 
 aio::Task<void> follow_stream(State& st, Input& in) {
-  std::vector<std::byte> buf(kFollowBuf);
+  Buffer buf = make_buffer(kFollowBuf);
   std::optional<Skipper> skip;
   if (st.ctx.opts.mode != Mode::Cat && st.ctx.opts.count.from_start)
     skip.emplace(st.ctx.opts.mode, st.ctx.opts.count.n);
   for (;;) {
-    auto r = co_await aio::race(read_some(in, buf), wait_event(st.finish));
+    auto r =
+        co_await aio::race(read_some(in, std::span(buf.get(), kFollowBuf)), wait_event(st.finish));
     if (r.first && *r.first > 0) {
       // A read cancelled too late still carries bytes: print them.
-      std::span<const std::byte> data = std::span(buf).first(*r.first);
+      std::span<const std::byte> data = std::span(buf.get(), *r.first);
       if (skip) data = skip->feed(data);
       if (auto w = co_await st.ctx.out.emit(in.src, data); !w) {
         if (!w.cancelled()) st.fail(w);

@@ -18,6 +18,18 @@ void Context::report(const std::string& name, std::error_code ec) {
 
 void Context::note(const std::string& text) const { fmt::print(stderr, "acat: {}\n", text); }
 
+aio::Result<struct stat> stat_fd(int fd) {
+  struct stat st {};
+  if (fstat(fd, &st) != 0) return aio::errno_code(errno);
+  return st;
+}
+
+aio::Result<struct stat> stat_path(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return aio::errno_code(errno);
+  return st;
+}
+
 namespace {
 
 Kind kind_of(mode_t mode) {
@@ -60,15 +72,15 @@ aio::Task<aio::Result<void>> open_input(Input& in, bool fifo_follow) {
   if (in.is_stdin()) co_return co_await open_stdin(in);
   // Peek at the type first: a FIFO must be opened by FifoReader, which
   // knows to wait for a writer before trusting an EOF.
-  auto st = co_await aio::statx(AT_FDCWD, in.path.c_str(), 0, STATX_TYPE | STATX_INO);
+  auto st = stat_path(in.path);
   if (!st) co_return st.error();
-  if (S_ISFIFO(st->stx_mode)) {
+  if (S_ISFIFO(st->st_mode)) {
     auto r = co_await aio::FifoReader::open(in.path, fifo_follow);
     if (!r) co_return r.error();
     in.fifo.emplace(std::move(*r));
     in.kind = Kind::Fifo;
-    in.dev = makedev(st->stx_dev_major, st->stx_dev_minor);
-    in.ino = st->stx_ino;
+    in.dev = st->st_dev;
+    in.ino = st->st_ino;
     co_return aio::Result<void>{};
   }
   // O_NONBLOCK: opening a device or a socket must not park the thread; it
@@ -76,12 +88,12 @@ aio::Task<aio::Result<void>> open_input(Input& in, bool fifo_follow) {
   auto fd = co_await aio::openat(AT_FDCWD, in.path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (!fd) co_return fd.error();
   // The type of what was actually opened (the name may have changed since).
-  auto fst = co_await aio::statx(fd->get(), "", AT_EMPTY_PATH, STATX_TYPE | STATX_INO);
+  auto fst = stat_fd(fd->get());
   if (!fst) co_return fst.error();
-  in.kind = kind_of(fst->stx_mode);
+  in.kind = kind_of(fst->st_mode);
   if (in.kind == Kind::Fifo) in.kind = Kind::Other; // a socket: plain polled reads
-  in.dev = makedev(fst->stx_dev_major, fst->stx_dev_minor);
-  in.ino = fst->stx_ino;
+  in.dev = fst->st_dev;
+  in.ino = fst->st_ino;
   in.fd = std::move(*fd);
   co_return aio::Result<void>{};
 }

@@ -2,17 +2,54 @@
 
 #include "aio/ops.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
 #include <cstring>
 
 namespace acat {
 namespace {
+constexpr int kPipeSize = 1 << 20;
+
 std::span<const std::byte> as_bytes(const std::string& s) {
   return std::as_bytes(std::span(s.data(), s.size()));
 }
 } // namespace
 
+Output::Output(int fd, bool headers, bool prefix) : fd_(fd), headers_(headers), prefix_(prefix) {
+  struct stat st {};
+  if (fstat(fd, &st) != 0) return;
+  // ext4 cannot take a buffered write without possibly blocking, so
+  // io_uring hands each one to an io-wq worker: a cross-CPU hand-off per
+  // chunk, measured 2.5x slower than write(2) for a 1 GiB copy. Copying into
+  // the page cache is what cat does on its one thread too.
+  sync_ = S_ISREG(st.st_mode) || S_ISBLK(st.st_mode);
+  // A 64 KiB pipe wakes its reader every 64 KiB; at 1 MiB a 2 GiB copy to
+  // `| cat` ran about 2x faster. Only ever grown, and failure is harmless
+  // (the per-user pipe quota may say no).
+  if (S_ISFIFO(st.st_mode)) {
+    int cur = fcntl(fd, F_GETPIPE_SZ);
+    if (cur > 0 && cur < kPipeSize) (void)fcntl(fd, F_SETPIPE_SZ, kPipeSize);
+  }
+}
+
+aio::Result<void> Output::write_sync(std::span<const std::byte> data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd_, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return aio::errno_code(errno);
+    }
+    data = data.subspan(static_cast<std::size_t>(n));
+  }
+  return {};
+}
+
 aio::Task<aio::Result<void>> Output::write(std::span<const std::byte> data) {
   if (data.empty()) co_return aio::Result<void>{};
+  if (sync_) co_return write_sync(data);
   auto r = co_await aio::write_all(fd_, data);
   if (!r) {
     if (r.error() == std::errc::broken_pipe) broken_ = true;

@@ -22,7 +22,7 @@ struct Source {
 
 class Output {
 public:
-  Output(int fd, bool headers, bool prefix) : fd_(fd), headers_(headers), prefix_(prefix) {}
+  Output(int fd, bool headers, bool prefix);
 
   // Prints the header of `s` now (tail prints it even for an empty input).
   aio::Task<aio::Result<void>> header(Source& s);
@@ -43,6 +43,7 @@ public:
 
 private:
   aio::Task<aio::Result<void>> write(std::span<const std::byte> data);
+  aio::Result<void> write_sync(std::span<const std::byte> data);
   aio::Task<aio::Result<void>> write_header(Source& s);
   void append_lines(Source& s, std::span<const std::byte> data);
 
@@ -50,6 +51,7 @@ private:
   bool headers_;
   bool prefix_;
   bool broken_ = false;
+  bool sync_ = false;
   bool first_header_ = true;
   const Source* last_src_ = nullptr;
   aio::Mutex mu_;

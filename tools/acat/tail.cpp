@@ -11,15 +11,13 @@
 namespace acat {
 namespace {
 
+// Bigger than cat's 128 KiB: fewer submissions; the measured gain stops at 256 KiB.
 constexpr std::size_t kChunk = 256 * 1024;
 constexpr std::size_t kBackBlock = 64 * 1024;
 
 std::uint64_t count_newlines(std::span<const std::byte> d) {
   return static_cast<std::uint64_t>(std::count(d.begin(), d.end(), std::byte{'\n'}));
 }
-
-// Heap buffers: their address must not move while the kernel fills them.
-std::vector<std::byte> buffer(std::size_t n) { return std::vector<std::byte>(n); }
 
 } // namespace
 
@@ -89,8 +87,8 @@ std::string Keeper::take() {
 aio::Task<aio::Result<void>> copy_to_end(Context& ctx, Input& in, std::optional<Skipper>* skip) {
   // Two buffers: one is being written while the next is read, so with a
   // pipe on stdout the page-cache copy overlaps the reader's drain.
-  auto a = buffer(kChunk), b = buffer(kChunk);
-  std::span<std::byte> cur(a), next(b);
+  auto a = make_buffer(kChunk), b = make_buffer(kChunk);
+  std::span<std::byte> cur(a.get(), kChunk), next(b.get(), kChunk);
   auto r = co_await read_some(in, cur);
   while (r && *r > 0) {
     std::span<const std::byte> data = cur.first(*r);
@@ -126,7 +124,7 @@ aio::Task<aio::Result<std::uint64_t>> tail_start(Input& in, const Count& c, Mode
   if (mode == Mode::Bytes) co_return size > c.n ? size - c.n : 0;
   BackScanner scan(c.n, size);
   if (c.n == 0) co_return size;
-  auto buf = buffer(kBackBlock);
+  auto buf = make_buffer(kBackBlock);
   std::uint64_t end = size;
   while (end > in.pos) {
     std::uint64_t base = end > kBackBlock ? end - kBackBlock : 0;
@@ -134,12 +132,12 @@ aio::Task<aio::Result<std::uint64_t>> tail_start(Input& in, const Count& c, Mode
     std::size_t len = static_cast<std::size_t>(end - base);
     std::size_t got = 0;
     while (got < len) {
-      auto r = co_await aio::read(in.fd.get(), std::span(buf.data() + got, len - got), base + got);
+      auto r = co_await aio::read(in.fd.get(), std::span(buf.get() + got, len - got), base + got);
       if (!r) co_return r.error();
       if (*r == 0) break; // shrank under us: scan what we have
       got += *r;
     }
-    if (auto s = scan.feed(std::span(buf.data(), got), base)) co_return *s;
+    if (auto s = scan.feed(std::span(buf.get(), got), base)) co_return *s;
     if (base == in.pos) break;
     end = base;
   }
@@ -148,9 +146,9 @@ aio::Task<aio::Result<std::uint64_t>> tail_start(Input& in, const Count& c, Mode
 
 aio::Task<aio::Result<void>> keep_last(Context& ctx, Input& in) {
   Keeper keep(ctx.opts.mode, ctx.opts.count.n);
-  auto buf = buffer(kBackBlock);
+  auto buf = make_buffer(kBackBlock);
   for (;;) {
-    auto r = co_await read_some(in, std::span(buf.data(), kBackBlock));
+    auto r = co_await read_some(in, std::span(buf.get(), kBackBlock));
     if (!r) {
       if (r.cancelled()) co_return r.error();
       ctx.report(in.src.name, r.error());
@@ -158,7 +156,7 @@ aio::Task<aio::Result<void>> keep_last(Context& ctx, Input& in) {
       break;
     }
     if (*r == 0) break;
-    keep.feed(std::span(buf.data(), *r));
+    keep.feed(std::span(buf.get(), *r));
   }
   std::string tail = keep.take();
   co_return co_await ctx.out.emit(in.src, std::as_bytes(std::span(tail.data(), tail.size())));
@@ -172,9 +170,9 @@ aio::Task<aio::Result<void>> first_pass(Context& ctx, Input& in) {
   if (o.count.from_start) {
     if (in.kind == Kind::Regular && o.mode == Mode::Bytes) {
       // Seek, do not read: +N of a regular file starts at byte N.
-      auto st = co_await aio::statx(in.fd.get(), "", AT_EMPTY_PATH, STATX_SIZE);
+      auto st = stat_fd(in.fd.get());
       std::uint64_t skip = o.count.n > 0 ? o.count.n - 1 : 0;
-      if (st && st->stx_size > 0) skip = std::min<std::uint64_t>(skip, st->stx_size);
+      if (st && st->st_size > 0) skip = std::min<std::uint64_t>(skip, st->st_size);
       in.pos += skip;
       co_return co_await copy_to_end(ctx, in);
     }
@@ -182,15 +180,16 @@ aio::Task<aio::Result<void>> first_pass(Context& ctx, Input& in) {
     co_return co_await copy_to_end(ctx, in, &skip);
   }
   if (in.kind == Kind::Regular) {
-    auto st = co_await aio::statx(in.fd.get(), "", AT_EMPTY_PATH, STATX_SIZE);
+    auto st = stat_fd(in.fd.get());
     if (!st) {
       ctx.report(in.src.name, st.error());
       in.done = true;
       co_return aio::Result<void>{};
     }
     // Files like those in /proc say size 0 but have content: read them as streams.
-    if (st->stx_size > in.pos) {
-      auto start = co_await tail_start(in, o.count, o.mode, st->stx_size);
+    auto size = static_cast<std::uint64_t>(st->st_size);
+    if (size > in.pos) {
+      auto start = co_await tail_start(in, o.count, o.mode, size);
       if (!start) {
         if (start.cancelled()) co_return start.error();
         ctx.report(in.src.name, start.error());

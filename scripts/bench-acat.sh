@@ -1,0 +1,137 @@
+#!/usr/bin/env bash
+# Benchmarks acat against GNU cat and tail on this machine, side by side:
+#   1. a cached file (2 GiB by default) to /dev/null, to a file and to a pipe
+#      (alternating cat and acat, median of each, ratio cat/acat: > 1 means acat is faster);
+#   2. append-to-reader latency of `acat -f` vs `tail -f` (a line every 10 ms, p50/p99);
+#   3. idle following of 1000 files and of 100 FIFOs: threads and CPU time.
+# Usage: scripts/bench-acat.sh [path/to/acat]
+# Environment: BENCH_DIR (default /var/tmp/acat-bench), SIZE_MIB (2048), ROUNDS (5),
+#              LAT_LINES (300 per tool), IDLE_SECONDS (5).
+set -euo pipefail
+
+ACAT=${1:-$(dirname "$0")/../build-acat/tools/acat/acat}
+ACAT=$(readlink -f "$ACAT")
+DIR=${BENCH_DIR:-/var/tmp/acat-bench}
+SIZE_MIB=${SIZE_MIB:-2048}
+ROUNDS=${ROUNDS:-5}
+LAT_LINES=${LAT_LINES:-300}
+IDLE_SECONDS=${IDLE_SECONDS:-5}
+mkdir -p "$DIR"
+BIG=$DIR/big
+if [[ ! -f $BIG || $(stat -c %s "$BIG") -ne $((SIZE_MIB << 20)) ]]; then
+  head -c $((SIZE_MIB << 20)) /dev/urandom >"$BIG"
+fi
+cat "$BIG" >/dev/null # into the page cache
+
+now() { date +%s%N; }
+median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+
+# One timed run of "$@" with stdout to the sink; prints nanoseconds.
+run_sink() {
+  local sink=$1 round=$2
+  shift 2
+  local t0 t1
+  case $sink in
+  devnull) t0=$(now); "$@" "$BIG" >/dev/null; t1=$(now) ;;
+  # A fresh name each round, the old one moved aside (this ext4 is slow to
+  # reuse just-freed blocks); both tools get the same treatment.
+  file)
+    local out=$DIR/out.$round.$$
+    t0=$(now); "$@" "$BIG" >"$out"; t1=$(now)
+    mv "$out" "$DIR/old.$(basename "$1").$round.$$"
+    ;;
+  # Both ends pinned the same way for every variant.
+  pipe) t0=$(now); taskset -c 0 "$@" "$BIG" | taskset -c 1 cat >/dev/null; t1=$(now) ;;
+  esac
+  echo $((t1 - t0))
+}
+
+echo "== throughput: ${SIZE_MIB} MiB cached file, $ROUNDS alternating rounds, median =="
+printf '%-8s %12s %12s %8s\n' sink cat-MB/s acat-MB/s cat/acat
+for sink in devnull file pipe; do
+  cat_t=() acat_t=()
+  for ((i = 0; i < ROUNDS; i++)); do
+    cat_t+=("$(run_sink $sink "c$i" cat)")
+    acat_t+=("$(run_sink $sink "a$i" "$ACAT")")
+    rm -f "$DIR"/old.* # removed while the other sink runs are far away in time
+  done
+  c=$(printf '%s\n' "${cat_t[@]}" | median)
+  a=$(printf '%s\n' "${acat_t[@]}" | median)
+  awk -v c="$c" -v a="$a" -v s="$sink" -v mib="$SIZE_MIB" \
+    'BEGIN {printf "%-8s %12.0f %12.0f %8.2f\n", s, mib*1048.576/(c/1e6), mib*1048.576/(a/1e6), c/a}'
+done
+# Threads while copying: read /proc once the copy is under way.
+"$ACAT" "$BIG" | (sleep 0.05; ls /proc/"$(pgrep -n -x acat)"/task 2>/dev/null | wc -l >"$DIR/threads"; cat >/dev/null) || true
+echo "acat threads during a pipe copy: $(cat "$DIR/threads") (1 = no io-wq worker)"
+
+echo
+echo "== follow latency: a line appended every 10 ms, time to the reader of stdout =="
+python3 - "$ACAT" "$DIR" "$LAT_LINES" <<'PY'
+import os, subprocess, sys, time
+acat, d, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def measure(cmd, path):
+    open(path, "w").close()
+    p = subprocess.Popen(cmd + [path], stdout=subprocess.PIPE, bufsize=0)
+    time.sleep(0.3)
+    lat = []
+    with open(path, "ab", buffering=0) as f:
+        for i in range(n):
+            line = b"%d\n" % i
+            t0 = time.perf_counter_ns()
+            f.write(line)
+            got = b""
+            while not got.endswith(b"\n"):
+                got += p.stdout.read(1)
+            lat.append(time.perf_counter_ns() - t0)
+            time.sleep(0.01)
+    p.terminate(); p.wait()
+    lat.sort()
+    return lat[len(lat) // 2] / 1e6, lat[int(len(lat) * 0.99)] / 1e6
+res = {"tail -f": [], "acat -f": []}
+for r in range(3):  # alternate the tools
+    res["tail -f"].append(measure(["tail", "-n", "0", "-f"], d + "/lat-t"))
+    res["acat -f"].append(measure([acat, "-n", "0", "-f"], d + "/lat-a"))
+for k, v in res.items():
+    p50 = sorted(x[0] for x in v)[1]; p99 = sorted(x[1] for x in v)[1]
+    print(f"{k:8s} p50 {p50:.3f} ms  p99 {p99:.3f} ms  (median of 3 rounds of {n} lines)")
+PY
+
+echo
+echo "== idle following: threads and CPU over ${IDLE_SECONDS} s =="
+ticks=$(getconf CLK_TCK)
+cpu_of() { awk '{print $14 + $15}' /proc/"$1"/stat; }
+idle_probe() { # label pid
+  local label=$1 pid=$2 c0 c1
+  sleep 1
+  c0=$(cpu_of "$pid")
+  sleep "$IDLE_SECONDS"
+  c1=$(cpu_of "$pid")
+  printf '%-28s threads %3d  cpu %5.2f%%\n' "$label" "$(ls /proc/"$pid"/task | wc -l)" \
+    "$(awk -v d=$((c1 - c0)) -v t="$ticks" -v s="$IDLE_SECONDS" 'BEGIN {print 100*d/t/s}')"
+}
+mkdir -p "$DIR/files" "$DIR/fifos"
+for i in $(seq 1000); do : >"$DIR/files/f$i"; done
+for tool in "$ACAT -f" "tail -n0 -f" "$ACAT -F" "tail -n0 -F"; do
+  # shellcheck disable=SC2086
+  $tool "$DIR"/files/f* >/dev/null 2>&1 &
+  pid=$!
+  idle_probe "$(basename "${tool%% *}") ${tool#* } 1000 files" $pid
+  kill $pid; wait $pid 2>/dev/null || true
+done
+rm -f "$DIR"/fifos/p*
+for i in $(seq 100); do mkfifo "$DIR/fifos/p$i"; done
+"$ACAT" -f "$DIR"/fifos/p* >/dev/null &
+pid=$!
+idle_probe "acat -f 100 FIFOs, no writer" $pid
+# Writers connected but silent: hold every FIFO open for writing.
+python3 -c '
+import os, sys, time, glob
+fds = []
+for p in glob.glob(sys.argv[1] + "/p*"):
+    while True:
+        try: fds.append(os.open(p, os.O_WRONLY | os.O_NONBLOCK)); break
+        except OSError: time.sleep(0.01)
+time.sleep(float(sys.argv[2]) + 2)' "$DIR/fifos" "$IDLE_SECONDS" &
+holder=$!
+idle_probe "acat -f 100 FIFOs, writers" $pid
+kill $pid $holder; wait $pid $holder 2>/dev/null || true

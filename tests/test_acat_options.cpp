@@ -1,0 +1,53 @@
+// acat's value parsers: tail's counts and timeout's durations.
+#include "options.hpp"
+
+#include <doctest/doctest.h>
+
+#include <limits>
+
+using namespace std::chrono_literals;
+
+TEST_CASE("counts: plain, +N, -N and tail's multipliers") {
+  auto c = acat::parse_count("10");
+  REQUIRE(c);
+  CHECK(c->n == 10);
+  CHECK_FALSE(c->from_start);
+  c = acat::parse_count("+3");
+  REQUIRE(c);
+  CHECK(c->n == 3);
+  CHECK(c->from_start);
+  c = acat::parse_count("-7");
+  REQUIRE(c);
+  CHECK(c->n == 7);
+  CHECK_FALSE(c->from_start);
+  CHECK(acat::parse_count("2b")->n == 1024);
+  CHECK(acat::parse_count("1K")->n == 1024);
+  CHECK(acat::parse_count("1kB")->n == 1000);
+  CHECK(acat::parse_count("3KiB")->n == 3072);
+  CHECK(acat::parse_count("1M")->n == 1024 * 1024);
+  CHECK(acat::parse_count("1GB")->n == 1000ull * 1000 * 1000);
+}
+
+TEST_CASE("counts: garbage is refused, huge is everything") {
+  CHECK_FALSE(acat::parse_count(""));
+  CHECK_FALSE(acat::parse_count("+"));
+  CHECK_FALSE(acat::parse_count("x"));
+  CHECK_FALSE(acat::parse_count("5q"));
+  CHECK_FALSE(acat::parse_count("1.5"));
+  CHECK(acat::parse_count("99999999999999999999999")->n ==
+        std::numeric_limits<std::uint64_t>::max());
+  CHECK(acat::parse_count("100000E")->n == std::numeric_limits<std::uint64_t>::max());
+}
+
+TEST_CASE("durations: seconds by default, ms s m h d, fractions") {
+  CHECK(*acat::parse_duration("2") == 2s);
+  CHECK(*acat::parse_duration("1.5") == 1500ms);
+  CHECK(*acat::parse_duration("250ms") == 250ms);
+  CHECK(*acat::parse_duration("3m") == 180s);
+  CHECK(*acat::parse_duration("1h") == 3600s);
+  CHECK(*acat::parse_duration("1d") == 86400s);
+  CHECK_FALSE(acat::parse_duration(""));
+  CHECK_FALSE(acat::parse_duration("s"));
+  CHECK_FALSE(acat::parse_duration("1y"));
+  CHECK_FALSE(acat::parse_duration("-1"));
+}

@@ -1,0 +1,124 @@
+// tail's arithmetic in acat, checked against a naive model on many inputs:
+// the backward scan of files, +N skipping, and the bounded stream keeper.
+#include "tail.hpp"
+
+#include <doctest/doctest.h>
+
+#include <random>
+#include <string>
+
+namespace {
+
+std::span<const std::byte> bytes(const std::string& s) {
+  return std::as_bytes(std::span(s.data(), s.size()));
+}
+std::string str(std::span<const std::byte> b) {
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
+// The obvious definition: split into lines (the last may lack '\n').
+std::string model_last_lines(const std::string& s, std::uint64_t n) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  while (start < s.size()) {
+    std::size_t nl = s.find('\n', start);
+    std::size_t end = nl == std::string::npos ? s.size() : nl + 1;
+    lines.push_back(s.substr(start, end - start));
+    start = end;
+  }
+  std::string out;
+  std::size_t from = lines.size() > n ? lines.size() - n : 0;
+  for (std::size_t i = from; i < lines.size(); ++i)
+    out += lines[i];
+  return out;
+}
+
+std::string model_from_line(const std::string& s, std::uint64_t n) {
+  std::size_t pos = 0;
+  for (std::uint64_t i = 1; i < n && pos < s.size(); ++i) {
+    std::size_t nl = s.find('\n', pos);
+    if (nl == std::string::npos) return "";
+    pos = nl + 1;
+  }
+  return s.substr(pos);
+}
+
+std::string random_text(std::mt19937& rng, std::size_t len) {
+  std::string s(len, 'x');
+  for (auto& c : s)
+    c = (rng() % 5 == 0) ? '\n' : static_cast<char>('a' + rng() % 26);
+  return s;
+}
+
+// Scans `s` backwards in blocks of `block` bytes, as tail_start does on a file.
+std::string scan_last_lines(const std::string& s, std::uint64_t n, std::size_t block) {
+  acat::BackScanner scan(n, s.size());
+  std::size_t end = s.size();
+  while (end > 0) {
+    std::size_t base = end > block ? end - block : 0;
+    if (auto start = scan.feed(bytes(s).subspan(base, end - base), base))
+      return s.substr(static_cast<std::size_t>(*start));
+    end = base;
+  }
+  return n == 0 ? "" : s;
+}
+
+} // namespace
+
+TEST_CASE("the backward scan finds the last N lines like tail -n N") {
+  std::mt19937 rng(42);
+  for (int round = 0; round < 300; ++round) {
+    std::string s = random_text(rng, rng() % 300);
+    if (round % 3 == 0 && !s.empty()) s.back() = '\n';
+    std::uint64_t n = rng() % 12;
+    std::size_t block = 1 + rng() % 40;
+    CAPTURE(s);
+    CAPTURE(n);
+    CHECK(scan_last_lines(s, n, block) == model_last_lines(s, n));
+  }
+  CHECK(scan_last_lines("a\nb\nc\n", 2, 4) == "b\nc\n");
+  CHECK(scan_last_lines("a\nb\nc", 2, 4) == "b\nc");
+  CHECK(scan_last_lines("\n\n\n", 1, 1) == "\n");
+}
+
+TEST_CASE("the keeper holds bounded memory and gives the last N lines or bytes") {
+  std::mt19937 rng(7);
+  for (int round = 0; round < 200; ++round) {
+    std::string s = random_text(rng, rng() % 5000);
+    std::uint64_t n = rng() % 20;
+    acat::Keeper lines(acat::Mode::Lines, n), tailbytes(acat::Mode::Bytes, n * 10);
+    std::size_t peak = 0;
+    for (std::size_t at = 0; at < s.size();) {
+      std::size_t len = std::min<std::size_t>(1 + rng() % 64, s.size() - at);
+      lines.feed(bytes(s).subspan(at, len));
+      tailbytes.feed(bytes(s).subspan(at, len));
+      peak = std::max(peak, tailbytes.held());
+      at += len;
+    }
+    CAPTURE(n);
+    CHECK(lines.take() == model_last_lines(s, n));
+    std::size_t nb = static_cast<std::size_t>(n * 10);
+    CHECK(tailbytes.take() == (s.size() > nb ? s.substr(s.size() - nb) : s));
+    CHECK(peak <= nb + 64); // N bytes plus at most one chunk
+  }
+}
+
+TEST_CASE("the skipper drops what precedes line or byte N") {
+  std::mt19937 rng(3);
+  for (int round = 0; round < 200; ++round) {
+    std::string s = random_text(rng, rng() % 500);
+    std::uint64_t n = rng() % 30;
+    acat::Skipper lines(acat::Mode::Lines, n), bytes_(acat::Mode::Bytes, n);
+    std::string got_l, got_b;
+    for (std::size_t at = 0; at < s.size();) {
+      std::size_t len = std::min<std::size_t>(1 + rng() % 17, s.size() - at);
+      got_l += str(lines.feed(bytes(s).subspan(at, len)));
+      got_b += str(bytes_.feed(bytes(s).subspan(at, len)));
+      at += len;
+    }
+    CAPTURE(n);
+    CHECK(got_l == model_from_line(s, n));
+    std::size_t skip = n > 0 ? static_cast<std::size_t>(n - 1) : 0;
+    CHECK(got_b == (skip < s.size() ? s.substr(skip) : ""));
+  }
+}

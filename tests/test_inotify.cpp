@@ -1,0 +1,86 @@
+// inotify through the ring: events arrive, a stop ends the wait, and no
+// io-wq worker is started (the fd is IN_NONBLOCK and polled first).
+#include "support.hpp"
+
+#include "aio/inotify.hpp"
+
+#include <doctest/doctest.h>
+#include <sys/inotify.h>
+
+#include <cstring>
+#include <fstream>
+
+TEST_CASE("an append to a watched file arrives as IN_MODIFY, without a worker thread") {
+  test::TempDir dir;
+  auto path = dir.file("log");
+  { std::ofstream(path) << "x"; }
+  auto rt = test::make_runtime();
+  int threads_before = test::thread_count();
+  rt->block_on([&]() -> aio::Task<void> {
+    auto ino = aio::Inotify::create();
+    REQUIRE(ino.ok());
+    auto wd = ino->add_watch(path, IN_MODIFY);
+    REQUIRE(wd.ok());
+    auto dwd = ino->add_watch(dir.path().string(), IN_CREATE);
+    REQUIRE(dwd.ok());
+    aio::Scope scope(co_await aio::stop_token());
+    std::vector<aio::InotifyEvent> got;
+    scope.spawn([](aio::Inotify& i, std::vector<aio::InotifyEvent>& out) -> aio::Task<void> {
+      while (out.size() < 2) {
+        auto evs = co_await i.next();
+        REQUIRE(evs.ok());
+        for (auto& e : *evs)
+          out.push_back(e);
+      }
+    }(*ino, got));
+    CHECK((co_await aio::nop()).ok()); // the reader is parked in its poll now
+    CHECK(test::thread_count() == threads_before);
+    { std::ofstream(path, std::ios::app) << "y"; }
+    { std::ofstream(dir.file("new")) << "z"; }
+    co_await scope.join();
+    REQUIRE(got.size() >= 2);
+    CHECK(got[0].wd == *wd);
+    CHECK((got[0].mask & IN_MODIFY) != 0);
+    bool created = false;
+    for (auto& e : got)
+      created = created || (e.wd == *dwd && e.name == "new");
+    CHECK(created);
+    CHECK(test::thread_count() == threads_before);
+  }());
+}
+
+TEST_CASE("a stop ends a wait for inotify events") {
+  auto rt = test::make_runtime();
+  auto r = rt->block_on([]() -> aio::Task<aio::Result<std::vector<aio::InotifyEvent>>> {
+    auto ino = aio::Inotify::create();
+    REQUIRE(ino.ok());
+    aio::Result<std::vector<aio::InotifyEvent>> out = aio::errno_code(0);
+    aio::Scope scope(co_await aio::stop_token());
+    scope.spawn(
+        [](aio::Inotify& i, aio::Result<std::vector<aio::InotifyEvent>>& o) -> aio::Task<void> {
+          o = co_await i.next();
+        }(*ino, out));
+    scope.request_stop();
+    co_await scope.join();
+    co_return out;
+  }());
+  CHECK(r.cancelled());
+}
+
+TEST_CASE("parse reads several packed events with and without names") {
+  alignas(inotify_event) std::byte raw[256] = {};
+  std::size_t off = 0;
+  auto put = [&](int wd, std::uint32_t mask, const char* name, std::uint32_t len) {
+    inotify_event ev{wd, mask, 0, len};
+    std::memcpy(raw + off, &ev, sizeof ev);
+    if (len > 0) std::memcpy(raw + off + sizeof ev, name, std::strlen(name));
+    off += sizeof ev + len;
+  };
+  put(1, IN_MODIFY, "", 0);
+  put(2, IN_CREATE, "abc", 16);
+  auto evs = aio::Inotify::parse(std::span<const std::byte>(raw, off));
+  REQUIRE(evs.size() == 2);
+  CHECK(evs[0].wd == 1);
+  CHECK(evs[0].name.empty());
+  CHECK(evs[1].name == "abc");
+}
