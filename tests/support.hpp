@@ -29,6 +29,14 @@ inline int count_entries(const char* dir) {
 
 // Threads of this process, io-wq workers included (they are tasks of it).
 inline int thread_count() { return count_entries("/proc/self/task"); }
+// io-wq workers of rings already closed exit asynchronously in the kernel.
+// Tests that count threads first wait for those to go (up to 5 s), so that
+// what they count is their own ring's doing.
+inline int settled_thread_count() {
+  for (int i = 0; i < 500 && thread_count() > 1; ++i) usleep(10000);
+  return thread_count();
+}
+
 inline int fd_count() { return count_entries("/proc/self/fd") - 1; } // minus opendir's own
 
 inline long rss_kib() {

@@ -57,7 +57,9 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const RuntimeOptions& opts, std
     }
     return errno_code(ENOSYS);
   }
-  rt->capacity_ = rt->ring_.cq_entries();
+  // Half the CQ for operations: each may need a second CQE for its cancel,
+  // so a cancel always has room and can never wait behind the op it targets.
+  rt->capacity_ = rt->ring_.cq_entries() / 2;
   rt->prev_current_ = t_current;
   t_current = rt.get();
   return rt;
@@ -138,6 +140,7 @@ void Runtime::submit_op(Operation& op) noexcept {
   op.state_ = Operation::State::InFlight;
   op.pending_cqes_ = 1;
   ++inflight_;
+  ++ops_inflight_;
   ++stats_.submitted;
   trace("submit", &op, 0);
 }
@@ -172,8 +175,7 @@ void Runtime::cancel(Operation& op) noexcept {
     return;
   case Operation::State::InFlight:
     ++op.pending_cqes_; // the operation now ends after the cancel's CQE too
-    if (has_room() && cancel_queue_.empty()) submit_cancel(op);
-    else cancel_queue_.push_back(&op);
+    submit_cancel(op);
     return;
   default:
     return;
@@ -181,7 +183,7 @@ void Runtime::cancel(Operation& op) noexcept {
 }
 
 void Runtime::flush_queues() noexcept {
-  while (!cancel_queue_.empty() && has_room()) {
+  while (!cancel_queue_.empty()) {
     Operation* op = cancel_queue_.front();
     cancel_queue_.pop_front();
     submit_cancel(*op);
@@ -194,8 +196,10 @@ void Runtime::flush_queues() noexcept {
   }
 }
 
-void Runtime::run_ready() noexcept {
+bool Runtime::run_ready() noexcept {
+  bool ran = false;
   while (!ready_.empty() || !posted_.empty()) {
+    ran = true;
     std::vector<Operation*> batch;
     batch.swap(ready_);
     for (Operation* op : batch) finish(*op);
@@ -203,12 +207,14 @@ void Runtime::run_ready() noexcept {
     wake.swap(posted_);
     for (auto h : wake) h.resume();
   }
+  return ran;
 }
 
 void Runtime::run_once() {
-  run_ready();
+  // Work that finished without the kernel may have ended the caller's task:
+  // give it a chance to look before waiting.
+  if (run_ready()) return;
   flush_queues();
-  if (!ready_.empty() || !posted_.empty()) return;
   if (inflight_ == 0) {
     // Nothing can ever wake us: a task is waiting on something that is not
     // an operation of this runtime. That is a bug in the caller.
@@ -224,13 +230,10 @@ void Runtime::run_once() {
 
 void Runtime::drain() {
   if (inflight_ > 0 || qhead_ != nullptr) root_->request_stop();
-  while (inflight_ > 0 || qhead_ != nullptr || !ready_.empty() || !posted_.empty() ||
-         !cancel_queue_.empty()) {
-    if (inflight_ == 0) {
-      run_ready();
-      flush_queues();
-      continue;
-    }
+  for (;;) {
+    run_ready();
+    flush_queues();
+    if (inflight_ == 0) break;
     run_once();
   }
 }
@@ -261,6 +264,7 @@ void Runtime::dispatch(std::uint64_t user_data, int res) noexcept {
     trace("cancel-cqe", op, res);
   } else {
     op->res_ = res;
+    --ops_inflight_;
     trace("complete", op, res);
   }
   if (--op->pending_cqes_ == 0) finish(*op);

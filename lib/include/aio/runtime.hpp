@@ -120,6 +120,8 @@ public:
   // the runtime closes it when the last of them completes.
   bool defer_close(int fd) noexcept;
   unsigned inflight() const noexcept { return inflight_; }
+  // How many operations may be in the kernel at once (half the CQ).
+  unsigned capacity() const noexcept { return capacity_; }
   const RuntimeStats& stats() const noexcept { return stats_; }
   Ring& ring() noexcept { return ring_; }
   bool tracing() const noexcept { return trace_; }
@@ -131,21 +133,22 @@ private:
   void submit_op(Operation& op) noexcept;
   void submit_cancel(Operation& op) noexcept;
   void flush_queues() noexcept;
-  void run_ready() noexcept;
+  bool run_ready() noexcept;
   void reap() noexcept;
   void dispatch(std::uint64_t user_data, int res) noexcept;
   void finish(Operation& op) noexcept;
   void retain_fd(int fd);
   void release_fd(int fd) noexcept;
-  bool has_room() const noexcept { return inflight_ < capacity_; }
+  bool has_room() const noexcept { return ops_inflight_ < capacity_; }
 
   Ring ring_;
   bool trace_;
-  unsigned capacity_ = 0; // CQEs that may be outstanding: the CQ size
-  unsigned inflight_ = 0; // SQEs submitted or prepared whose CQE is due
+  unsigned capacity_ = 0;     // operations that may be in the kernel at once
+  unsigned ops_inflight_ = 0; // operations in the kernel
+  unsigned inflight_ = 0;     // CQEs due: operations' and cancels'
   Operation* qhead_ = nullptr; // operations waiting for room, FIFO
   Operation* qtail_ = nullptr;
-  std::deque<Operation*> cancel_queue_; // cancels waiting for room
+  std::deque<Operation*> cancel_queue_; // cancels that found no SQE
   std::vector<Operation*> ready_;       // finished without the kernel
   std::vector<std::coroutine_handle<>> posted_;
   std::vector<std::uint32_t> fd_refs_;

@@ -1,0 +1,32 @@
+// A tool in miniature for the signal tests: follows a FIFO that never gets
+// data, prints "ready" once its read is armed, exits 128+signal when told.
+#include "aio/aio.hpp"
+
+#include <cstdio>
+
+static aio::Task<int> body(const char* path) {
+  auto reader = co_await aio::FifoReader::open(path, true);
+  if (!reader) co_return 1;
+  aio::Scope scope(co_await aio::stop_token());
+  scope.spawn([](aio::FifoReader& rd) -> aio::Task<void> {
+    std::array<std::byte, 64> buf{};
+    while ((co_await rd.read(buf)).ok()) {
+    }
+  }(*reader));
+  (void)co_await aio::nop();
+  std::puts("ready");
+  std::fflush(stdout);
+  co_await scope.join();
+  co_return 0;
+}
+
+int main(int argc, char** argv) {
+  if (argc != 2) return 2;
+  std::string why;
+  auto rt = aio::Runtime::create(aio::default_runtime_options(), &why);
+  if (!rt) {
+    std::fprintf(stderr, "fifo_block: %s\n", why.c_str());
+    return 1;
+  }
+  return (*rt)->block_on(aio::run_interruptible(body(argv[1])));
+}
