@@ -325,7 +325,9 @@ aio::Task<aio::Result<void>> run_followers(State& st, std::vector<Input*> files,
 aio::Task<aio::Result<void>> follow(Context& ctx, std::vector<std::unique_ptr<Input>>& inputs) {
   std::vector<Input*> files, streams;
   for (auto& in : inputs) {
-    if (in->done || in->is_stdin()) continue;
+    if (in->done) continue;
+    // A regular file on stdin is followed by its descriptor; it has no name.
+    if (in->is_stdin() && (in->kind != Kind::Regular || ctx.opts.follow == Follow::Name)) continue;
     bool missing = !in->is_open();
     if (missing && ctx.opts.follow == Follow::Name && ctx.opts.retry)
       files.push_back(in.get());
