@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--pin", o.pin, "fifo-latency pinning: split (two CPUs), same (one CPU), none")
       ->capture_default_str();
-  app.add_option("--write-size", write_kib, "write-visibility: KiB per write (default 4096)");
+  app.add_option("--write-size", write_kib, "write-visibility: KiB per write (default 8192)");
   app.add_option("--shutdown-wait", o.shutdown_wait_s, "shutdown: seconds to wait for an exit")
       ->capture_default_str();
   app.add_option("--pool-cap", o.pool_cap, "threadpool: thread cap (tokio: 512)")

@@ -33,12 +33,12 @@ struct Options {
   std::vector<std::string> patterns = {"rand4k", "seq128k"};
   std::vector<std::string> modes = {"buffered", "direct"};
   std::vector<unsigned> depths = {1, 8, 32};
-  double duration_s = 0.4; // per measured point
+  double duration_s = 0.5; // per measured point
   std::uint64_t file_size = 256ull << 20;
   unsigned iowq_cap = 0; // uring's io-wq cap for file-read; 0: max(2, depth)
   // write-visibility
   unsigned vis_rounds = 16;
-  std::size_t vis_size = 4u << 20;
+  std::size_t vis_size = 8u << 20;
   // shutdown
   double shutdown_wait_s = 1.0; // how long to wait for an exit before feeding the FIFO
   // threadpool model

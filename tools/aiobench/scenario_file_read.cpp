@@ -133,8 +133,11 @@ void run_file_read(Context& ctx) {
       bool direct = mode == "direct";
       for (unsigned depth : opt.depths) {
         std::string variant = fmt::format("{} qd{} {}", pattern, depth, mode);
+        // Measured in rotating order, shown in the fixed one.
+        std::vector<Row> measured(names.size());
         for (std::size_t k = 0; k < names.size(); ++k) {
-          const std::string& name = names[(k + turn) % names.size()];
+          std::size_t slot = (k + turn) % names.size();
+          const std::string& name = names[slot];
           Row row{"file-read", name, variant, false, "", {}, {}};
           row.set("depth", depth);
           row.set("block", static_cast<double>(block));
@@ -154,8 +157,10 @@ void run_file_read(Context& ctx) {
                     std::chrono::milliseconds(static_cast<long>(opt.duration_s * 1000) + 30000),
                     true);
           }
-          ctx.report.rows.push_back(std::move(row));
+          measured[slot] = std::move(row);
         }
+        for (auto& row : measured)
+          ctx.report.rows.push_back(std::move(row));
         ++turn;
       }
     }
