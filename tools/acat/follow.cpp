@@ -138,6 +138,9 @@ aio::Task<aio::Result<void>> FileFollower::drain(Input& in) {
     }
     if (*r == 0) co_return aio::Result<void>{};
     if (auto w = co_await ctx_.out.emit(in.src, std::span(buf_.get(), *r)); !w) co_return w;
+    // A short read reached the end: no extra read to hear "0". Anything
+    // appended from now on raises IN_MODIFY on the watch, so nothing is missed.
+    if (*r < kFollowBuf) co_return aio::Result<void>{};
   }
 }
 
