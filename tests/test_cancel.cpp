@@ -54,7 +54,13 @@ TEST_CASE("cancel storm: 10000 armed reads all end cancelled with one thread and
   CHECK(test::fd_count() == fds_before);
   CHECK(rt->stats().cancels_sent == 10000);
   CHECK(rt->inflight() == 0);
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan keeps freed memory in quarantine, so RSS says nothing here; its leak
+  // checker does the job at exit instead.
+  MESSAGE("RSS check skipped under ASan (quarantine); LeakSanitizer checks leaks");
+#else
   CHECK(test::rss_kib() - rss_before < 1024);
+#endif
 }
 
 TEST_CASE("select loop: reads raced against a timer lose no byte and duplicate none") {
