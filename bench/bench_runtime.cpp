@@ -59,7 +59,9 @@ struct CachedFile {
 
 // An empty FIFO with a writer connected, so a read waits (poll-armed).
 struct EmptyFifo {
-  std::string path = (std::filesystem::temp_directory_path() / ("aio-bench-fifo-" + std::to_string(getpid()))).string();
+  std::string path =
+      (std::filesystem::temp_directory_path() / ("aio-bench-fifo-" + std::to_string(getpid())))
+          .string();
   int rd, wr;
   EmptyFifo() {
     ::unlink(path.c_str());
@@ -88,7 +90,8 @@ BENCHMARK(BM_Nop_Raw);
 void BM_Nop_Runtime(benchmark::State& state) {
   auto rt = runtime();
   rt->block_on([&]() -> aio::Task<void> {
-    for (auto _ : state) benchmark::DoNotOptimize(co_await aio::nop());
+    for (auto _ : state)
+      benchmark::DoNotOptimize(co_await aio::nop());
   }());
 }
 BENCHMARK(BM_Nop_Runtime);

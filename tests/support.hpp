@@ -33,7 +33,8 @@ inline int thread_count() { return count_entries("/proc/self/task"); }
 // Tests that count threads first wait for those to go (up to 5 s), so that
 // what they count is their own ring's doing.
 inline int settled_thread_count() {
-  for (int i = 0; i < 500 && thread_count() > 1; ++i) usleep(10000);
+  for (int i = 0; i < 500 && thread_count() > 1; ++i)
+    usleep(10000);
   return thread_count();
 }
 

@@ -33,10 +33,12 @@ TEST_CASE("a cancelled read's buffer is not written after its task ends; no byte
   }
   std::string left;
   char buf[4096];
-  for (ssize_t n; (n = ::read(rd.get(), buf, sizeof buf)) > 0;) left.append(buf, size_t(n));
+  for (ssize_t n; (n = ::read(rd.get(), buf, sizeof buf)) > 0;)
+    left.append(buf, size_t(n));
   std::string all = claimed + left;
   REQUIRE(all.size() == 2000);
-  for (size_t i = 0; i < all.size(); i += 10) CHECK(all.compare(i, 10, "0123456789") == 0);
+  for (size_t i = 0; i < all.size(); i += 10)
+    CHECK(all.compare(i, 10, "0123456789") == 0);
 }
 
 TEST_CASE("buffer pool lends at most its capacity and hands returns to waiters in order") {

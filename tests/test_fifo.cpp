@@ -10,7 +10,9 @@
 using namespace std::chrono_literals;
 
 namespace {
-std::string as_string(std::span<const std::byte> b) { return {reinterpret_cast<const char*>(b.data()), b.size()}; }
+std::string as_string(std::span<const std::byte> b) {
+  return {reinterpret_cast<const char*>(b.data()), b.size()};
+}
 } // namespace
 
 TEST_CASE("a FIFO opened before any writer waits instead of reporting EOF") {

@@ -12,7 +12,8 @@ using namespace std::chrono_literals;
 
 TEST_CASE("nop round trip completes with zero") {
   auto rt = test::make_runtime();
-  auto r = rt->block_on([]() -> aio::Task<aio::Result<std::size_t>> { co_return co_await aio::nop(); }());
+  auto r = rt->block_on(
+      []() -> aio::Task<aio::Result<std::size_t>> { co_return co_await aio::nop(); }());
   REQUIRE(r.ok());
   CHECK(*r == 0);
 }
@@ -99,7 +100,8 @@ TEST_CASE("a stopped task submits nothing and gets a synthetic ECANCELED") {
     aio::Scope scope(co_await aio::stop_token());
     aio::Result<std::size_t> out = std::size_t{99};
     scope.request_stop();
-    scope.spawn([](aio::Result<std::size_t>& o) -> aio::Task<void> { o = co_await aio::nop(); }(out));
+    scope.spawn(
+        [](aio::Result<std::size_t>& o) -> aio::Task<void> { o = co_await aio::nop(); }(out));
     co_await scope.join();
     co_return out;
   }());
@@ -124,7 +126,7 @@ TEST_CASE("an fd with an operation in flight is closed only after it completes")
       auto r = co_await aio::read(fd, buf);
       CHECK(r.ok());
     }(raw));
-    reader->reset(); // the owner lets go while the read is pending
+    reader->reset();                  // the owner lets go while the read is pending
     CHECK(fcntl(raw, F_GETFD) != -1); // still open: the number cannot be reused
     CHECK(::write(writer.get(), "z", 1) == 1);
     co_await scope.join();

@@ -117,13 +117,16 @@ TEST_CASE("stop callbacks run once and not after detach") {
   aio::StopSource src;
   int runs = 0;
   aio::StopCallback a, b;
-  a.attach(&src, [](void* p) noexcept { ++*static_cast<int*>(p); }, &runs);
-  b.attach(&src, [](void* p) noexcept { *static_cast<int*>(p) += 100; }, &runs);
+  a.attach(
+      &src, [](void* p) noexcept { ++*static_cast<int*>(p); }, &runs);
+  b.attach(
+      &src, [](void* p) noexcept { *static_cast<int*>(p) += 100; }, &runs);
   b.detach();
   src.request_stop();
   src.request_stop();
   CHECK(runs == 1);
   aio::StopCallback late;
-  late.attach(&src, [](void* p) noexcept { ++*static_cast<int*>(p); }, &runs);
+  late.attach(
+      &src, [](void* p) noexcept { ++*static_cast<int*>(p); }, &runs);
   CHECK(runs == 2); // attaching to a stopped source runs at once
 }

@@ -8,7 +8,8 @@ namespace {
 
 // A bare operation (no coroutine) that records how it ended.
 struct RecordingRead final : aio::Operation {
-  RecordingRead(int fd, int& calls, int& result) : Operation("read", fd), calls_(calls), result_(result) {}
+  RecordingRead(int fd, int& calls, int& result)
+      : Operation("read", fd), calls_(calls), result_(result) {}
   void prepare(io_uring_sqe* sqe) noexcept override {
     io_uring_prep_read(sqe, fd(), buf_.data(), buf_.size(), -1);
   }
@@ -64,6 +65,7 @@ TEST_CASE("block_on drains: a stop of the root cancels everything and returns") 
   CHECK(cancelled == 50);
   CHECK(rt->inflight() == 0);
   // The runtime is usable again after a stopped block_on.
-  auto r = rt->block_on([]() -> aio::Task<aio::Result<std::size_t>> { co_return co_await aio::nop(); }());
+  auto r = rt->block_on(
+      []() -> aio::Task<aio::Result<std::size_t>> { co_return co_await aio::nop(); }());
   CHECK(r.ok());
 }

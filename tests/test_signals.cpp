@@ -68,7 +68,9 @@ std::pair<int, double> wait_exit(pid_t pid, std::chrono::milliseconds limit) {
   int status = -1;
   while (std::chrono::steady_clock::now() - t0 < limit) {
     if (waitpid(pid, &status, WNOHANG) == pid)
-      return {status, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count()};
+      return {
+          status,
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count()};
     usleep(200);
   }
   kill(pid, SIGKILL);
@@ -76,7 +78,9 @@ std::pair<int, double> wait_exit(pid_t pid, std::chrono::milliseconds limit) {
   return {-1, 1e9};
 }
 
-int threads_of(pid_t pid) { return test::count_entries(("/proc/" + std::to_string(pid) + "/task").c_str()); }
+int threads_of(pid_t pid) {
+  return test::count_entries(("/proc/" + std::to_string(pid) + "/task").c_str());
+}
 
 } // namespace
 

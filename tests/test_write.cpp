@@ -34,15 +34,17 @@ TEST_CASE("write_all finishes short writes to a pipe") {
   aio::UniqueFd rd(p[0]), wr(p[1]);
   REQUIRE(fcntl(wr.get(), F_SETPIPE_SZ, 4096) >= 0);
   std::vector<std::byte> data(256 * 1024);
-  for (size_t i = 0; i < data.size(); ++i) data[i] = std::byte(i * 7);
+  for (size_t i = 0; i < data.size(); ++i)
+    data[i] = std::byte(i * 7);
   std::vector<std::byte> got;
   auto rt = test::make_runtime();
   rt->block_on([&]() -> aio::Task<void> {
     aio::Scope scope(co_await aio::stop_token());
     aio::Result<std::size_t> written = std::size_t{0};
-    scope.spawn([](int fd, std::span<const std::byte> d, aio::Result<std::size_t>& out) -> aio::Task<void> {
-      out = co_await aio::write_all(fd, d);
-    }(wr.get(), data, written));
+    scope.spawn(
+        [](int fd, std::span<const std::byte> d, aio::Result<std::size_t>& out) -> aio::Task<void> {
+          out = co_await aio::write_all(fd, d);
+        }(wr.get(), data, written));
     while (got.size() < data.size()) {
       std::array<std::byte, 3000> buf{};
       auto r = co_await aio::read_ready(rd.get(), buf);

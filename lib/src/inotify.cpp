@@ -11,7 +11,7 @@ namespace aio {
 namespace {
 // Room for many events per read: a burst of appends to many files is read
 // in one go.
-constexpr std::size_t kBufSize = 64 * 1024;
+constexpr std::size_t kBufSize = std::size_t{64} * 1024;
 } // namespace
 
 Inotify::Inotify(UniqueFd fd) : fd_(std::move(fd)), buf_(new std::byte[kBufSize]) {}

@@ -21,8 +21,8 @@ constexpr std::uint64_t kInternal = 0;
 
 const std::vector<int>& required_opcodes() {
   static const std::vector<int> ops = {
-      IORING_OP_NOP,     IORING_OP_READ,  IORING_OP_WRITE,  IORING_OP_OPENAT,
-      IORING_OP_CLOSE,   IORING_OP_STATX, IORING_OP_FSYNC,  IORING_OP_SPLICE,
+      IORING_OP_NOP,      IORING_OP_READ,    IORING_OP_WRITE,        IORING_OP_OPENAT,
+      IORING_OP_CLOSE,    IORING_OP_STATX,   IORING_OP_FSYNC,        IORING_OP_SPLICE,
       IORING_OP_POLL_ADD, IORING_OP_TIMEOUT, IORING_OP_ASYNC_CANCEL,
   };
   return ops;
@@ -53,7 +53,8 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const RuntimeOptions& opts, std
   if (auto miss = rt->ring_.missing(required_opcodes()); !miss.empty()) {
     if (why != nullptr) {
       *why = "this kernel's io_uring lacks";
-      for (const auto& m : miss) *why += " " + m;
+      for (const auto& m : miss)
+        *why += " " + m;
     }
     return errno_code(ENOSYS);
   }
@@ -177,8 +178,7 @@ void Runtime::cancel(Operation& op) noexcept {
     ++op.pending_cqes_; // the operation now ends after the cancel's CQE too
     submit_cancel(op);
     return;
-  default:
-    return;
+  default: return;
   }
 }
 
@@ -202,10 +202,12 @@ bool Runtime::run_ready() noexcept {
     ran = true;
     std::vector<Operation*> batch;
     batch.swap(ready_);
-    for (Operation* op : batch) finish(*op);
+    for (Operation* op : batch)
+      finish(*op);
     std::vector<std::coroutine_handle<>> wake;
     wake.swap(posted_);
-    for (auto h : wake) h.resume();
+    for (auto h : wake)
+      h.resume();
   }
   return ran;
 }
@@ -247,17 +249,22 @@ void Runtime::reap() noexcept {
   for (;;) {
     unsigned n = io_uring_peek_batch_cqe(ring_.get(), cqes, 64);
     if (n == 0) break;
-    for (unsigned i = 0; i < n; ++i) events[i] = {cqes[i]->user_data, cqes[i]->res};
+    for (unsigned i = 0; i < n; ++i)
+      events[i] = {cqes[i]->user_data, cqes[i]->res};
     // Consume before dispatching: resumed tasks may submit and wait again.
     io_uring_cq_advance(ring_.get(), n);
-    for (unsigned i = 0; i < n; ++i) dispatch(events[i].user_data, events[i].res);
+    for (unsigned i = 0; i < n; ++i)
+      dispatch(events[i].user_data, events[i].res);
   }
 }
 
 void Runtime::dispatch(std::uint64_t user_data, int res) noexcept {
   --inflight_;
   if (user_data == kInternal) return;
-  auto* op = reinterpret_cast<Operation*>(user_data & ~kCancelTag);
+  // user_data is the address the operation gave the kernel: the one
+  // integer-to-pointer cast of the runtime, and it is the point of io_uring.
+  auto* op =
+      reinterpret_cast<Operation*>(user_data & ~kCancelTag); // NOLINT(performance-no-int-to-ptr)
   if ((user_data & kCancelTag) != 0) {
     // 0: found and cancelled; -ENOENT: already done; -EALREADY: running and
     // may still finish. In every case the target's own CQE tells its result.

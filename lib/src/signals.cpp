@@ -27,7 +27,8 @@ Result<SignalSet> SignalSet::create(std::initializer_list<int> signals) {
 }
 
 SignalSet::SignalSet(SignalSet&& o) noexcept
-    : fd_(std::move(o.fd_)), mask_(o.mask_), old_(o.old_), owns_mask_(std::exchange(o.owns_mask_, false)) {}
+    : fd_(std::move(o.fd_)), mask_(o.mask_), old_(o.old_),
+      owns_mask_(std::exchange(o.owns_mask_, false)) {}
 
 SignalSet::~SignalSet() {
   if (owns_mask_) sigprocmask(SIG_SETMASK, &old_, nullptr);
@@ -35,7 +36,8 @@ SignalSet::~SignalSet() {
 
 Task<Result<int>> SignalSet::next() {
   bool any = false;
-  for (int sig = 1; sig < NSIG; ++sig) any = any || watching(sig);
+  for (int sig = 1; sig < NSIG; ++sig)
+    any = any || watching(sig);
   if (!any) {
     for (;;) { // nothing to watch: wait to be stopped
       auto s = co_await sleep_for(std::chrono::hours(24));

@@ -48,7 +48,8 @@ public:
   BufferPool(std::size_t buffer_size, std::size_t count)
       : size_(round_up(buffer_size)), count_(count),
         mem_(static_cast<std::byte*>(std::aligned_alloc(kAlign, size_ * count)), &std::free) {
-    for (std::size_t i = count; i > 0; --i) free_.push_back(i - 1);
+    for (std::size_t i = count; i > 0; --i)
+      free_.push_back(i - 1);
   }
 
   std::size_t buffer_size() const noexcept { return size_; }
@@ -106,7 +107,9 @@ public:
 private:
   static constexpr std::size_t kAlign = 4096;
   static std::size_t round_up(std::size_t n) { return (n + kAlign - 1) / kAlign * kAlign; }
-  std::span<std::byte> slot(std::size_t i) const noexcept { return {mem_.get() + i * size_, size_}; }
+  std::span<std::byte> slot(std::size_t i) const noexcept {
+    return {mem_.get() + i * size_, size_};
+  }
 
   void give_back(std::size_t i) {
     if (!waiters_.empty()) {

@@ -53,7 +53,7 @@ private:
 
 // Opens a FIFO for writing without blocking: ENXIO (no reader) is retried
 // every `retry` until a reader appears or the task is stopped.
-Task<Result<UniqueFd>> open_fifo_write(std::string path,
-                                       std::chrono::nanoseconds retry = std::chrono::milliseconds(5));
+Task<Result<UniqueFd>>
+open_fifo_write(std::string path, std::chrono::nanoseconds retry = std::chrono::milliseconds(5));
 
 } // namespace aio

@@ -65,7 +65,8 @@ template <class Prep, class Map> auto make_op(const char* name, int fd, Prep pre
 } // namespace detail
 
 inline auto nop() {
-  return detail::make_op("nop", -1, [](io_uring_sqe* s) { io_uring_prep_nop(s); }, detail::as_count);
+  return detail::make_op(
+      "nop", -1, [](io_uring_sqe* s) { io_uring_prep_nop(s); }, detail::as_count);
 }
 
 inline auto read(int fd, std::span<std::byte> buf, std::uint64_t offset = kCurrentPosition) {
@@ -158,7 +159,8 @@ private:
   struct statx buf_ {};
 };
 
-inline StatxOp statx(int dirfd, const char* path, int flags = 0, unsigned mask = STATX_BASIC_STATS) {
+inline StatxOp statx(int dirfd, const char* path, int flags = 0,
+                     unsigned mask = STATX_BASIC_STATS) {
   return {dirfd, path, flags, mask};
 }
 

@@ -69,14 +69,16 @@ private:
     }
   }
   auto failer() {
-    return [this](std::exception_ptr e) {
+    return [this](const std::exception_ptr& e) {
       if (!error_) error_ = e;
       source_.request_stop();
     };
   }
   template <class S> static auto take(S& s) {
-    if constexpr (std::is_same_v<S, bool>) return s;
-    else return std::move(*s);
+    if constexpr (std::is_same_v<S, bool>)
+      return s;
+    else
+      return std::move(*s);
   }
   std::coroutine_handle<> child_done() noexcept override {
     // Before await_suspend returned, the starter itself resumes the parent.
@@ -113,7 +115,9 @@ template <class T> struct Timed {
 // Runs `t` with a deadline. On time-out `t` is stopped and its own outcome
 // is still returned (ECANCELED, or what it finished with despite the stop).
 template <class T> Task<Timed<T>> with_timeout(Task<T> t, std::chrono::nanoseconds d) {
-  auto timer = [](std::chrono::nanoseconds d) -> Task<Result<void>> { co_return co_await sleep_for(d); };
+  auto timer = [](std::chrono::nanoseconds d) -> Task<Result<void>> {
+    co_return co_await sleep_for(d);
+  };
   auto r = co_await race(std::move(t), timer(d));
   co_return Timed<T>{std::move(r.first), r.winner == 1};
 }

@@ -14,15 +14,13 @@ inline std::error_code errno_code(int e) { return {e, std::system_category()}; }
 
 template <class T> class [[nodiscard]] Result {
 public:
-  Result(T value) : v_(std::move(value)) {}                  // NOLINT(google-explicit-constructor)
-  Result(std::error_code ec) : v_(ec) {}                     // NOLINT(google-explicit-constructor)
+  Result(T value) : v_(std::move(value)) {} // NOLINT(google-explicit-constructor)
+  Result(std::error_code ec) : v_(ec) {}    // NOLINT(google-explicit-constructor)
   static Result failure(int e) { return Result(errno_code(e)); }
 
   bool ok() const noexcept { return v_.index() == 0; }
   explicit operator bool() const noexcept { return ok(); }
-  std::error_code error() const noexcept {
-    return ok() ? std::error_code{} : std::get<1>(v_);
-  }
+  std::error_code error() const noexcept { return ok() ? std::error_code{} : std::get<1>(v_); }
   bool cancelled() const noexcept { return error() == std::errc::operation_canceled; }
 
   T& value() & { return std::get<0>(v_); }
@@ -59,8 +57,7 @@ inline constexpr int kErestartsys = 512;
 // interrupted worker is "cancelled", anything else is the errno it carries.
 inline Result<std::size_t> interpret(int res) noexcept {
   if (res >= 0) return static_cast<std::size_t>(res);
-  if (res == -ECANCELED || res == -EINTR || res == -kErestartsys)
-    return errno_code(ECANCELED);
+  if (res == -ECANCELED || res == -EINTR || res == -kErestartsys) return errno_code(ECANCELED);
   return errno_code(-res);
 }
 

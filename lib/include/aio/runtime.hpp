@@ -75,8 +75,8 @@ struct RuntimeStats {
 class Runtime {
 public:
   // `why` receives a sentence for the user when io_uring is unusable.
-  static Result<std::unique_ptr<Runtime>> create(const RuntimeOptions& opts = default_runtime_options(),
-                                                 std::string* why = nullptr);
+  static Result<std::unique_ptr<Runtime>>
+  create(const RuntimeOptions& opts = default_runtime_options(), std::string* why = nullptr);
   Runtime(const Runtime&) = delete;
   Runtime& operator=(const Runtime&) = delete;
   // Cancels and drains whatever is still in flight before the ring goes.
@@ -91,7 +91,8 @@ public:
     auto h = task.handle();
     h.promise().token = root_->token();
     h.resume();
-    while (!h.done()) run_once();
+    while (!h.done())
+      run_once();
     drain();
     return h.promise().take();
   }
@@ -143,9 +144,9 @@ private:
 
   Ring ring_;
   bool trace_;
-  unsigned capacity_ = 0;     // operations that may be in the kernel at once
-  unsigned ops_inflight_ = 0; // operations in the kernel
-  unsigned inflight_ = 0;     // CQEs due: operations' and cancels'
+  unsigned capacity_ = 0;      // operations that may be in the kernel at once
+  unsigned ops_inflight_ = 0;  // operations in the kernel
+  unsigned inflight_ = 0;      // CQEs due: operations' and cancels'
   Operation* qhead_ = nullptr; // operations waiting for room, FIFO
   Operation* qtail_ = nullptr;
   std::deque<Operation*> cancel_queue_; // cancels that found no SQE

@@ -94,14 +94,13 @@ public:
   // returns). If it throws, the scope is stopped and join() rethrows.
   void spawn(Task<void> t) {
     ++active_;
-    detail::start_runner(
-        detail::run_child(
-            std::move(t), [] {},
-            [this](std::exception_ptr e) {
-              if (!error_) error_ = e;
-              source_.request_stop();
-            }),
-        source_.token(), this);
+    detail::start_runner(detail::run_child(
+                             std::move(t), [] {},
+                             [this](const std::exception_ptr& e) {
+                               if (!error_) error_ = e;
+                               source_.request_stop();
+                             }),
+                         source_.token(), this);
   }
 
   void request_stop() noexcept { source_.request_stop(); }

@@ -49,7 +49,8 @@ public:
   StopSource(const StopSource&) = delete;
   StopSource& operator=(const StopSource&) = delete;
   ~StopSource() {
-    while (head_ != nullptr) head_->detach();
+    while (head_ != nullptr)
+      head_->detach();
     unlink_from_parent();
   }
 
@@ -69,9 +70,9 @@ public:
 
   // Makes this source stop when `parent` stops (structured cancellation).
   void link_to(StopToken parent) noexcept {
-    parent_link_.attach(parent.source(), [](void* self) noexcept {
-      static_cast<StopSource*>(self)->request_stop();
-    }, this);
+    parent_link_.attach(
+        parent.source(),
+        [](void* self) noexcept { static_cast<StopSource*>(self)->request_stop(); }, this);
   }
 
 private:
@@ -103,8 +104,10 @@ inline void StopCallback::attach(StopSource* src, Fn fn, void* ctx) noexcept {
 
 inline void StopCallback::detach() noexcept {
   if (src_ == nullptr) return;
-  if (prev_ != nullptr) prev_->next_ = next_;
-  else src_->head_ = next_;
+  if (prev_ != nullptr)
+    prev_->next_ = next_;
+  else
+    src_->head_ = next_;
   if (next_ != nullptr) next_->prev_ = prev_;
   src_ = nullptr;
   prev_ = next_ = nullptr;
