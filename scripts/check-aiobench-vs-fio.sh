@@ -6,12 +6,19 @@
 # fio's psync does not pay, so the threadpool row on cached reads is
 # expected to fall short: that gap is the model's, and it is printed too.
 #
-# usage: scripts/check-aiobench-vs-fio.sh [AIOBENCH] [DIR] [SECONDS]
+# These VMs are shared and noisy (runs minutes apart drift by 30%), so each
+# case alternates fio and aiobench REPS times and compares medians.
+# Our sync and threadpool are threads of one process, so fio runs psync
+# with --thread: processes would not share the file table, and on 2 vCPUs
+# that alone changes cached-read IOPS by 2x.
+#
+# usage: scripts/check-aiobench-vs-fio.sh [AIOBENCH] [DIR] [SECONDS] [REPS]
 set -eu
 
 AIOBENCH=${1:-build-bench/tools/aiobench/aiobench}
 DIR=${2:-${TMPDIR:-/tmp}}
-SECS=${3:-3}
+SECS=${3:-2}
+REPS=${4:-3}
 command -v fio >/dev/null || { echo "check-aiobench-vs-fio: fio is not installed (apt install fio)" >&2; exit 3; }
 [ -x "$AIOBENCH" ] || { echo "check-aiobench-vs-fio: no aiobench at '$AIOBENCH'" >&2; exit 2; }
 
@@ -20,13 +27,18 @@ trap 'rm -rf "$WORK"' EXIT INT TERM
 FILE=$WORK/data
 head -c $((256 * 1024 * 1024)) /dev/urandom >"$FILE"
 sync "$FILE" 2>/dev/null || sync
-cat "$FILE" >/dev/null # buffered rows read from the page cache, as aiobench's do
+# Buffered rows read from the page cache, as aiobench's do (fio must not drop it: invalidate=0).
+cat "$FILE" >/dev/null
 
 fio_iops() { # engine depth direct -> IOPS
-  if [ "$1" = io_uring ]; then jobs="--iodepth=$2 --numjobs=1"; else jobs="--iodepth=1 --numjobs=$2"; fi
+  # io_uring: the syscall pattern of the runtime (IORING_OP_READ, every ready
+  # SQE submitted in one enter, every CQE reaped in one pass).
+  if [ "$1" = io_uring ]; then
+    jobs="--iodepth=$2 --numjobs=1 --nonvectored=1 --iodepth_batch_submit=$2 --iodepth_batch_complete_max=$2"
+  else jobs="--iodepth=1 --numjobs=$2 --thread"; fi
   # shellcheck disable=SC2086
   fio --name=check --filename="$FILE" --rw=randread --bs=4k --direct="$3" --ioengine="$1" $jobs \
-    --time_based --runtime="$SECS" --norandommap --randrepeat=0 --group_reporting \
+    --time_based --runtime="$SECS" --norandommap --randrepeat=0 --invalidate=0 --group_reporting \
     --output-format=json 2>/dev/null |
     python3 -c 'import json,sys; print(round(sum(j["read"]["iops"] for j in json.load(sys.stdin)["jobs"])))'
 }
@@ -41,14 +53,26 @@ print(" ".join(str(round(rows.get(k, 0))) for k in ("uring", "sync", "threadpool
 PY
 }
 
+median() { printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
+
+printf 'medians of %s alternating runs of %s s each\n' "$REPS" "$SECS"
 printf '%-22s %-11s %-14s %10s %10s %7s  %s\n' case aiobench fio "fio IOPS" "ours IOPS" ratio verdict
 fail=0
 for mode in direct buffered; do
   direct=0; [ $mode = direct ] && direct=1
   for qd in 1 32; do
-    f_uring=$(fio_iops io_uring $qd $direct)
-    f_psync=$(fio_iops psync $qd $direct)
-    set -- $(bench_iops $qd $mode)
+    fu=""; fp=""; ou=""; os=""; ot=""
+    rep=0
+    while [ $rep -lt "$REPS" ]; do
+      fu="$fu $(fio_iops io_uring $qd $direct)"
+      fp="$fp $(fio_iops psync $qd $direct)"
+      set -- $(bench_iops $qd $mode)
+      ou="$ou $1"; os="$os $2"; ot="$ot $3"
+      rep=$((rep + 1))
+    done
+    set -- $(median $ou) $(median $os) $(median $ot)
+    f_uring=$(median $fu)
+    f_psync=$(median $fp)
     for pair in "uring $1 io_uring $f_uring" "sync $2 psync $f_psync" "threadpool $3 psync $f_psync"; do
       set -- $pair
       line=$(python3 -c "
