@@ -35,8 +35,11 @@ run_sink() {
   devnull) t0=$(now); "$@" "$BIG" >/dev/null; t1=$(now) ;;
   # A fresh name each round, the old one moved aside (this ext4 is slow to
   # reuse just-freed blocks); both tools get the same treatment.
+  # Each run starts with no dirty pages (sync), so neither tool is throttled
+  # by writeback of the other's output.
   file)
     local out=$DIR/out.$round.$$
+    sync
     t0=$(now); "$@" "$BIG" >"$out"; t1=$(now)
     mv "$out" "$DIR/old.$(basename "$1").$round.$$"
     ;;
@@ -51,8 +54,14 @@ printf '%-8s %12s %12s %8s\n' sink cat-MB/s acat-MB/s cat/acat
 for sink in devnull file pipe; do
   cat_t=() acat_t=()
   for ((i = 0; i < ROUNDS; i++)); do
-    cat_t+=("$(run_sink $sink "c$i" cat)")
-    acat_t+=("$(run_sink $sink "a$i" "$ACAT")")
+    # Alternate which tool goes first, so neither always follows the other.
+    if ((i % 2 == 0)); then
+      cat_t+=("$(run_sink $sink "c$i" cat)")
+      acat_t+=("$(run_sink $sink "a$i" "$ACAT")")
+    else
+      acat_t+=("$(run_sink $sink "a$i" "$ACAT")")
+      cat_t+=("$(run_sink $sink "c$i" cat)")
+    fi
     rm -f "$DIR"/old.* # removed while the other sink runs are far away in time
   done
   c=$(printf '%s\n' "${cat_t[@]}" | median)

@@ -76,6 +76,7 @@ private:
   std::unordered_map<int, std::vector<Input*>> by_inode_;
   std::unordered_map<int, std::vector<Input*>> by_dir_;
   std::unordered_map<const Input*, std::string> base_;
+  std::unordered_map<const Input*, std::size_t> index_;
 };
 
 void FileFollower::watch_dir(Input& in) {
@@ -183,6 +184,8 @@ aio::Task<aio::Result<void>> FileFollower::check(Input& in) {
 }
 
 aio::Task<void> FileFollower::run() {
+  for (std::size_t i = 0; i < files_.size(); ++i)
+    index_[files_[i]] = i;
   for (Input* in : files_) {
     if (by_name()) watch_dir(*in);
     if (in->fd) watch_inode(*in);
@@ -215,10 +218,7 @@ aio::Task<void> FileFollower::run() {
     }
     for (const auto& ev : *r.first) {
       if ((ev.mask & IN_Q_OVERFLOW) != 0) std::fill(dirty.begin(), dirty.end(), true);
-      auto mark = [&](const Input* in) {
-        for (std::size_t i = 0; i < files_.size(); ++i)
-          if (files_[i] == in) dirty[i] = true;
-      };
+      auto mark = [&](const Input* in) { dirty[index_[in]] = true; };
       if (auto it = by_inode_.find(ev.wd); it != by_inode_.end()) {
         for (Input* in : it->second)
           mark(in);
