@@ -208,7 +208,7 @@ void add_verdicts(Report& r) {
         pool_threads = std::max(pool_threads, t->get_or("user_threads_peak", 0));
       }
       if (ratio > 1.05)
-        winners += fmt::format("{}{} {:.2f}x uring's IOPS with {:.0f} threads",
+        winners += fmt::format("{}{} {:.2f}x uring's IOPS with {:.0f} thread(s)",
                                winners.empty() ? "" : ", ", name, ratio,
                                t->get_or("user_threads_peak", 0));
     }
