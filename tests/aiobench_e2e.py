@@ -143,6 +143,19 @@ def case_default_run():
            "file-read measured operations without errors")
 
 
+def case_interrupt():
+    import signal
+    import time
+    with tempfile.TemporaryDirectory() as d:
+        p = subprocess.Popen([BIN, "-s", "cancel-storm,shutdown", "-r", "1000000", "--dir", d],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(0.5)
+        p.send_signal(signal.SIGINT)
+        out, _ = p.communicate(timeout=60)
+        expect(p.returncode == 130, f"SIGINT: exit 130 (got {p.returncode})")
+        expect(os.listdir(d) == [], f"the test directory is removed: {os.listdir(d)}")
+
+
 def case_plot():
     with tempfile.TemporaryDirectory() as d:
         env = dict(os.environ, PATH="/nonexistent")
