@@ -29,6 +29,7 @@ Output::Output(int fd, bool headers, bool prefix) : fd_(fd), headers_(headers), 
   // A 64 KiB pipe wakes its reader every 64 KiB; at 1 MiB a 2 GiB copy to
   // `| cat` ran about 2x faster. Only ever grown, and failure is harmless
   // (the per-user pipe quota may say no).
+  pipe_ = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode);
   if (S_ISFIFO(st.st_mode)) {
     int cur = fcntl(fd, F_GETPIPE_SZ);
     if (cur > 0 && cur < kPipeSize) (void)fcntl(fd, F_SETPIPE_SZ, kPipeSize);

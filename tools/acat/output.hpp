@@ -35,6 +35,8 @@ public:
   // True once a write failed with EPIPE (the reader of stdout is gone).
   bool broken() const noexcept { return broken_; }
   void set_broken() noexcept { broken_ = true; }
+  // stdout is a pipe or socket: a write may wait for its reader.
+  bool waits_for_reader() const noexcept { return pipe_; }
   // When input last arrived, for --idle-timeout.
   std::chrono::steady_clock::time_point last_activity() const noexcept { return last_input_; }
 
@@ -52,6 +54,7 @@ private:
   bool prefix_;
   bool broken_ = false;
   bool sync_ = false;
+  bool pipe_ = false;
   bool first_header_ = true;
   const Source* last_src_ = nullptr;
   aio::Mutex mu_;

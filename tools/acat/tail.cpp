@@ -11,7 +11,8 @@
 namespace acat {
 namespace {
 
-// Bigger than cat's 128 KiB: fewer submissions; the measured gain stops at 256 KiB.
+// Twice cat's 128 KiB: half the trips through the ring; measured best
+// (64 KiB to 1 MiB tried) both to /dev/null and to a pipe.
 constexpr std::size_t kChunk = 256 * 1024;
 constexpr std::size_t kBackBlock = 64 * 1024;
 
@@ -85,17 +86,20 @@ std::string Keeper::take() {
 }
 
 aio::Task<aio::Result<void>> copy_to_end(Context& ctx, Input& in, std::optional<Skipper>* skip) {
-  // Two buffers: one is being written while the next is read, so with a
-  // pipe on stdout the page-cache copy overlaps the reader's drain.
-  auto a = make_buffer(kChunk), b = make_buffer(kChunk);
-  std::span<std::byte> cur(a.get(), kChunk), next(b.get(), kChunk);
+  // To a pipe, two buffers: one is written (and waits for the reader) while
+  // the next is read. Elsewhere a write ends at once: nothing to overlap,
+  // and one buffer keeps less of the CPU cache busy.
+  bool overlap = ctx.out.waits_for_reader();
+  std::size_t size = kChunk;
+  auto a = make_buffer(size), b = overlap ? make_buffer(size) : Buffer{};
+  std::span<std::byte> cur(a.get(), size), next(overlap ? b.get() : a.get(), size);
   auto r = co_await read_some(in, cur);
   while (r && *r > 0) {
     std::span<const std::byte> data = cur.first(*r);
     if (skip != nullptr && *skip) data = (*skip)->feed(data);
     aio::Result<void> w;
     aio::Result<std::size_t> nr = std::size_t{0};
-    {
+    if (overlap) {
       aio::Scope both(co_await aio::stop_token());
       both.spawn([](Output& o, Source& s, std::span<const std::byte> d,
                     aio::Result<void>& out) -> aio::Task<void> {
@@ -103,6 +107,9 @@ aio::Task<aio::Result<void>> copy_to_end(Context& ctx, Input& in, std::optional<
       }(ctx.out, in.src, data, w));
       nr = co_await read_some(in, next);
       co_await both.join();
+    } else {
+      w = co_await ctx.out.emit(in.src, data);
+      if (w) nr = co_await read_some(in, next);
     }
     if (!w) co_return w;
     r = nr;
