@@ -85,7 +85,10 @@ void FileFollower::watch_dir(Input& in) {
   base_[&in] = p.filename().string();
   auto wd = ino_.add_watch(dir, kDirMask | IN_ONLYDIR);
   if (!wd) {
+    // Without its directory's events a missing name would be waited for
+    // forever; one already open is still followed by its inode.
     ctx_.report(dir, wd.error());
+    if (!in.fd) in.done = true;
     return;
   }
   by_dir_[*wd].push_back(&in);
