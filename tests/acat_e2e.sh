@@ -144,6 +144,13 @@ else
   same "after a permission error" out.a nonl
 fi
 
+# Write errors end acat with one message, as cat; a closed stdout is not
+# taken over by an fd acat opens itself.
+"$ACAT" nonl >/dev/full 2>err.a; eq "write error exit" $? 1
+eq "write error message" "$(cat err.a)" "acat: write error: No space left on device"
+"$ACAT" nonl 2>err.a >&-; eq "closed fd 1 exit" $? 1
+eq "closed fd 1 message" "$(cat err.a)" "acat: write error: Bad file descriptor"
+
 # ---- usage: bad options exit 2 with one line and a hint; --help/--version exit 0
 for bad in "--bogus" "-n abc" "-c 5q" "--follow=sideways" "--pid=abc" "--idle-timeout=soon" "-n"; do
   # shellcheck disable=SC2086

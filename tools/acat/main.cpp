@@ -8,8 +8,10 @@
 #include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <string>
@@ -40,9 +42,22 @@ void raise_fd_limit() {
   }
 }
 
+// A closed stdin/stdout/stderr would be taken by the next fd we open (the
+// ring, an input), and acat would write into it. Hold each closed one with
+// /dev/null opened the wrong way round, so using it fails with EBADF as
+// it does for cat.
+void reserve_std_fds() {
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    int got = open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY);
+    if (got >= 0 && got != fd) close(got);
+  }
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
+  reserve_std_fds();
   acat::Options opts;
   CLI::App app{"Concatenate files, FIFOs and stdin to stdout; show their tail; follow them.\n"
                "One thread, all I/O through io_uring.",
