@@ -18,15 +18,32 @@
 
 namespace aiobench {
 
+// NO_COLOR also means no terminal escapes: the line is then cleared by
+// overwriting it with spaces.
+namespace {
+bool plain_terminal() {
+  const char* nc = std::getenv("NO_COLOR");
+  return nc != nullptr && *nc != '\0';
+}
+} // namespace
+
 void Progress::show(const std::string& what) {
   if (!on_) return;
-  fmt::print(stderr, "\r\033[Kaiobench: {}", what);
+  if (plain_terminal())
+    fmt::print(stderr, "\r{:<79.79}", "aiobench: " + what);
+  else
+    fmt::print(stderr, "\r\033[Kaiobench: {}", what);
   std::fflush(stderr);
   shown_ = true;
 }
 
 void Progress::done() {
-  if (on_ && shown_) fmt::print(stderr, "\r\033[K");
+  if (on_ && shown_) {
+    if (plain_terminal())
+      fmt::print(stderr, "\r{:79}\r", "");
+    else
+      fmt::print(stderr, "\r\033[K");
+  }
   shown_ = false;
 }
 
