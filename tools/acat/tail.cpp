@@ -11,9 +11,6 @@
 namespace acat {
 namespace {
 
-// Twice cat's 128 KiB: half the trips through the ring; measured best
-// (64 KiB to 1 MiB tried) both to /dev/null and to a pipe.
-constexpr std::size_t kChunk = 256 * 1024;
 constexpr std::size_t kBackBlock = 64 * 1024;
 
 std::uint64_t count_newlines(std::span<const std::byte> d) {
@@ -90,9 +87,7 @@ aio::Task<aio::Result<void>> copy_to_end(Context& ctx, Input& in, std::optional<
   // the next is read. Elsewhere a write ends at once: nothing to overlap,
   // and one buffer keeps less of the CPU cache busy.
   bool overlap = ctx.out.waits_for_reader();
-  std::size_t size = kChunk;
-  auto a = make_buffer(size), b = overlap ? make_buffer(size) : Buffer{};
-  std::span<std::byte> cur(a.get(), size), next(overlap ? b.get() : a.get(), size);
+  std::span<std::byte> cur = ctx.bulk(0), next = overlap ? ctx.bulk(1) : cur;
   auto r = co_await read_some(in, cur);
   while (r && *r > 0) {
     std::span<const std::byte> data = cur.first(*r);
