@@ -90,6 +90,7 @@ public:
     root_ = std::make_unique<StopSource>();
     auto h = task.handle();
     h.promise().token = root_->token();
+    h.promise().started = true;
     h.resume();
     while (!h.done())
       run_once();

@@ -5,6 +5,7 @@
 #include "aio/stop.hpp"
 
 #include <coroutine>
+#include <cstdio>
 #include <exception>
 #include <optional>
 #include <utility>
@@ -21,6 +22,7 @@ struct PromiseBase {
   std::coroutine_handle<> continuation = std::noop_coroutine();
   StopToken token;
   std::exception_ptr exception;
+  bool started = false;
 
   StopToken stop_token() const noexcept { return token; }
   std::suspend_always initial_suspend() noexcept { return {}; }
@@ -84,6 +86,7 @@ public:
     std::coroutine_handle<> await_suspend(std::coroutine_handle<P> parent) noexcept {
       h.promise().token = parent.promise().stop_token();
       h.promise().continuation = parent;
+      h.promise().started = true;
       return h;
     }
     T await_resume() { return h.promise().take(); }
@@ -95,7 +98,16 @@ public:
 
 private:
   void reset() noexcept {
-    if (h_) h_.destroy();
+    if (h_) {
+      // A started task suspended in an operation owns memory the kernel may
+      // still write: destroying it would be a use-after-free. Structured code
+      // (await it, or spawn it in a Scope) never gets here.
+      if (h_.promise().started && !h_.done()) {
+        std::fputs("aio: Task destroyed while running\n", stderr);
+        std::terminate();
+      }
+      h_.destroy();
+    }
     h_ = {};
   }
   Handle h_;
