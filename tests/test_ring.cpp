@@ -30,6 +30,15 @@ TEST_CASE("unavailable io_uring is explained in one sentence") {
   CHECK(m.find("MEMLOCK") != std::string::npos);
 }
 
+TEST_CASE("io_uring disabled by sysctl is named as the reason") {
+  auto off = aio::io_uring_unavailable_reason(aio::errno_code(EPERM), 2);
+  CHECK(off == "io_uring is disabled on this host (kernel.io_uring_disabled=2)");
+  auto group = aio::io_uring_unavailable_reason(aio::errno_code(EPERM), 1);
+  CHECK(group.find("io_uring_group") != std::string::npos);
+  auto other = aio::io_uring_unavailable_reason(aio::errno_code(EPERM), 0);
+  CHECK(other == "cannot set up io_uring: Operation not permitted");
+}
+
 TEST_CASE("interpret maps kernel results to counts, cancellation and errors") {
   CHECK(*aio::interpret(42) == 42);
   CHECK(aio::interpret(-ECANCELED).cancelled());

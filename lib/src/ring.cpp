@@ -52,8 +52,12 @@ std::vector<std::string> Ring::missing(const std::vector<int>& needed) const {
 }
 
 std::string io_uring_unavailable_reason(std::error_code setup_error) {
-  int disabled = 0;
+  int disabled = -1;
   std::ifstream("/proc/sys/kernel/io_uring_disabled") >> disabled;
+  return io_uring_unavailable_reason(setup_error, disabled);
+}
+
+std::string io_uring_unavailable_reason(std::error_code setup_error, int disabled) {
   if (disabled == 2) return "io_uring is disabled on this host (kernel.io_uring_disabled=2)";
   if (disabled == 1 && setup_error == std::errc::operation_not_permitted)
     return "io_uring is restricted to the io_uring_group on this host "

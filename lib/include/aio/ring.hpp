@@ -48,6 +48,9 @@ private:
 // Why io_uring cannot be used here, from /proc/sys/kernel/io_uring_disabled
 // and the setup errno: a sentence for the user.
 std::string io_uring_unavailable_reason(std::error_code setup_error);
+// The same, given the sysctl's value (-1: unknown), for tests and callers
+// that already read it.
+std::string io_uring_unavailable_reason(std::error_code setup_error, int disabled_sysctl);
 
 const char* opcode_name(int opcode) noexcept;
 
