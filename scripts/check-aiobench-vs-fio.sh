@@ -15,7 +15,7 @@
 # usage: scripts/check-aiobench-vs-fio.sh [AIOBENCH] [DIR] [SECONDS] [REPS]
 set -eu
 
-AIOBENCH=${1:-build-bench/tools/aiobench/aiobench}
+AIOBENCH=${1:-build/tools/aiobench/aiobench}
 DIR=${2:-${TMPDIR:-/tmp}}
 SECS=${3:-2}
 REPS=${4:-3}
