@@ -69,7 +69,7 @@ aio::Task<int> run(const Options& opts) {
                  (opts.verbose || (opts.files.size() > 1 &&
                                    (opts.mode != Mode::Cat || opts.follow != Follow::None)));
   Output out(STDOUT_FILENO, headers, opts.prefix);
-  Context ctx{opts, out};
+  Context ctx{opts, out, false, {}};
   std::vector<std::unique_ptr<Input>> inputs;
   std::vector<std::string> names = opts.files;
   if (names.empty()) names.push_back("-");
