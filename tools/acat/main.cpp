@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
   reserve_std_fds();
   acat::Options opts;
   CLI::App app{"Concatenate files, FIFOs and stdin to stdout; show their tail; follow them.\n"
-               "One thread, all I/O through io_uring.",
+               "One thread, on io_uring: no helper threads, no busy waiting.",
                "acat"};
   app.set_version_flag("--version", std::string("acat ") + ACAT_VERSION);
   std::string lines, bytes, follow, pid, idle;
