@@ -38,7 +38,11 @@ until_true() {
 }
 has() { grep -qF -- "$2" "$1" 2>/dev/null; }
 # The process has `path` open (it reached the point of waiting on it).
-has_open() { ls -l /proc/"$1"/fd 2>/dev/null | grep -qF -- "$2"; }
+has_open() {
+  local f
+  for f in /proc/"$1"/fd/*; do [[ $(readlink "$f" 2>/dev/null) == "$2" ]] && return 0; done
+  return 1
+}
 threads() { ls /proc/"$1"/task | wc -l; }
 # wait_rc PID: its exit status, killing it (and failing) after 20 s.
 wait_rc() {
@@ -176,7 +180,7 @@ eq "closed stdout is quiet" "$(wc -c <err.a)" 0
 set +o pipefail
 # Blocked on a silent FIFO (a writer holds it open, says nothing).
 sleep 60 >fifo &
-holder=$!; PIDS+=($holder)
+holder=$!; PIDS+=("$holder")
 ("$ACAT" -f fifo 2>err.a; echo $? >rc.a) | true
 eq "closed stdout while blocked on a silent fifo" "$(cat rc.a)" 141
 eq "... quietly" "$(wc -c <err.a)" 0
@@ -192,13 +196,13 @@ for sig in INT TERM; do
   eq "one thread while blocked on a fifo" "$(threads $pid)" 1
   kill -$sig $pid
   wait_rc $pid; ra=$?
-  eq "SIG$sig exit" $ra $([[ $sig == INT ]] && echo 130 || echo 143)
+  eq "SIG$sig exit" $ra "$([[ $sig == INT ]] && echo 130 || echo 143)"
 done
 
 # ---- follow a file: appends, truncation, thread count
 printf 'one\n' >log
 start -f log fifo >out.a 2>err.a
-pid=$!; PIDS+=($pid)
+pid=$!; PIDS+=("$pid")
 until_true "first pass" has out.a "one"
 echo two >>log
 until_true "an append is followed" has out.a "two"
@@ -219,7 +223,7 @@ same "follow output with headers" out.a out.c
 # ---- -F: a file that does not exist yet, then rename- and delete-rotation
 rm -f rot rot.1
 start -F rot >out.a 2>err.a
-pid=$!; PIDS+=($pid)
+pid=$!; PIDS+=("$pid")
 until_true "-F reported the missing file" has err.a "rot: No such file or directory"
 echo a >rot
 until_true "-F: the file appeared" has out.a "a"
@@ -243,9 +247,9 @@ eq "-F in a missing directory message" "$(head -n 1 err.a)" "acat: nodir/x: No s
 # ---- --pid: the end of that process ends acat (0), after a last catch-up
 printf 'x\n' >plog
 sleep 60 &
-target=$!; PIDS+=($target)
+target=$!; PIDS+=("$target")
 "$ACAT" -f --pid=$target plog >out.a &
-pid=$!; PIDS+=($pid)
+pid=$!; PIDS+=("$pid")
 until_true "--pid first pass" has out.a "x"
 echo y >>plog
 until_true "--pid follows" has out.a "y"
@@ -264,7 +268,7 @@ same "--idle-timeout output" out.a out.c
 # ---- --prefix: whole lines, never mixed between inputs
 mkfifo f1 f2
 start -f --prefix f1 f2 >out.a
-pid=$!; PIDS+=($pid)
+pid=$!; PIDS+=("$pid")
 until_true "acat opened both fifos" has_open $pid "$T/f2"
 exec 3>f1 4>f2
 printf 'aaa' >&3
