@@ -1,5 +1,6 @@
 #include "aio/inotify.hpp"
 
+#include "aio/fifo.hpp"
 #include "aio/ops.hpp"
 
 #include <poll.h>
@@ -48,16 +49,14 @@ std::vector<InotifyEvent> Inotify::parse(std::span<const std::byte> raw) {
 }
 
 Task<Result<std::vector<InotifyEvent>>> Inotify::next() {
-  for (;;) {
-    auto p = co_await poll(fd_.get(), POLLIN);
-    if (!p) co_return p.error();
-    auto r = co_await read(fd_.get(), std::span(buf_.get(), kBufSize));
-    if (!r) {
-      if (r.error() == std::errc::resource_unavailable_try_again) continue;
-      co_return r.error();
-    }
-    co_return parse(std::span<const std::byte>(buf_.get(), *r));
-  }
+  // An IN_NONBLOCK inotify fd is pollable, so the kernel arms a poll for a
+  // read of it by itself (measured on 6.18: no io-wq worker). One read op per
+  // event batch instead of poll then read saves an io_uring_enter on the
+  // tail -f latency path; read_ready keeps the poll for kernels that answer
+  // EAGAIN instead.
+  auto r = co_await read_ready(fd_.get(), std::span(buf_.get(), kBufSize));
+  if (!r) co_return r.error();
+  co_return parse(std::span<const std::byte>(buf_.get(), *r));
 }
 
 } // namespace aio

@@ -1,5 +1,6 @@
-// inotify read through the ring. The fd is IN_NONBLOCK and is polled before
-// each read: a read on a blocking inotify fd would go to an io-wq worker.
+// inotify read through the ring. The fd is IN_NONBLOCK: a read of a blocking
+// inotify fd would go to an io-wq worker, while a read of a non-blocking one
+// is poll-armed by the kernel.
 #pragma once
 
 #include "aio/result.hpp"
