@@ -1,7 +1,12 @@
 #include "strategy.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <stdexcept>
+#include <vector>
 
 namespace aiobench {
 
@@ -39,6 +44,26 @@ double mono_us() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) * 1e-3;
+}
+
+VisOutcome blocking_write_visibility(const VisJob& job) {
+  VisOutcome out;
+  std::vector<char> buf(job.size, 'w');
+  for (unsigned i = 0; i < job.rounds; ++i) {
+    auto off = static_cast<off_t>(i) * static_cast<off_t>(job.size);
+    std::size_t done = 0;
+    while (done < buf.size()) {
+      ssize_t n =
+          ::pwrite(job.fd, buf.data() + done, buf.size() - done, off + static_cast<off_t>(done));
+      if (n <= 0) throw std::runtime_error("write failed");
+      done += static_cast<std::size_t>(n);
+    }
+    struct stat st {};
+    ::fstat(job.fd, &st);
+    ++out.rounds;
+    if (st.st_size < off + static_cast<off_t>(job.size)) ++out.not_visible;
+  }
+  return out;
 }
 
 } // namespace aiobench

@@ -101,5 +101,8 @@ std::unique_ptr<Strategy> make_strategy(const std::string& name, const Options& 
 void set_blocking(int fd, bool blocking);
 std::uint64_t next_offset(std::uint64_t& rng, const ReadJob& job, std::uint64_t& seq_pos);
 double mono_us(); // CLOCK_MONOTONIC in microseconds
+// write-visibility with blocking pwrite then fstat: the epoll and sync
+// strategies both write files this way (readiness cannot apply to files).
+VisOutcome blocking_write_visibility(const VisJob& job);
 
 } // namespace aiobench

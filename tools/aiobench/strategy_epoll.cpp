@@ -157,25 +157,7 @@ public:
     return out;
   }
 
-  VisOutcome write_visibility(const VisJob& job) override {
-    VisOutcome out;
-    std::vector<char> buf(job.size, 'w');
-    for (unsigned i = 0; i < job.rounds; ++i) {
-      auto off = static_cast<off_t>(i) * static_cast<off_t>(job.size);
-      std::size_t done = 0;
-      while (done < buf.size()) {
-        ssize_t n =
-            ::pwrite(job.fd, buf.data() + done, buf.size() - done, off + static_cast<off_t>(done));
-        if (n <= 0) throw std::runtime_error("write failed");
-        done += static_cast<std::size_t>(n);
-      }
-      struct stat st {};
-      ::fstat(job.fd, &st);
-      ++out.rounds;
-      if (st.st_size < off + static_cast<off_t>(job.size)) ++out.not_visible;
-    }
-    return out;
-  }
+  VisOutcome write_visibility(const VisJob& job) override { return blocking_write_visibility(job); }
 
   void shutdown(const ShutdownJob& job) override {
     set_blocking(job.fifo_fd, false);
