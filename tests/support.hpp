@@ -5,6 +5,7 @@
 #include "aio/aio.hpp"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -75,6 +76,15 @@ public:
 
 private:
   std::filesystem::path path_;
+};
+
+// A FIFO with both ends open non-blocking: with the writer connected, an
+// empty read waits (poll-armed in the kernel) instead of seeing EOF.
+struct ConnectedFifo {
+  TempDir dir;
+  std::string path = dir.fifo("f");
+  aio::UniqueFd rd{::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)};
+  aio::UniqueFd wr{::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC)};
 };
 
 inline std::unique_ptr<aio::Runtime> make_runtime(unsigned entries = 256) {

@@ -8,10 +8,9 @@
 #include <memory>
 
 TEST_CASE("a cancelled read's buffer is not written after its task ends; no byte is lost") {
-  test::TempDir dir;
-  auto path = dir.fifo("f");
-  aio::UniqueFd rd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-  aio::UniqueFd wr(::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+  test::ConnectedFifo fifo;
+  auto& rd = fifo.rd;
+  auto& wr = fifo.wr;
   auto rt = test::make_runtime();
   std::string claimed;
   for (int round = 0; round < 200; ++round) {

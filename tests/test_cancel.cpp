@@ -12,13 +12,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-struct Fifo {
-  test::TempDir dir;
-  std::string path = dir.fifo("f");
-  aio::UniqueFd rd{::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)};
-  // A writer that stays connected, so an empty read waits instead of EOF.
-  aio::UniqueFd wr{::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC)};
-};
+using Fifo = test::ConnectedFifo;
 
 } // namespace
 

@@ -97,10 +97,8 @@ TEST_CASE("race where both finish at once returns both outcomes") {
 }
 
 TEST_CASE("with_timeout cancels a read that never gets data and reports the time-out") {
-  test::TempDir dir;
-  auto path = dir.fifo("f");
-  aio::UniqueFd rd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-  aio::UniqueFd wr(::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+  test::ConnectedFifo fifo;
+  auto& rd = fifo.rd;
   auto rt = test::make_runtime();
   auto r = rt->block_on([&]() -> aio::Task<aio::Timed<aio::Result<std::size_t>>> {
     auto rd_task = [](int fd) -> aio::Task<aio::Result<std::size_t>> {

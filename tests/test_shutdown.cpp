@@ -25,10 +25,8 @@ struct RecordingRead final : aio::Operation {
 } // namespace
 
 TEST_CASE("destroying the runtime with a read in flight cancels it and waits for its CQE") {
-  test::TempDir dir;
-  auto path = dir.fifo("f");
-  aio::UniqueFd rd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-  aio::UniqueFd wr(::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+  test::ConnectedFifo fifo;
+  auto& rd = fifo.rd;
   int calls = 0, result = 0;
   {
     RecordingRead op(rd.get(), calls, result);
@@ -45,10 +43,8 @@ TEST_CASE("destroying the runtime with a read in flight cancels it and waits for
 }
 
 TEST_CASE("block_on drains: a stop of the root cancels everything and returns") {
-  test::TempDir dir;
-  auto path = dir.fifo("f");
-  aio::UniqueFd rd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
-  aio::UniqueFd wr(::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+  test::ConnectedFifo fifo;
+  auto& rd = fifo.rd;
   auto rt = test::make_runtime();
   int cancelled = 0;
   rt->block_on([&]() -> aio::Task<void> {

@@ -29,12 +29,7 @@ template <class F> std::string capture_stderr(F fn) {
   return out;
 }
 
-struct Fifo {
-  test::TempDir dir;
-  std::string path = dir.fifo("f");
-  aio::UniqueFd rd{::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)};
-  aio::UniqueFd wr{::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC)};
-};
+using Fifo = test::ConnectedFifo;
 
 } // namespace
 
