@@ -22,6 +22,42 @@ struct Waiter {
   std::coroutine_handle<> h;
   StopCallback cb;
   bool cancelled = false;
+  void (*unlink)(Waiter*) noexcept = nullptr;
+  void* list = nullptr;
+
+  // Parks on `waiters` (a vector or deque of Waiter*) until woken; a stop
+  // unlinks it and resumes it from the loop with `cancelled` set. False
+  // when the task is already stopped (nothing is parked).
+  template <class P, class List> bool park(std::coroutine_handle<P> ch, List& waiters) {
+    StopToken tok = ch.promise().stop_token();
+    if (tok.stop_requested()) {
+      cancelled = true;
+      return false;
+    }
+    h = ch;
+    list = &waiters;
+    unlink = [](Waiter* w) noexcept {
+      auto& ws = *static_cast<List*>(w->list);
+      ws.erase(std::find(ws.begin(), ws.end(), w));
+    };
+    waiters.push_back(this);
+    cb.attach(tok.source(), &Waiter::on_stop, this);
+    return true;
+  }
+  // Ok, or ECANCELED if the wait was stopped.
+  Result<void> finish() {
+    cb.detach();
+    if (cancelled) return errno_code(ECANCELED);
+    return {};
+  }
+
+private:
+  static void on_stop(void* p) noexcept {
+    auto* w = static_cast<Waiter*>(p);
+    w->unlink(w);
+    w->cancelled = true;
+    Runtime::current()->post(w->h);
+  }
 };
 } // namespace detail
 
@@ -48,29 +84,11 @@ public:
     explicit WaitOp(Event* e) : e_(e) {}
     bool await_ready() const noexcept { return e_->set_; }
     template <class P> bool await_suspend(std::coroutine_handle<P> h) {
-      StopToken tok = h.promise().stop_token();
-      if (tok.stop_requested()) {
-        w_.cancelled = true;
-        return false;
-      }
-      w_.h = h;
-      e_->waiters_.push_back(&w_);
-      w_.cb.attach(tok.source(), &WaitOp::on_stop, this);
-      return true;
+      return w_.park(h, e_->waiters_);
     }
-    Result<void> await_resume() {
-      w_.cb.detach();
-      if (w_.cancelled) return errno_code(ECANCELED);
-      return {};
-    }
+    Result<void> await_resume() { return w_.finish(); }
 
   private:
-    static void on_stop(void* p) noexcept {
-      auto* self = static_cast<WaitOp*>(p);
-      std::erase(self->e_->waiters_, &self->w_);
-      self->w_.cancelled = true;
-      Runtime::current()->post(self->w_.h);
-    }
     Event* e_;
     detail::Waiter w_;
   };
@@ -124,30 +142,14 @@ public:
       return true;
     }
     template <class P> bool await_suspend(std::coroutine_handle<P> h) {
-      StopToken tok = h.promise().stop_token();
-      if (tok.stop_requested()) {
-        w_.cancelled = true;
-        return false;
-      }
-      w_.h = h;
-      m_->waiters_.push_back(&w_);
-      w_.cb.attach(tok.source(), &LockOp::on_stop, this);
-      return true;
+      return w_.park(h, m_->waiters_);
     }
     Result<Guard> await_resume() {
-      w_.cb.detach();
-      if (w_.cancelled) return errno_code(ECANCELED);
+      if (auto r = w_.finish(); !r) return r.error();
       return Guard(m_);
     }
 
   private:
-    static void on_stop(void* p) noexcept {
-      auto* self = static_cast<LockOp*>(p);
-      auto& ws = self->m_->waiters_;
-      ws.erase(std::find(ws.begin(), ws.end(), &self->w_));
-      self->w_.cancelled = true;
-      Runtime::current()->post(self->w_.h);
-    }
     Mutex* m_;
     detail::Waiter w_;
   };
