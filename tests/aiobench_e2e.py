@@ -46,7 +46,8 @@ def case_cli():
     v = run("--version")
     expect(v.returncode == 0 and "aiobench" in v.stdout, "--version exits 0 and names the tool")
     for bad in (["--scenario", "nope"], ["--strategy", "tokio"], ["--depth", "0"],
-                ["--no-such-option"], ["--pin", "x"], ["--tp-writes", "maybe"]):
+                ["--no-such-option"], ["--pin", "x"], ["--tp-writes", "maybe"],
+                ["--pool-job", "maybe"]):
         p = run(*bad, check=False)
         expect(p.returncode == 2, f"{bad} exits 2 (got {p.returncode})")
         lines = p.stderr.strip().splitlines()
@@ -102,6 +103,7 @@ def check_schema(doc):
         expect(isinstance(host.get(k), t), f"host.{k} is {t.__name__}")
     expect(host["cpus"] >= 1 and host["liburing"] != "", "host facts filled")
     expect(isinstance(doc["options"], dict), "options")
+    expect(doc["options"].get("pool_job") in ("read", "stream"), "options.pool_job names the pool's job shape")
     expect(isinstance(doc["wall_s"], (int, float)), "wall_s")
     expect(isinstance(doc["verdicts"], list) and all(isinstance(v, str) for v in doc["verdicts"]), "verdicts")
     for r in doc["results"]:

@@ -6,8 +6,10 @@
 #include "proc.hpp"
 #include "report.hpp"
 #include "stats.hpp"
+#include "strategy.hpp"
 
 #include <doctest/doctest.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -15,6 +17,7 @@
 #include <cstdio>
 #include <string>
 #include <thread>
+#include <vector>
 
 using namespace aiobench;
 using namespace std::chrono_literals;
@@ -51,6 +54,9 @@ TEST_CASE("names expand and bad options are refused") {
   o = Options{};
   o.pin = "sideways";
   CHECK_FALSE(validate(o).empty());
+  o = Options{};
+  o.pool_job = "per-byte";
+  CHECK(validate(o).find("--pool-job") != std::string::npos);
 }
 
 TEST_CASE("the pool spawns on demand up to its cap and queues beyond it") {
@@ -94,6 +100,63 @@ TEST_CASE("idle pool threads go away after the keep-alive") {
   CHECK_FALSE(cq.pop(d, std::chrono::microseconds(1000)));
 }
 
+namespace {
+
+// A 1 MiB file for the strategies' file_read, removed on scope exit.
+struct ReadFile {
+  ReadFile() {
+    char tmpl[] = "/tmp/aiobench-read-XXXXXX";
+    fd = mkstemp(tmpl);
+    REQUIRE(fd >= 0);
+    path = tmpl;
+    std::vector<char> b(1u << 20, 'r');
+    REQUIRE(::write(fd, b.data(), b.size()) == static_cast<ssize_t>(b.size()));
+  }
+  ~ReadFile() {
+    ::close(fd);
+    ::unlink(path.c_str());
+  }
+  int fd;
+  std::string path;
+};
+
+} // namespace
+
+TEST_CASE("threadpool file-read with --pool-job stream: depth jobs on depth pool threads") {
+  ReadFile f;
+  Options o;
+  o.pool_job = "stream";
+  auto tp = make_strategy("threadpool", o);
+  CHECK(tp->model().find("per stream of reads") != std::string::npos);
+  bool random = true;
+  SUBCASE("random offsets") { random = true; }
+  SUBCASE("one shared sequential stream") { random = false; }
+  ReadJob job{f.fd, 4096, random, 4, 1u << 20, 0.05, 0};
+  ReadOutcome out = tp->file_read(job);
+  CHECK(out.ops > 0);
+  CHECK(out.errors == 0);
+  CHECK(out.bytes == out.ops * 4096);
+  CHECK(out.lat_us.size() == out.ops);
+  // Each job is a whole loop of reads: no thread per read.
+  CHECK(out.pool_jobs == 4);
+  CHECK(out.pool_threads == 4);
+}
+
+TEST_CASE("threadpool file-read with --pool-job read: a pool job per read") {
+  ReadFile f;
+  Options o;
+  auto tp = make_strategy("threadpool", o);
+  CHECK(tp->model().find("per read") != std::string::npos);
+  ReadJob job{f.fd, 4096, true, 1, 1u << 20, 0.05, 0};
+  ReadOutcome out = tp->file_read(job);
+  CHECK(out.ops > 0);
+  CHECK(out.errors == 0);
+  CHECK(out.bytes == out.ops * 4096);
+  // Every read, and nothing else, was handed to the pool.
+  CHECK(out.pool_jobs == out.ops);
+  CHECK(out.pool_threads >= 1);
+}
+
 TEST_CASE("task counting sees our own threads") {
   TaskCounts before = task_counts();
   CHECK(before.user >= 1);
@@ -124,7 +187,7 @@ TEST_CASE("the table shows skipped rows and the verdicts") {
   b.set("blocked", 1);
   Row c{"shutdown", "epoll", "", true, "not today", {}, {}};
   r.rows = {a, b, c};
-  add_verdicts(r);
+  add_verdicts(r, o);
   std::FILE* f = std::tmpfile();
   print_table(f, r, o);
   std::rewind(f);
@@ -138,5 +201,6 @@ TEST_CASE("the table shows skipped rows and the verdicts") {
   CHECK(text.find("sync could not exit") != std::string::npos);
   std::string json = to_json(r, o);
   CHECK(json.find("\"schema\": \"aiobench/1\"") != std::string::npos);
+  CHECK(json.find("\"pool_job\": \"read\"") != std::string::npos);
   CHECK(json.find("\"exit_ms\": 1.5") != std::string::npos);
 }

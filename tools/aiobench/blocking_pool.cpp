@@ -13,6 +13,7 @@ BlockingPool::~BlockingPool() { shutdown_and_wait(); }
 void BlockingPool::spawn(std::function<void()> job) {
   std::lock_guard lk(m_);
   q_.push_back(std::move(job));
+  ++jobs_;
   if (idle_ > 0) {
     --idle_;
     ++wakeups_;
@@ -75,6 +76,11 @@ unsigned BlockingPool::queued() {
 std::uint64_t BlockingPool::spawned_total() {
   std::lock_guard lk(m_);
   return spawned_;
+}
+
+std::uint64_t BlockingPool::jobs_total() {
+  std::lock_guard lk(m_);
+  return jobs_;
 }
 
 void CompletionQueue::push(Done d) {

@@ -28,6 +28,7 @@ public:
   unsigned live_threads();
   unsigned queued();
   std::uint64_t spawned_total();
+  std::uint64_t jobs_total(); // every job ever handed to spawn()
 
 private:
   void worker();
@@ -42,6 +43,7 @@ private:
   unsigned idle_ = 0;    // waiting and not yet promised a job
   unsigned wakeups_ = 0; // promised jobs not yet taken
   std::uint64_t spawned_ = 0;
+  std::uint64_t jobs_ = 0;
   bool shutdown_ = false;
 };
 

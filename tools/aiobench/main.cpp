@@ -65,6 +65,10 @@ int main(int argc, char** argv) {
   app.add_option("--tp-writes", tp_writes,
                  "threadpool writes: queued (tokio File: done when queued) or awaited")
       ->capture_default_str();
+  app.add_option("--pool-job", o.pool_job,
+                 "threadpool file-read: read (a pool job per read, tokio::fs::File) or stream "
+                 "(depth jobs, each a loop of reads)")
+      ->capture_default_str();
   app.add_flag("--quick", quick, "a tiny budget (a few seconds): smoke tests");
   try {
     app.parse(argc, argv);

@@ -16,6 +16,12 @@ void apply_quick(Options& o) {
   o.shutdown_wait_s = 0.3;
 }
 
+std::string pool_job_shape(const std::string& pool_job) {
+  return pool_job == "stream"
+             ? "a pool job per stream of reads, as one spawn_blocking around a read loop"
+             : "a pool job per read, as tokio::fs::File";
+}
+
 std::vector<std::string> expand_names(const std::vector<std::string>& in,
                                       const std::vector<std::string>& all) {
   std::vector<std::string> out;
@@ -55,6 +61,7 @@ std::string validate(const Options& o) {
   if (o.duration_s <= 0) return "--duration must be positive";
   if (o.file_size < (1u << 20)) return "--file-size must be at least 1 MiB";
   if (o.pool_cap < 1) return "--pool-cap must be at least 1";
+  if (o.pool_job != "read" && o.pool_job != "stream") return "--pool-job must be read or stream";
   return "";
 }
 

@@ -45,10 +45,16 @@ struct Options {
   unsigned pool_cap = 512;
   double pool_keepalive_s = 10;
   bool tp_writes_queued = true; // tokio's File: a write is "done" once queued
+  // file-read's pool job: "read" (one job per read, tokio::fs::File) or
+  // "stream" (each of `depth` jobs loops over preads, one spawn_blocking
+  // around a read loop), to tell the pool's cost from the hand-off's.
+  std::string pool_job = "read";
 
   bool progress = false; // a progress line on stderr (only when it is a TTY)
 };
 
+// What one file-read pool job is, in words for the model, table and verdicts.
+std::string pool_job_shape(const std::string& pool_job);
 // Applies the tiny budget used by tests and smoke runs.
 void apply_quick(Options& o);
 // Checks names and ranges; returns an error sentence or "".

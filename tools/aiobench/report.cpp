@@ -107,8 +107,11 @@ std::string title(const std::string& scenario, const Options& o) {
                        "{} round trips in {} alternating chunks ({} pinning)",
                        o.latency_rounds, o.latency_chunks, o.pin);
   if (scenario == "file-read")
-    return fmt::format("file-read: {} s per point; uring io-wq cap {}; sync at depth N = N threads",
-                       o.duration_s, o.iowq_cap > 0 ? std::to_string(o.iowq_cap) : "max(2, depth)");
+    return fmt::format(
+        "file-read: {} s per point; uring io-wq cap {}; sync at depth N = N threads; "
+        "threadpool: {}",
+        o.duration_s, o.iowq_cap > 0 ? std::to_string(o.iowq_cap) : "max(2, depth)",
+        pool_job_shape(o.pool_job));
   if (scenario == "write-visibility")
     return fmt::format(
         "write-visibility: {} writes of {} KiB, each followed at once by a size check "
@@ -155,7 +158,7 @@ const Row* find(const Report& r, const std::string& scen, const std::string& str
 
 } // namespace
 
-void add_verdicts(Report& r) {
+void add_verdicts(Report& r, const Options& opt) {
   auto& v = r.verdicts;
   if (const Row* tp = find(r, "cancel-storm", "threadpool", "")) {
     v.push_back(fmt::format(
@@ -219,11 +222,9 @@ void add_verdicts(Report& r) {
                               u->get_or("iowq_workers_peak", 0)));
   }
   if (points > 0)
-    v.push_back(
-        fmt::format("file-read: uring beat the thread pool (one hand-off per read, as "
-                    "tokio's spawn_blocking) at {} of {} points; the pool used up to {:.0f} "
-                    "threads.",
-                    uring_ahead, points, pool_threads));
+    v.push_back(fmt::format("file-read: uring beat the thread pool ({}) at {} of {} points; the "
+                            "pool used up to {:.0f} threads.",
+                            pool_job_shape(opt.pool_job), uring_ahead, points, pool_threads));
   // io-wq workers are threads too: name every place uring needed them.
   for (const auto& row : r.rows)
     if (row.strategy == "uring" && !row.skipped && row.get_or("iowq_workers_peak", 0) > 0)
@@ -322,11 +323,12 @@ std::string to_json(const Report& r, const Options& opt) {
       "\"latency_rounds\": {}, \"latency_chunks\": {}, \"pin\": {}, \"duration_s\": {}, "
       "\"file_size\": {}, \"iowq_cap\": {}, \"vis_rounds\": {}, \"vis_size\": {}, "
       "\"shutdown_wait_s\": {}, \"pool_cap\": {}, \"pool_keepalive_s\": {}, "
-      "\"tp_writes_queued\": {}",
+      "\"tp_writes_queued\": {}, \"pool_job\": {}",
       opt.storm_rounds, opt.storm_work_us, opt.writer_interval_ms, opt.latency_rounds,
       opt.latency_chunks, json_str(opt.pin), json_num(opt.duration_s), opt.file_size, opt.iowq_cap,
       opt.vis_rounds, opt.vis_size, json_num(opt.shutdown_wait_s), opt.pool_cap,
-      json_num(opt.pool_keepalive_s), opt.tp_writes_queued ? "true" : "false");
+      json_num(opt.pool_keepalive_s), opt.tp_writes_queued ? "true" : "false",
+      json_str(opt.pool_job));
   j += "},\n";
   j += fmt::format("  \"wall_s\": {},\n", json_num(r.wall_s));
   j += "  \"results\": [";
@@ -347,10 +349,10 @@ std::string to_json(const Report& r, const Options& opt) {
       j += fmt::format("{}{}: {{\"x\": [", first ? "" : ", ", json_str(s.name));
       first = false;
       for (std::size_t k = 0; k < s.x.size(); ++k)
-        j += (k ? "," : "") + json_num(s.x[k]);
+        j += fmt::format("{}{}", k ? "," : "", json_num(s.x[k]));
       j += "], \"y\": [";
       for (std::size_t k = 0; k < s.y.size(); ++k)
-        j += (k ? "," : "") + json_num(s.y[k]);
+        j += fmt::format("{}{}", k ? "," : "", json_num(s.y[k]));
       j += "]}";
     }
     j += "}}";

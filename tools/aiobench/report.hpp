@@ -11,7 +11,7 @@
 
 namespace aiobench {
 
-void add_verdicts(Report& r);
+void add_verdicts(Report& r, const Options& opt);
 void print_table(std::FILE* out, const Report& r, const Options& opt);
 std::string to_json(const Report& r, const Options& opt);
 // Writes `text` to `path` ("-": stdout); gives an error sentence or "".

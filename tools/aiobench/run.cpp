@@ -138,7 +138,7 @@ int run(const Options& opt) {
   std::filesystem::remove_all(dir, ec);
   if (g_signal != 0) return 128 + g_signal;
   if (code != 0) return code;
-  add_verdicts(report);
+  add_verdicts(report, opt);
   std::FILE* table = opt.json == "-" ? stderr : stdout;
   print_table(table, report, opt);
   std::fflush(table);

@@ -1,7 +1,8 @@
 // file-read: random 4 KiB and sequential 128 KiB reads of one file at
 // several queue depths. uring keeps `depth` reads in flight on one thread;
 // the thread pool runs the same number of concurrent blocking preads (its
-// threads are what that costs); sync uses `depth` threads, like fio's psync
+// threads are what that costs), a job per read or, with --pool-job stream,
+// `depth` jobs that each loop; sync uses `depth` threads, like fio's psync
 // with numjobs=depth; epoll can only pread in its loop, one at a time.
 #include "child.hpp"
 #include "scenarios.hpp"
@@ -81,6 +82,12 @@ void read_child(const Options& opt, const std::string& strategy, const std::stri
   em.figure("max_us", out.lat_us.empty() ? 0 : out.lat_us.back());
   em.figure("cpu_us_per_op", out.ops > 0 ? cpu * 1e6 / static_cast<double>(out.ops) : 0);
   if (strategy == "uring") em.figure("iowq_cap", job.iowq_cap);
+  if (strategy == "threadpool") {
+    em.figure("pool_jobs", static_cast<double>(out.pool_jobs));
+    em.figure("pool_threads_spawned", static_cast<double>(out.pool_threads));
+  }
+  // Says what was measured, the pool's job shape included.
+  em.note(strat->model());
   std::vector<double> x, y;
   cdf(out.lat_us, 40, x, y);
   em.series("latency_cdf", x, y);

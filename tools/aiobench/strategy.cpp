@@ -5,6 +5,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cstdlib>
+#include <memory>
 #include <stdexcept>
 #include <vector>
 
@@ -44,6 +46,35 @@ double mono_us() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<double>(ts.tv_sec) * 1e6 + static_cast<double>(ts.tv_nsec) * 1e-3;
+}
+
+ReadOutcome pread_loop(const ReadJob& job, unsigned id, double deadline,
+                       std::atomic<std::uint64_t>& seq) {
+  ReadOutcome out;
+  std::unique_ptr<char, decltype(&std::free)> mem(
+      static_cast<char*>(std::aligned_alloc(4096, (job.block + 4095) / 4096 * 4096)), &std::free);
+  out.lat_us.reserve(1u << 18);
+  std::uint64_t rng = 0x9E3779B97F4A7C15ull * (id + 1);
+  std::uint64_t blocks = job.file_size / job.block;
+  while (mono_us() < deadline) {
+    off_t off;
+    if (job.random) {
+      std::uint64_t unused = 0;
+      off = static_cast<off_t>(next_offset(rng, job, unused));
+    } else {
+      off = static_cast<off_t>((seq.fetch_add(1) % blocks) * job.block);
+    }
+    double t0 = mono_us();
+    ssize_t n = ::pread(job.fd, mem.get(), job.block, off);
+    if (n < 0) {
+      ++out.errors;
+      continue;
+    }
+    out.lat_us.push_back(mono_us() - t0);
+    ++out.ops;
+    out.bytes += static_cast<std::uint64_t>(n);
+  }
+  return out;
 }
 
 VisOutcome blocking_write_visibility(const VisJob& job) {

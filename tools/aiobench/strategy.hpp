@@ -6,6 +6,7 @@
 
 #include "options.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -53,6 +54,10 @@ struct ReadOutcome {
   std::uint64_t errors = 0;
   double elapsed_s = 0;
   std::vector<double> lat_us; // one per operation
+  // threadpool only: jobs handed to the pool and threads it started, so the
+  // shape of the model (a job per read or per stream) shows in the figures.
+  std::uint64_t pool_jobs = 0;
+  std::uint64_t pool_threads = 0;
 };
 
 struct VisJob {
@@ -101,6 +106,13 @@ std::unique_ptr<Strategy> make_strategy(const std::string& name, const Options& 
 void set_blocking(int fd, bool blocking);
 std::uint64_t next_offset(std::uint64_t& rng, const ReadJob& job, std::uint64_t& seq_pos);
 double mono_us(); // CLOCK_MONOTONIC in microseconds
+// One blocking pread loop until `deadline` (mono_us), latencies included (no
+// elapsed_s): what each sync thread runs, and each streaming pool job, so
+// the two differ only in who starts the thread. `id` seeds the random
+// offsets; sequential ones come from `seq`, shared by every loop of a run
+// (one stream, as uring's depth reads one).
+ReadOutcome pread_loop(const ReadJob& job, unsigned id, double deadline,
+                       std::atomic<std::uint64_t>& seq);
 // write-visibility with blocking pwrite then fstat: the epoll and sync
 // strategies both write files this way (readiness cannot apply to files).
 VisOutcome blocking_write_visibility(const VisJob& job);

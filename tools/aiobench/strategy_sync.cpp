@@ -68,37 +68,12 @@ public:
     double t_start = mono_us();
     double deadline = t_start + job.duration_s * 1e6;
     auto loop = [&](unsigned id) {
-      std::unique_ptr<char, decltype(&std::free)> mem(
-          static_cast<char*>(std::aligned_alloc(4096, (job.block + 4095) / 4096 * 4096)),
-          &std::free);
-      std::vector<double> lat;
-      lat.reserve(1u << 18);
-      std::uint64_t rng = 0x9E3779B97F4A7C15ull * (id + 1), ops = 0, bytes = 0, errors = 0;
-      std::uint64_t blocks = job.file_size / job.block;
-      while (mono_us() < deadline) {
-        off_t off;
-        if (job.random) {
-          std::uint64_t unused = 0;
-          off = static_cast<off_t>(next_offset(rng, job, unused));
-        } else {
-          // One sequential stream shared by the threads, like uring's depth.
-          off = static_cast<off_t>((seq_shared.fetch_add(1) % blocks) * job.block);
-        }
-        double t0 = mono_us();
-        ssize_t n = ::pread(job.fd, mem.get(), job.block, off);
-        if (n < 0) {
-          ++errors;
-          continue;
-        }
-        lat.push_back(mono_us() - t0);
-        ++ops;
-        bytes += static_cast<std::uint64_t>(n);
-      }
+      ReadOutcome mine = pread_loop(job, id, deadline, seq_shared);
       std::lock_guard lk(m);
-      out.ops += ops;
-      out.bytes += bytes;
-      out.errors += errors;
-      out.lat_us.insert(out.lat_us.end(), lat.begin(), lat.end());
+      out.ops += mine.ops;
+      out.bytes += mine.bytes;
+      out.errors += mine.errors;
+      out.lat_us.insert(out.lat_us.end(), mine.lat_us.begin(), mine.lat_us.end());
     };
     if (job.depth == 1) {
       loop(0);
