@@ -24,13 +24,19 @@ TEST_CASE("an append to a watched file arrives as IN_MODIFY, without a worker th
     auto dwd = ino->add_watch(dir.path().string(), IN_CREATE);
     REQUIRE(dwd.ok());
     aio::Scope scope(co_await aio::stop_token());
-    std::vector<aio::InotifyEvent> got;
-    scope.spawn([](aio::Inotify& i, std::vector<aio::InotifyEvent>& out) -> aio::Task<void> {
+    // Names point into the watcher's buffer until its next read: keep copies.
+    struct Got {
+      int wd;
+      std::uint32_t mask;
+      std::string name;
+    };
+    std::vector<Got> got;
+    scope.spawn([](aio::Inotify& i, std::vector<Got>& out) -> aio::Task<void> {
       while (out.size() < 2) {
         auto evs = co_await i.next();
         REQUIRE(evs.ok());
         for (auto& e : *evs)
-          out.push_back(e);
+          out.push_back({e.wd, e.mask, std::string(e.name)});
       }
     }(*ino, got));
     CHECK((co_await aio::nop()).ok()); // the reader is parked in its poll now
@@ -51,15 +57,15 @@ TEST_CASE("an append to a watched file arrives as IN_MODIFY, without a worker th
 
 TEST_CASE("a stop ends a wait for inotify events") {
   auto rt = test::make_runtime();
-  auto r = rt->block_on([]() -> aio::Task<aio::Result<std::vector<aio::InotifyEvent>>> {
+  auto r = rt->block_on([]() -> aio::Task<aio::Result<void>> {
     auto ino = aio::Inotify::create();
     REQUIRE(ino.ok());
-    aio::Result<std::vector<aio::InotifyEvent>> out = aio::errno_code(0);
+    aio::Result<void> out = aio::errno_code(0);
     aio::Scope scope(co_await aio::stop_token());
-    scope.spawn(
-        [](aio::Inotify& i, aio::Result<std::vector<aio::InotifyEvent>>& o) -> aio::Task<void> {
-          o = co_await i.next();
-        }(*ino, out));
+    scope.spawn([](aio::Inotify& i, aio::Result<void>& o) -> aio::Task<void> {
+      auto r = co_await i.next();
+      if (!r) o = r.error();
+    }(*ino, out));
     scope.request_stop();
     co_await scope.join();
     co_return out;
@@ -67,7 +73,7 @@ TEST_CASE("a stop ends a wait for inotify events") {
   CHECK(r.cancelled());
 }
 
-TEST_CASE("parse reads several packed events with and without names") {
+TEST_CASE("parse replaces the batch with several packed events, with and without names") {
   alignas(inotify_event) std::byte raw[256] = {};
   std::size_t off = 0;
   auto put = [&](int wd, std::uint32_t mask, const char* name, std::uint32_t len) {
@@ -78,8 +84,9 @@ TEST_CASE("parse reads several packed events with and without names") {
   };
   put(1, IN_MODIFY, "", 0);
   put(2, IN_CREATE, "abc", 16);
-  auto evs = aio::Inotify::parse(std::span<const std::byte>(raw, off));
-  REQUIRE(evs.size() == 2);
+  std::vector<aio::InotifyEvent> evs{{9, 0, 0, "stale"}};
+  aio::Inotify::parse(std::span<const std::byte>(raw, off), evs);
+  REQUIRE(evs.size() == 2); // what was there before is replaced
   CHECK(evs[0].wd == 1);
   CHECK(evs[0].name.empty());
   CHECK(evs[1].name == "abc");

@@ -34,21 +34,20 @@ Result<void> Inotify::remove_watch(int wd) {
   return {};
 }
 
-std::vector<InotifyEvent> Inotify::parse(std::span<const std::byte> raw) {
-  std::vector<InotifyEvent> out;
+void Inotify::parse(std::span<const std::byte> raw, std::vector<InotifyEvent>& out) {
+  out.clear();
   std::size_t off = 0;
   while (off + sizeof(inotify_event) <= raw.size()) {
     inotify_event ev;
     std::memcpy(&ev, raw.data() + off, sizeof ev);
     const char* name = reinterpret_cast<const char*>(raw.data() + off + sizeof ev);
     std::size_t name_len = ev.len == 0 ? 0 : strnlen(name, ev.len);
-    out.push_back({ev.wd, ev.mask, ev.cookie, std::string(name, name_len)});
+    out.push_back({ev.wd, ev.mask, ev.cookie, std::string_view(name, name_len)});
     off += sizeof ev + ev.len;
   }
-  return out;
 }
 
-Task<Result<std::vector<InotifyEvent>>> Inotify::next() {
+Task<Result<std::span<const InotifyEvent>>> Inotify::next() {
   // An IN_NONBLOCK inotify fd is pollable, so the kernel arms a poll for a
   // read of it by itself (measured on 6.18: no io-wq worker). One read op per
   // event batch instead of poll then read saves an io_uring_enter on the
@@ -56,7 +55,8 @@ Task<Result<std::vector<InotifyEvent>>> Inotify::next() {
   // EAGAIN instead.
   auto r = co_await read_ready(fd_.get(), std::span(buf_.get(), kBufSize));
   if (!r) co_return r.error();
-  co_return parse(std::span<const std::byte>(buf_.get(), *r));
+  parse(std::span<const std::byte>(buf_.get(), *r), events_);
+  co_return std::span<const InotifyEvent>(events_);
 }
 
 } // namespace aio

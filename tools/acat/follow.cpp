@@ -129,11 +129,11 @@ void FileFollower::give_up(Input& in) {
 
 aio::Task<aio::Result<void>> FileFollower::drain(Input& in) {
   if (!in.fd) co_return aio::Result<void>{};
-  auto st = stat_fd(in.fd.get());
-  if (st && static_cast<std::uint64_t>(st->st_size) < in.pos) {
-    ctx_.note(in.src.name + ": file truncated");
-    in.pos = 0;
-  }
+  // Read first, and fstat only when there is nothing new at `pos`: a file
+  // cut shorter than `pos` reads as empty there, so that is the only time
+  // a truncation can show. tail fstats before every read; that syscall
+  // stood between the inotify wake and the write of the new bytes.
+  bool size_checked = false;
   for (;;) {
     auto r = co_await read_some(in, std::span(buf_.get(), kFollowBuf));
     if (!r) {
@@ -142,10 +142,19 @@ aio::Task<aio::Result<void>> FileFollower::drain(Input& in) {
       give_up(in);
       co_return aio::Result<void>{};
     }
-    if (*r == 0) co_return aio::Result<void>{};
+    if (*r == 0) {
+      if (size_checked) co_return aio::Result<void>{};
+      size_checked = true;
+      auto st = stat_fd(in.fd.get());
+      if (!st || static_cast<std::uint64_t>(st->st_size) >= in.pos) co_return aio::Result<void>{};
+      ctx_.note(in.src.name + ": file truncated");
+      in.pos = 0;
+      continue;
+    }
     if (auto w = co_await ctx_.out.emit(in.src, std::span(buf_.get(), *r)); !w) co_return w;
     // A short read reached the end: no extra read to hear "0". Anything
-    // appended from now on raises IN_MODIFY on the watch, so nothing is missed.
+    // appended or cut from now on raises IN_MODIFY on the watch, and the
+    // read that event brings finds it.
     if (*r < kFollowBuf) co_return aio::Result<void>{};
   }
 }
@@ -217,7 +226,7 @@ aio::Task<void> FileFollower::run() {
     // `finish` the race can never be won by it, so wait on inotify alone.
     // A stop still cancels the read either way. (Not a ?: : GCC 12
     // miscompiles co_await inside the conditional operator; it hung.)
-    aio::Result<std::vector<aio::InotifyEvent>> events{std::vector<aio::InotifyEvent>{}};
+    aio::Result<std::span<const aio::InotifyEvent>> events{std::span<const aio::InotifyEvent>{}};
     if (st_.can_finish)
       events = (co_await aio::race(ino_.next(), wait_event(st_.finish))).first;
     else

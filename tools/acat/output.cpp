@@ -101,7 +101,7 @@ void Output::append_lines(Source& s, std::span<const std::byte> data) {
 
 aio::Task<aio::Result<void>> Output::emit(Source& s, std::span<const std::byte> data) {
   if (data.empty()) co_return aio::Result<void>{};
-  last_input_ = std::chrono::steady_clock::now();
+  if (track_) last_input_ = std::chrono::steady_clock::now();
   auto g = co_await mu_.lock();
   if (!g) co_return g.error();
   if (prefix_) {

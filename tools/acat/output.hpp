@@ -37,7 +37,12 @@ public:
   void set_broken() noexcept { broken_ = true; }
   // stdout is a pipe or socket: a write may wait for its reader.
   bool waits_for_reader() const noexcept { return pipe_; }
-  // When input last arrived, for --idle-timeout.
+  // When input last arrived, for --idle-timeout: kept only once asked for,
+  // as a clock read per write is on the path of every followed line.
+  void track_activity() noexcept {
+    track_ = true;
+    last_input_ = std::chrono::steady_clock::now();
+  }
   std::chrono::steady_clock::time_point last_activity() const noexcept { return last_input_; }
 
   // A line longer than this is cut (with a newline) so memory stays bounded.
@@ -56,10 +61,11 @@ private:
   bool sync_ = false;
   bool pipe_ = false;
   bool first_header_ = true;
+  bool track_ = false;
   const Source* last_src_ = nullptr;
   aio::Mutex mu_;
   std::string scratch_;
-  std::chrono::steady_clock::time_point last_input_ = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point last_input_{};
 };
 
 } // namespace acat

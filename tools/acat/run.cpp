@@ -69,6 +69,7 @@ aio::Task<int> run(const Options& opts) {
                  (opts.verbose || (opts.files.size() > 1 &&
                                    (opts.mode != Mode::Cat || opts.follow != Follow::None)));
   Output out(STDOUT_FILENO, headers, opts.prefix);
+  if (opts.idle_timeout) out.track_activity();
   Context ctx{opts, out, false, {}};
   std::vector<std::unique_ptr<Input>> inputs;
   std::vector<std::string> names = opts.files;

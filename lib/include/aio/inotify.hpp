@@ -11,7 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <span>
-#include <string>
+#include <string_view>
 #include <vector>
 
 namespace aio {
@@ -20,7 +20,9 @@ struct InotifyEvent {
   int wd;
   std::uint32_t mask;
   std::uint32_t cookie;
-  std::string name; // empty for events on the watched object itself
+  // Empty for events on the watched object itself. It points into the
+  // watcher's buffer: valid until its next call to next().
+  std::string_view name;
 };
 
 class Inotify {
@@ -33,11 +35,15 @@ public:
   Result<int> add_watch(const std::string& path, std::uint32_t mask);
   Result<void> remove_watch(int wd);
 
-  // Waits for at least one event and gives all that are queued.
-  Task<Result<std::vector<InotifyEvent>>> next();
+  // Waits for at least one event and gives all that are queued, valid
+  // until the next call. Nothing is allocated per batch: this is on the
+  // path from an append to acat -f's write, where every cold cache line
+  // after a wake-up costs.
+  Task<Result<std::span<const InotifyEvent>>> next();
   int fd() const noexcept { return fd_.get(); }
 
-  static std::vector<InotifyEvent> parse(std::span<const std::byte> raw);
+  // Replaces `out` with the events packed in `raw`; names point into `raw`.
+  static void parse(std::span<const std::byte> raw, std::vector<InotifyEvent>& out);
 
 private:
   explicit Inotify(UniqueFd fd);
@@ -45,6 +51,7 @@ private:
   // On the heap so that moving the watcher never moves a buffer the kernel
   // may be writing into.
   std::unique_ptr<std::byte[]> buf_;
+  std::vector<InotifyEvent> events_;
 };
 
 } // namespace aio
