@@ -5,7 +5,7 @@
 
 namespace aio {
 
-Task<Result<std::size_t>> read_ready(int fd, std::span<std::byte> buf) {
+AIO_HOT Task<Result<std::size_t>> read_ready(int fd, std::span<std::byte> buf) {
   for (;;) {
     auto r = co_await read(fd, buf);
     if (r || r.error() != std::errc::resource_unavailable_try_again) co_return r;
@@ -29,7 +29,7 @@ Result<FifoReader> FifoReader::adopt(UniqueFd fd, std::string path, bool follow)
   return r;
 }
 
-Task<Result<std::size_t>> FifoReader::read(std::span<std::byte> buf) {
+AIO_HOT Task<Result<std::size_t>> FifoReader::read(std::span<std::byte> buf) {
   for (;;) {
     if (!writer_seen_) {
       // Until a writer has come, a read would say EOF; POLLIN fires on data

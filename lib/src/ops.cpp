@@ -23,7 +23,8 @@ Task<Result<void>> close(UniqueFd fd) {
   co_return r;
 }
 
-Task<Result<std::size_t>> write_all(int fd, std::span<const std::byte> buf, std::uint64_t offset) {
+AIO_HOT Task<Result<std::size_t>> write_all(int fd, std::span<const std::byte> buf,
+                                            std::uint64_t offset) {
   std::size_t done = 0;
   while (done < buf.size()) {
     std::uint64_t off = offset == kCurrentPosition ? offset : offset + done;

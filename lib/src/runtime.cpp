@@ -82,7 +82,7 @@ Runtime::~Runtime() {
   if (t_current == this) t_current = prev_current_;
 }
 
-Runtime* Runtime::current() noexcept { return t_current; }
+AIO_HOT Runtime* Runtime::current() noexcept { return t_current; }
 
 void Runtime::trace(const char* event, const Operation* op, int res) const noexcept {
   if (!trace_) return;
@@ -91,7 +91,7 @@ void Runtime::trace(const char* event, const Operation* op, int res) const noexc
                op != nullptr ? op->fd() : -1, res);
 }
 
-bool Runtime::start(Operation& op, StopToken token) noexcept {
+AIO_HOT bool Runtime::start(Operation& op, StopToken token) noexcept {
   op.rt_ = this;
   op.cancel_requested_ = false;
   if (token.stop_requested()) {
@@ -117,7 +117,7 @@ bool Runtime::start(Operation& op, StopToken token) noexcept {
   return true;
 }
 
-io_uring_sqe* Runtime::get_sqe() noexcept {
+AIO_HOT io_uring_sqe* Runtime::get_sqe() noexcept {
   io_uring_sqe* sqe = io_uring_get_sqe(ring_.get());
   if (sqe == nullptr) {
     io_uring_submit(ring_.get());
@@ -126,7 +126,7 @@ io_uring_sqe* Runtime::get_sqe() noexcept {
   return sqe;
 }
 
-void Runtime::submit_op(Operation& op) noexcept {
+AIO_HOT void Runtime::submit_op(Operation& op) noexcept {
   io_uring_sqe* sqe = get_sqe();
   if (sqe == nullptr) {
     // The SQ is full even after a submit: impossible while in-flight work
@@ -182,7 +182,7 @@ void Runtime::cancel(Operation& op) noexcept {
   }
 }
 
-void Runtime::flush_queues() noexcept {
+AIO_HOT void Runtime::flush_queues() noexcept {
   while (!cancel_queue_.empty()) {
     Operation* op = cancel_queue_.front();
     cancel_queue_.pop_front();
@@ -196,7 +196,7 @@ void Runtime::flush_queues() noexcept {
   }
 }
 
-bool Runtime::run_ready() noexcept {
+AIO_HOT bool Runtime::run_ready() noexcept {
   bool ran = false;
   while (!ready_.empty() || !posted_.empty()) {
     ran = true;
@@ -212,7 +212,7 @@ bool Runtime::run_ready() noexcept {
   return ran;
 }
 
-void Runtime::run_once() {
+AIO_HOT void Runtime::run_once() {
   // Work that finished without the kernel may have ended the caller's task:
   // give it a chance to look before waiting.
   if (run_ready()) return;
@@ -240,7 +240,7 @@ void Runtime::drain() {
   }
 }
 
-void Runtime::reap() noexcept {
+AIO_HOT void Runtime::reap() noexcept {
   io_uring_cqe* cqes[64];
   struct Event {
     std::uint64_t user_data;
@@ -258,7 +258,7 @@ void Runtime::reap() noexcept {
   }
 }
 
-void Runtime::dispatch(std::uint64_t user_data, int res) noexcept {
+AIO_HOT void Runtime::dispatch(std::uint64_t user_data, int res) noexcept {
   --inflight_;
   if (user_data == kInternal) return;
   // user_data is the address the operation gave the kernel: the one
@@ -277,7 +277,7 @@ void Runtime::dispatch(std::uint64_t user_data, int res) noexcept {
   if (--op->pending_cqes_ == 0) finish(*op);
 }
 
-void Runtime::finish(Operation& op) noexcept {
+AIO_HOT void Runtime::finish(Operation& op) noexcept {
   op.state_ = Operation::State::Done;
   op.stop_cb_.detach();
   release_fd(op.fd_);
@@ -285,7 +285,7 @@ void Runtime::finish(Operation& op) noexcept {
   op.complete();
 }
 
-void Runtime::retain_fd(int fd) {
+AIO_HOT void Runtime::retain_fd(int fd) {
   if (fd < 0) return;
   auto i = static_cast<std::size_t>(fd);
   if (i >= fd_refs_.size()) {
@@ -295,7 +295,7 @@ void Runtime::retain_fd(int fd) {
   ++fd_refs_[i];
 }
 
-void Runtime::release_fd(int fd) noexcept {
+AIO_HOT void Runtime::release_fd(int fd) noexcept {
   if (fd < 0) return;
   auto i = static_cast<std::size_t>(fd);
   if (--fd_refs_[i] == 0 && fd_close_deferred_[i]) {

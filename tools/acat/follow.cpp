@@ -127,7 +127,7 @@ void FileFollower::give_up(Input& in) {
   in.done = true;
 }
 
-aio::Task<aio::Result<void>> FileFollower::drain(Input& in) {
+AIO_HOT aio::Task<aio::Result<void>> FileFollower::drain(Input& in) {
   if (!in.fd) co_return aio::Result<void>{};
   // Read first, and fstat only when there is nothing new at `pos`: a file
   // cut shorter than `pos` reads as empty there, so that is the only time
@@ -135,7 +135,10 @@ aio::Task<aio::Result<void>> FileFollower::drain(Input& in) {
   // stood between the inotify wake and the write of the new bytes.
   bool size_checked = false;
   for (;;) {
-    auto r = co_await read_some(in, std::span(buf_.get(), kFollowBuf));
+    // Followed files are regular: read at `pos` directly, not through
+    // read_some's coroutine (each frame is cold memory after a wake-up).
+    auto r = co_await aio::read(in.fd.get(), std::span(buf_.get(), kFollowBuf), in.pos);
+    if (r) in.pos += *r;
     if (!r) {
       if (r.cancelled()) co_return r.error();
       ctx_.report(in.src.name, r.error());
@@ -159,7 +162,7 @@ aio::Task<aio::Result<void>> FileFollower::drain(Input& in) {
   }
 }
 
-aio::Task<aio::Result<void>> FileFollower::check(Input& in) {
+AIO_HOT aio::Task<aio::Result<void>> FileFollower::check(Input& in) {
   if (in.done) co_return aio::Result<void>{};
   if (!by_name()) co_return co_await drain(in);
   auto st = stat_path(in.path);
@@ -197,7 +200,7 @@ aio::Task<aio::Result<void>> FileFollower::check(Input& in) {
   co_return co_await drain(in);
 }
 
-aio::Task<void> FileFollower::run() {
+AIO_HOT aio::Task<void> FileFollower::run() {
   for (std::size_t i = 0; i < files_.size(); ++i)
     index_[files_[i]] = i;
   for (Input* in : files_) {
@@ -210,7 +213,13 @@ aio::Task<void> FileFollower::run() {
     for (std::size_t i = 0; i < files_.size(); ++i) {
       if (!dirty[i]) continue;
       dirty[i] = false;
-      if (auto w = co_await check(*files_[i]); !w) {
+      // By descriptor, check() would only call drain(): skip its frame.
+      aio::Result<void> w;
+      if (by_name())
+        w = co_await check(*files_[i]);
+      else if (!files_[i]->done)
+        w = co_await drain(*files_[i]);
+      if (!w) {
         if (!w.cancelled()) st_.fail(w);
         co_return;
       }
@@ -268,7 +277,7 @@ aio::Task<void> follow_files(State& st, aio::Inotify ino, std::vector<Input*> fi
   co_await f.run();
 }
 
-aio::Task<void> follow_stream(State& st, Input& in) {
+AIO_HOT aio::Task<void> follow_stream(State& st, Input& in) {
   Buffer buf = make_buffer(kFollowBuf);
   std::optional<Skipper> skip;
   if (st.ctx.opts.mode != Mode::Cat && st.ctx.opts.count.from_start)

@@ -18,7 +18,7 @@ void Context::report(const std::string& name, std::error_code ec) {
 
 void Context::note(const std::string& text) const { fmt::print(stderr, "acat: {}\n", text); }
 
-aio::Result<struct stat> stat_fd(int fd) {
+AIO_HOT aio::Result<struct stat> stat_fd(int fd) {
   struct stat st {};
   if (fstat(fd, &st) != 0) return aio::errno_code(errno);
   return st;
@@ -98,7 +98,7 @@ aio::Task<aio::Result<void>> open_input(Input& in, bool fifo_follow) {
   co_return aio::Result<void>{};
 }
 
-aio::Task<aio::Result<std::size_t>> read_some(Input& in, std::span<std::byte> buf) {
+AIO_HOT aio::Task<aio::Result<std::size_t>> read_some(Input& in, std::span<std::byte> buf) {
   if (in.fifo) co_return co_await in.fifo->read(buf);
   if (in.kind == Kind::Regular) {
     auto r = co_await aio::read(in.fd.get(), buf, in.pos);

@@ -28,13 +28,13 @@ class AwaitableOp : public Operation {
 public:
   using Operation::Operation;
   bool await_ready() noexcept { return false; }
-  template <class P> bool await_suspend(std::coroutine_handle<P> h) noexcept {
+  template <class P> AIO_HOT bool await_suspend(std::coroutine_handle<P> h) noexcept {
     waiter_ = h;
     return Runtime::current()->start(*this, h.promise().stop_token());
   }
 
 private:
-  void complete() noexcept final { waiter_.resume(); }
+  AIO_HOT void complete() noexcept final { waiter_.resume(); }
   std::coroutine_handle<> waiter_;
 };
 
@@ -44,7 +44,7 @@ template <class Prep, class Map> class BasicOp final : public AwaitableOp {
 public:
   BasicOp(const char* name, int fd, Prep prep, Map map) noexcept
       : AwaitableOp(name, fd), prep_(prep), map_(map) {}
-  void prepare(io_uring_sqe* sqe) noexcept override { prep_(sqe); }
+  AIO_HOT void prepare(io_uring_sqe* sqe) noexcept override { prep_(sqe); }
   auto await_resume() { return map_(raw_result()); }
 
 private:

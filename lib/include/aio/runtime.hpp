@@ -3,6 +3,7 @@
 // own CQE and the CQE of any cancel aimed at it.
 #pragma once
 
+#include "aio/hot.hpp"
 #include "aio/result.hpp"
 #include "aio/ring.hpp"
 #include "aio/stop.hpp"
@@ -86,7 +87,7 @@ public:
   static Runtime* current() noexcept;
 
   // Runs `task` to completion on this thread, then drains stray work.
-  template <class T> T block_on(Task<T> task) {
+  template <class T> AIO_HOT T block_on(Task<T> task) {
     root_ = std::make_unique<StopSource>();
     auto h = task.handle();
     h.promise().token = root_->token();
