@@ -2,7 +2,8 @@
 # Benchmarks acat against GNU cat and tail on this machine, side by side:
 #   1. a cached file (2 GiB by default) to /dev/null, to a file and to a pipe
 #      (alternating cat and acat, median of each, ratio cat/acat: > 1 means acat is faster);
-#   2. append-to-reader latency of `acat -f` vs `tail -f` (a line every 10 ms, p50/p99);
+#   2. append-to-reader latency of `acat -f` vs `tail -f` (a line every 10 ms, p50/p99,
+#      and the follower's CPU per line), with bench/follow_latency;
 #   3. idle following of 1000 files and of 100 FIFOs: threads and CPU time.
 # Usage: scripts/bench-acat.sh [path/to/acat]
 # Environment: BENCH_DIR (default /var/tmp/acat-bench), SIZE_MIB (2048), ROUNDS (5),
@@ -75,35 +76,14 @@ echo "acat threads during a pipe copy: $(cat "$DIR/threads") (1 = no io-wq worke
 
 echo
 echo "== follow latency: a line appended every 10 ms, time to the reader of stdout =="
-python3 - "$ACAT" "$DIR" "$LAT_LINES" <<'PY'
-import os, subprocess, sys, time
-acat, d, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-def measure(cmd, path):
-    open(path, "w").close()
-    p = subprocess.Popen(cmd + [path], stdout=subprocess.PIPE, bufsize=0)
-    time.sleep(0.3)
-    lat = []
-    with open(path, "ab", buffering=0) as f:
-        for i in range(n):
-            line = b"%d\n" % i
-            t0 = time.perf_counter_ns()
-            f.write(line)
-            got = b""
-            while not got.endswith(b"\n"):
-                got += p.stdout.read(1)
-            lat.append(time.perf_counter_ns() - t0)
-            time.sleep(0.01)
-    p.terminate(); p.wait()
-    lat.sort()
-    return lat[len(lat) // 2] / 1e6, lat[int(len(lat) * 0.99)] / 1e6
-res = {"tail -f": [], "acat -f": []}
-for r in range(3):  # alternate the tools
-    res["tail -f"].append(measure(["tail", "-n", "0", "-f"], d + "/lat-t"))
-    res["acat -f"].append(measure([acat, "-n", "0", "-f"], d + "/lat-a"))
-for k, v in res.items():
-    p50 = sorted(x[0] for x in v)[1]; p99 = sorted(x[1] for x in v)[1]
-    print(f"{k:8s} p50 {p50:.3f} ms  p99 {p99:.3f} ms  (median of 3 rounds of {n} lines)")
-PY
+# bench/follow_latency times the follower alone (the old python reader added
+# 20-30 us of its own per line) and reports its CPU per line from schedstat.
+FOLLOW_LATENCY=${FOLLOW_LATENCY:-$(dirname "$ACAT")/../../bench/follow_latency}
+if [ -x "$FOLLOW_LATENCY" ]; then
+  "$FOLLOW_LATENCY" "$DIR" "$LAT_LINES" 5 "tail -n 0 -f" "$ACAT -n 0 -f"
+else
+  echo "(skipped: no bench/follow_latency at $FOLLOW_LATENCY; build with AIO_BUILD_BENCH=ON)"
+fi
 
 echo
 echo "== idle following: threads and CPU over ${IDLE_SECONDS} s =="
