@@ -9,6 +9,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <stdexcept>
 #include <vector>
@@ -134,25 +135,11 @@ public:
   }
 
   ReadOutcome file_read(const ReadJob& job) override {
-    ReadOutcome out;
-    out.lat_us.reserve(1u << 20);
-    std::unique_ptr<char, decltype(&std::free)> mem(
-        static_cast<char*>(std::aligned_alloc(4096, (job.block + 4095) / 4096 * 4096)), &std::free);
-    std::uint64_t rng = 0x2545F4914F6CDD1Dull, seq = 0;
+    // Readiness cannot apply to regular files: the blocking pread loop that
+    // sync and the streaming pool run, on this one thread.
+    std::atomic<std::uint64_t> seq{0};
     double t_start = mono_us();
-    double deadline = t_start + job.duration_s * 1e6;
-    while (mono_us() < deadline) {
-      auto off = static_cast<off_t>(next_offset(rng, job, seq));
-      double t0 = mono_us();
-      ssize_t n = ::pread(job.fd, mem.get(), job.block, off);
-      if (n < 0) {
-        ++out.errors;
-        continue;
-      }
-      out.lat_us.push_back(mono_us() - t0);
-      ++out.ops;
-      out.bytes += static_cast<std::uint64_t>(n);
-    }
+    ReadOutcome out = pread_loop(job, 0, t_start + job.duration_s * 1e6, seq);
     out.elapsed_s = (mono_us() - t_start) / 1e6;
     return out;
   }
