@@ -2,6 +2,7 @@
 // token, so cancellation flows down the call tree without being passed by hand.
 #pragma once
 
+#include "aio/frame_alloc.hpp"
 #include "aio/stop.hpp"
 
 #include <coroutine>
@@ -23,6 +24,9 @@ struct PromiseBase {
   StopToken token;
   std::exception_ptr exception;
   bool started = false;
+
+  static void* operator new(std::size_t size) { return frame_alloc(size); }
+  static void operator delete(void* p, std::size_t size) noexcept { frame_free(p, size); }
 
   StopToken stop_token() const noexcept { return token; }
   std::suspend_always initial_suspend() noexcept { return {}; }
