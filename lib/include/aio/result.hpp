@@ -37,16 +37,22 @@ private:
 
 template <> class [[nodiscard]] Result<void> {
 public:
+  // Success holds no error_code: std::error_code's default constructor
+  // calls into libstdc++ (system_category), a cold page on every path that
+  // returns success.
   Result() = default;
-  Result(std::error_code ec) : ec_(ec) {} // NOLINT(google-explicit-constructor)
+  Result(std::error_code ec) : code_(ec.value()), cat_(&ec.category()) {} // NOLINT
   static Result failure(int e) { return Result(errno_code(e)); }
-  bool ok() const noexcept { return !ec_; }
+  bool ok() const noexcept { return code_ == 0; }
   explicit operator bool() const noexcept { return ok(); }
-  std::error_code error() const noexcept { return ec_; }
-  bool cancelled() const noexcept { return ec_ == std::errc::operation_canceled; }
+  std::error_code error() const noexcept {
+    return ok() ? std::error_code{} : std::error_code(code_, *cat_);
+  }
+  bool cancelled() const noexcept { return !ok() && error() == std::errc::operation_canceled; }
 
 private:
-  std::error_code ec_;
+  int code_ = 0;
+  const std::error_category* cat_ = nullptr;
 };
 
 // The kernel's ERESTARTSYS leaks out of io-wq when a worker blocked in a

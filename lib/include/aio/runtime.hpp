@@ -128,10 +128,15 @@ public:
   const RuntimeStats& stats() const noexcept { return stats_; }
   Ring& ring() noexcept { return ring_; }
   bool tracing() const noexcept { return trace_; }
-  void trace(const char* event, const Operation* op, int res) const noexcept;
+  // Inline so that, with tracing off, the hot path never jumps to the
+  // cold page the formatting code lives on.
+  void trace(const char* event, const Operation* op, int res) const noexcept {
+    if (trace_) print_trace(event, op, res);
+  }
 
 private:
   explicit Runtime(bool trace) : trace_(trace) {}
+  void print_trace(const char* event, const Operation* op, int res) const noexcept;
   io_uring_sqe* get_sqe() noexcept;
   void submit_op(Operation& op) noexcept;
   void submit_cancel(Operation& op) noexcept;
@@ -154,8 +159,7 @@ private:
   std::deque<Operation*> cancel_queue_; // cancels that found no SQE
   std::vector<Operation*> ready_;       // finished without the kernel
   std::vector<std::coroutine_handle<>> posted_;
-  std::vector<std::uint32_t> fd_refs_;
-  std::vector<bool> fd_close_deferred_;
+  std::vector<std::uint32_t> fd_refs_; // see kDeferredClose in runtime.cpp
   std::unique_ptr<StopSource> root_ = std::make_unique<StopSource>();
   RuntimeStats stats_;
   Runtime* prev_current_ = nullptr;
