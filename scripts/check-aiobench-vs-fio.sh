@@ -18,6 +18,13 @@
 # with --thread: processes would not share the file table, and on 2 vCPUs
 # that alone changes cached-read IOPS by 2x.
 #
+# Where ours is faster than fio psync (QD1 buffered, a ~1.7 us cached
+# pread: 1.24x in the last run), it is fio's own per-I/O work: under
+# `perf record -e cpu-clock` fio spent 16.5% of its samples in fio's code
+# (get_io_u, td_io_queue, fio_gettime, lfsr_next...) against 4.6% for
+# aiobench (most of it sorting latencies after the run); the kernel's share
+# per read was the same within 5%.
+#
 # usage: scripts/check-aiobench-vs-fio.sh [AIOBENCH] [DIR] [SECONDS] [REPS]
 set -eu
 
