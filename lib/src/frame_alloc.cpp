@@ -61,7 +61,8 @@ AIO_HOT void* frame_alloc(std::size_t size) {
       return f;
     }
     // Allocate the whole class so any frame of the class can reuse it.
-    return ::operator new(c* kGrain);
+    std::size_t whole = c * kGrain;
+    return ::operator new(whole);
   }
   return ::operator new(size);
 }

@@ -18,6 +18,10 @@ thread_local Runtime* t_current = nullptr;
 constexpr std::uint64_t kCancelTag = 1;
 // CQEs of the shutdown's cancel-everything request.
 constexpr std::uint64_t kInternal = 0;
+// Per fd: the count of operations in flight on it, and kDeferredClose when
+// its owner closed it meanwhile. One word per fd keeps this off vector<bool>'s
+// bit arithmetic on every submit and completion.
+constexpr std::uint32_t kDeferredClose = 1u << 31;
 
 const std::vector<int>& required_opcodes() {
   static const std::vector<int> ops = {
@@ -288,11 +292,6 @@ AIO_HOT void Runtime::finish(Operation& op) noexcept {
   ++stats_.completed;
   op.complete();
 }
-
-// Per fd: the count of operations in flight on it, and kDeferredClose when
-// its owner closed it meanwhile. One word per fd keeps this off vector<bool>'s
-// bit arithmetic on every submit and completion.
-constexpr std::uint32_t kDeferredClose = 1u << 31;
 
 AIO_HOT void Runtime::retain_fd(int fd) {
   if (fd < 0) return;
