@@ -94,9 +94,13 @@ void Runtime::print_trace(const char* event, const Operation* op, int res) const
                op != nullptr ? op->fd() : -1, res);
 }
 
-AIO_HOT bool Runtime::start(Operation& op, StopToken token) noexcept {
+// Resets `op` for a new start; false (and done, with ECANCELED) if `token`
+// is already stopped.
+AIO_HOT bool Runtime::begin(Operation& op, StopToken token) noexcept {
   op.rt_ = this;
   op.cancel_requested_ = false;
+  op.behind_head_ = false;
+  op.link_next_ = nullptr;
   if (token.stop_requested()) {
     op.res_ = -ECANCELED;
     op.state_ = Operation::State::Done;
@@ -105,18 +109,49 @@ AIO_HOT bool Runtime::start(Operation& op, StopToken token) noexcept {
     return false;
   }
   retain_fd(op.fd_);
-  if (has_room() && qhead_ == nullptr) {
+  return true;
+}
+
+AIO_HOT void Runtime::enqueue(Operation& op) noexcept {
+  op.state_ = Operation::State::Queued;
+  op.qprev_ = qtail_;
+  op.qnext_ = nullptr;
+  (qtail_ != nullptr ? qtail_->qnext_ : qhead_) = &op;
+  qtail_ = &op;
+  ++stats_.queued;
+  trace("queued", &op, 0);
+}
+
+AIO_HOT bool Runtime::start(Operation& op, StopToken token) noexcept {
+  if (!begin(op, token)) return false;
+  if (has_room() && qhead_ == nullptr)
     submit_op(op);
-  } else {
-    op.state_ = Operation::State::Queued;
-    op.qprev_ = qtail_;
-    op.qnext_ = nullptr;
-    (qtail_ != nullptr ? qtail_->qnext_ : qhead_) = &op;
-    qtail_ = &op;
-    ++stats_.queued;
-    trace("queued", &op, 0);
-  }
+  else
+    enqueue(op);
   op.stop_cb_.attach(token.source(), &Operation::on_stop, &op);
+  return true;
+}
+
+AIO_HOT bool Runtime::start_linked(Operation& first, Operation& then, StopToken token) noexcept {
+  if (!begin(first, token)) {
+    (void)begin(then, token);
+    return false;
+  }
+  (void)begin(then, token);
+  first.link_next_ = &then;
+  then.behind_head_ = true;
+  // The pair goes to the kernel in one submission or waits in the queue
+  // as a pair: submit_op keeps the two SQEs adjacent, flush_queues keeps
+  // them together.
+  if (has_room(2) && qhead_ == nullptr) {
+    submit_op(first);
+    submit_op(then);
+  } else {
+    enqueue(first);
+    enqueue(then);
+  }
+  first.stop_cb_.attach(token.source(), &Operation::on_stop, &first);
+  then.stop_cb_.attach(token.source(), &Operation::on_stop, &then);
   return true;
 }
 
@@ -130,16 +165,23 @@ AIO_HOT io_uring_sqe* Runtime::get_sqe() noexcept {
 }
 
 AIO_HOT void Runtime::submit_op(Operation& op) noexcept {
+  // A link must not straddle two submissions: make room for both SQEs.
+  if (op.link_next_ != nullptr && io_uring_sq_space_left(ring_.get()) < 2)
+    io_uring_submit(ring_.get());
   io_uring_sqe* sqe = get_sqe();
   if (sqe == nullptr) {
     // The SQ is full even after a submit: impossible while in-flight work
     // is capped by the CQ size, but never lose the operation.
     op.res_ = -EAGAIN;
     op.state_ = Operation::State::Done;
+    if (op.link_next_ != nullptr) unlink_pair(op);
     ready_.push_back(&op);
     return;
   }
   op.prepare(sqe);
+  // Hard: the tail runs even when the head fails or is short, as an inotify
+  // read always is.
+  if (op.link_next_ != nullptr) sqe->flags |= IOSQE_IO_HARDLINK;
   io_uring_sqe_set_data64(sqe, reinterpret_cast<std::uintptr_t>(&op));
   op.state_ = Operation::State::InFlight;
   op.pending_cqes_ = 1;
@@ -169,6 +211,9 @@ void Runtime::cancel(Operation& op) noexcept {
   case Operation::State::Queued:
     // Never reached the kernel: unlink it and finish it from the loop with a
     // synthetic ECANCELED (not from here: we may be deep in a stop request).
+    // Its partner in a linked pair, if queued too, goes on alone.
+    if (op.behind_head_) unlink_pair(*op.qprev_);
+    if (op.link_next_ != nullptr) unlink_pair(op);
     (op.qprev_ != nullptr ? op.qprev_->qnext_ : qhead_) = op.qnext_;
     (op.qnext_ != nullptr ? op.qnext_->qprev_ : qtail_) = op.qprev_;
     op.res_ = -ECANCELED;
@@ -178,6 +223,10 @@ void Runtime::cancel(Operation& op) noexcept {
     ready_.push_back(&op);
     return;
   case Operation::State::InFlight:
+    // Behind its head the kernel has not issued it yet: an ASYNC_CANCEL
+    // now would find nothing and be lost. dispatch() sends it once the
+    // head is over.
+    if (op.behind_head_) return;
     ++op.pending_cqes_; // the operation now ends after the cancel's CQE too
     submit_cancel(op);
     return;
@@ -191,7 +240,7 @@ AIO_HOT void Runtime::flush_queues() noexcept {
     cancel_queue_.pop_front();
     submit_cancel(*op);
   }
-  while (qhead_ != nullptr && has_room()) {
+  while (qhead_ != nullptr && has_room(qhead_->link_next_ != nullptr ? 2 : 1)) {
     Operation* op = qhead_;
     qhead_ = op->qnext_;
     (qhead_ != nullptr ? qhead_->qprev_ : qtail_) = nullptr;
@@ -281,8 +330,26 @@ AIO_HOT void Runtime::dispatch(std::uint64_t user_data, int res) noexcept {
     op->res_ = res;
     --ops_inflight_;
     trace("complete", op, res);
+    if (op->link_next_ != nullptr) head_done(*op);
   }
   if (--op->pending_cqes_ == 0) finish(*op);
+}
+
+// The head of a linked pair completed, so the kernel has issued its tail:
+// from now on the tail is an ordinary operation, and a cancel that was asked
+// for while it waited is sent now.
+AIO_HOT void Runtime::head_done(Operation& head) noexcept {
+  Operation& tail = *head.link_next_;
+  unlink_pair(head);
+  if (tail.cancel_requested_ && tail.state_ == Operation::State::InFlight) {
+    ++tail.pending_cqes_;
+    submit_cancel(tail);
+  }
+}
+
+void Runtime::unlink_pair(Operation& head) noexcept {
+  head.link_next_->behind_head_ = false;
+  head.link_next_ = nullptr;
 }
 
 AIO_HOT void Runtime::finish(Operation& op) noexcept {

@@ -17,6 +17,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <utility>
 
 namespace aio {
 
@@ -33,9 +34,37 @@ public:
     return Runtime::current()->start(*this, h.promise().stop_token());
   }
 
+  // For Linked: resume `h` when this and its partner have both completed.
+  void join(std::coroutine_handle<> h, unsigned* left) noexcept {
+    waiter_ = h;
+    left_ = left;
+  }
+
 private:
-  AIO_HOT void complete() noexcept final { waiter_.resume(); }
+  AIO_HOT void complete() noexcept final {
+    if (left_ != nullptr && --*left_ != 0) return;
+    waiter_.resume();
+  }
   std::coroutine_handle<> waiter_;
+  unsigned* left_ = nullptr;
+};
+
+// Two operations as one hard-linked pair (see Runtime::start_linked):
+// `then` is issued by the kernel only when `first` has completed, in the
+// same trip into the kernel. Awaiting it gives both results.
+//   auto [events, data] = co_await aio::Linked{aio::read(ino, b1), aio::read(fd, b2, pos)};
+template <class A, class B> struct Linked {
+  A first;
+  B then;
+  unsigned left = 2;
+
+  bool await_ready() noexcept { return false; }
+  template <class P> AIO_HOT bool await_suspend(std::coroutine_handle<P> h) noexcept {
+    first.join(h, &left);
+    then.join(h, &left);
+    return Runtime::current()->start_linked(first, then, h.promise().stop_token());
+  }
+  auto await_resume() { return std::pair(first.await_resume(), then.await_resume()); }
 };
 
 // An operation described by two small functions: how to fill the SQE, and
@@ -53,12 +82,20 @@ private:
 };
 
 namespace detail {
-inline Result<std::size_t> as_count(int res) { return interpret(res); }
-inline Result<void> as_void(int res) {
-  auto r = interpret(res);
-  if (!r) return r.error();
-  return {};
-}
+// Function objects, not functions: a function passed as Map is a pointer,
+// called indirectly on every completion and never inlined.
+struct AsCount {
+  Result<std::size_t> operator()(int res) const noexcept { return interpret(res); }
+};
+struct AsVoid {
+  Result<void> operator()(int res) const noexcept {
+    auto r = interpret(res);
+    if (!r) return r.error();
+    return {};
+  }
+};
+inline constexpr AsCount as_count{};
+inline constexpr AsVoid as_void{};
 template <class Prep, class Map> auto make_op(const char* name, int fd, Prep prep, Map map) {
   return BasicOp<Prep, Map>(name, fd, prep, map);
 }

@@ -59,7 +59,11 @@ private:
   State state_ = State::Idle;
   std::uint8_t pending_cqes_ = 0;
   bool cancel_requested_ = false;
+  // The tail of a linked pair whose head has not completed yet: the kernel
+  // has not issued it, so no ASYNC_CANCEL could find it.
+  bool behind_head_ = false;
   Runtime* rt_ = nullptr;
+  Operation* link_next_ = nullptr; // the head of a linked pair: its tail
   StopCallback stop_cb_;
   Operation* qprev_ = nullptr;
   Operation* qnext_ = nullptr;
@@ -107,6 +111,15 @@ public:
   // finished synchronously (cancelled before submission): complete() is
   // then not called and raw_result() is -ECANCELED.
   bool start(Operation& op, StopToken token) noexcept;
+  // Starts `first` and `then` as a hard-linked pair: the kernel issues
+  // `then` only once `first` has completed, whatever its result, and both
+  // end as usual, each with its own result. Saves a trip through user space
+  // when the second operation must see what the first waited for (a read
+  // of a file behind the inotify read that says it grew). A stop cancels
+  // both; `then` is cancelled once `first` is over (it cannot be found in
+  // the kernel before). Returns false as start() does, for both. Both must
+  // live until both have completed.
+  bool start_linked(Operation& first, Operation& then, StopToken token) noexcept;
   // Asks the kernel to cancel `op` (or drops it if not yet submitted).
   void cancel(Operation& op) noexcept;
 
@@ -138,6 +151,9 @@ private:
   explicit Runtime(bool trace) : trace_(trace) {}
   void print_trace(const char* event, const Operation* op, int res) const noexcept;
   io_uring_sqe* get_sqe() noexcept;
+  bool begin(Operation& op, StopToken token) noexcept;
+  void place(Operation& op) noexcept;
+  void enqueue(Operation& op) noexcept;
   void submit_op(Operation& op) noexcept;
   void submit_cancel(Operation& op) noexcept;
   void flush_queues() noexcept;
@@ -145,9 +161,11 @@ private:
   void reap() noexcept;
   void dispatch(std::uint64_t user_data, int res) noexcept;
   void finish(Operation& op) noexcept;
+  void head_done(Operation& head) noexcept;
+  void unlink_pair(Operation& head) noexcept;
   void retain_fd(int fd);
   void release_fd(int fd) noexcept;
-  bool has_room() const noexcept { return ops_inflight_ < capacity_; }
+  bool has_room(unsigned n = 1) const noexcept { return ops_inflight_ + n <= capacity_; }
 
   Ring ring_;
   bool trace_;

@@ -1,0 +1,162 @@
+// Linked pairs (Runtime::start_linked, aio::Linked): the tail is issued only
+// once the head completed, whatever its result, and a stop ends both, even
+// while the tail still waits behind its head.
+#include "support.hpp"
+
+#include <doctest/doctest.h>
+#include <fcntl.h>
+
+#include <array>
+#include <string>
+#include <vector>
+
+namespace {
+
+std::string text(const std::array<std::byte, 64>& buf, std::size_t n) {
+  return {reinterpret_cast<const char*>(buf.data()), n};
+}
+
+struct PairOutcome {
+  aio::Result<std::size_t> head = std::size_t{0};
+  aio::Result<std::size_t> tail = std::size_t{0};
+  std::string tail_bytes;
+  int ended = 0;
+};
+
+// Awaits a pair: a read of `head_fd`, then a read of `tail_fd` at offset 0.
+aio::Task<void> read_pair(int head_fd, int tail_fd, PairOutcome& out) {
+  std::array<std::byte, 64> a{}, b{};
+  auto [h, t] = co_await aio::Linked{aio::read(head_fd, a), aio::read(tail_fd, b, 0)};
+  out.head = h;
+  out.tail = t;
+  if (t) out.tail_bytes = text(b, *t);
+  ++out.ended;
+}
+
+} // namespace
+
+TEST_CASE("the tail of a linked pair reads what was written before its head completed") {
+  test::ConnectedFifo fifo;
+  test::TempDir dir;
+  aio::UniqueFd file(::open(dir.file("grows").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  REQUIRE(file.valid());
+  REQUIRE(test::settled_thread_count() == 1);
+  auto rt = test::make_runtime();
+  PairOutcome out;
+  rt->block_on([&]() -> aio::Task<void> {
+    aio::Scope scope(co_await aio::stop_token());
+    scope.spawn(read_pair(fifo.rd.get(), file.get(), out));
+    (void)co_await aio::nop(); // the pair is in the kernel, the head armed on the FIFO
+    // Unlinked, the file read would have completed already, with 0 bytes.
+    REQUIRE(::pwrite(file.get(), "appended", 8, 0) == 8);
+    REQUIRE(::write(fifo.wr.get(), "!", 1) == 1);
+    co_await scope.join();
+  }());
+  CHECK(out.ended == 1);
+  REQUIRE(out.head.ok());
+  CHECK(*out.head == 1);
+  REQUIRE(out.tail.ok());
+  CHECK(out.tail_bytes == "appended");
+  CHECK(rt->inflight() == 0);
+  // Both ran in the kernel's task work: the head poll-armed, the tail
+  // inline from the page cache; no io-wq worker was needed.
+  CHECK(test::thread_count() == 1);
+}
+
+TEST_CASE("the tail of a linked pair runs even when its head fails") {
+  test::TempDir dir;
+  aio::UniqueFd file(::open(dir.file("f").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  REQUIRE(::pwrite(file.get(), "data", 4, 0) == 4);
+  aio::UniqueFd dir_fd(::open(dir.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  REQUIRE(test::settled_thread_count() == 1);
+  auto rt = test::make_runtime();
+  PairOutcome out;
+  rt->block_on(read_pair(dir_fd.get(), file.get(), out)); // reading a directory: EISDIR
+  REQUIRE_FALSE(out.head.ok());
+  CHECK(out.head.error() == std::errc::is_a_directory);
+  REQUIRE(out.tail.ok());
+  CHECK(out.tail_bytes == "data");
+  // (6.18 issues the tail of a head that failed at submission from an io-wq
+  // worker: the ring's worker cap bounds that. acat's head, an inotify
+  // read, does not fail at submission.)
+}
+
+TEST_CASE("a stop ends a linked pair whose tail would wait forever behind its head") {
+  // Both reads are on silent FIFOs. The tail cannot be found by an
+  // ASYNC_CANCEL before its head completes, and a hard link issues it even
+  // after the head was cancelled: a cancel sent at stop time would be lost
+  // and the tail would wait forever. The runtime sends it when the head ends.
+  test::ConnectedFifo a, b;
+  REQUIRE(test::settled_thread_count() == 1);
+  auto rt = test::make_runtime();
+  PairOutcome out;
+  rt->block_on([&]() -> aio::Task<void> {
+    aio::Scope scope(co_await aio::stop_token());
+    scope.spawn(read_pair(a.rd.get(), b.rd.get(), out));
+    (void)co_await aio::nop();
+    scope.request_stop();
+    co_await scope.join();
+  }());
+  CHECK(out.ended == 1);
+  CHECK(out.head.cancelled());
+  CHECK(out.tail.cancelled());
+  CHECK(rt->inflight() == 0);
+  CHECK(rt->stats().cancels_sent == 2);
+  CHECK(test::thread_count() == 1);
+}
+
+TEST_CASE("a linked pair started under a stopped token ends cancelled without the kernel") {
+  test::ConnectedFifo a;
+  auto rt = test::make_runtime();
+  PairOutcome out;
+  rt->block_on([&]() -> aio::Task<void> {
+    aio::Scope scope(co_await aio::stop_token());
+    scope.request_stop();
+    scope.spawn(read_pair(a.rd.get(), a.rd.get(), out));
+    co_await scope.join();
+  }());
+  CHECK(out.ended == 1);
+  CHECK(out.head.cancelled());
+  CHECK(out.tail.cancelled());
+  CHECK(rt->stats().submitted == 0);
+  CHECK(rt->stats().cancelled_unsubmitted == 2);
+}
+
+TEST_CASE("a linked pair that waits for room is submitted as a pair, still linked") {
+  // 8 SQ entries give a 16-entry CQ and room for 8 operations. Six armed
+  // FIFO reads plus the pair's two fit; seven leave room for one only, so
+  // the pair must wait in the queue rather than go out split.
+  test::ConnectedFifo fillers, head;
+  test::TempDir dir;
+  aio::UniqueFd file(::open(dir.file("f").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  auto rt = test::make_runtime(8);
+  REQUIRE(rt->capacity() == 8);
+  PairOutcome out;
+  int filler_cancelled = 0;
+  rt->block_on([&]() -> aio::Task<void> {
+    aio::Scope outer(co_await aio::stop_token());
+    {
+      aio::Scope fill(co_await aio::stop_token());
+      for (int i = 0; i < 7; ++i)
+        fill.spawn([](int fd, int& c) -> aio::Task<void> {
+          std::array<std::byte, 8> buf{};
+          auto r = co_await aio::read(fd, buf);
+          c += r.cancelled() ? 1 : 0;
+        }(fillers.rd.get(), filler_cancelled));
+      // spawn() runs it to its first suspension: the pair is queued by now.
+      outer.spawn(read_pair(head.rd.get(), file.get(), out));
+      CHECK(rt->stats().queued == 2); // the pair, both of it
+      CHECK(rt->inflight() == 7);
+      fill.request_stop();
+      co_await fill.join();
+    }
+    (void)co_await aio::nop(); // the pair leaves the queue, together
+    REQUIRE(::pwrite(file.get(), "late", 4, 0) == 4);
+    REQUIRE(::write(head.wr.get(), "!", 1) == 1);
+    co_await outer.join();
+  }());
+  CHECK(filler_cancelled == 7);
+  CHECK(out.ended == 1);
+  REQUIRE(out.tail.ok());
+  CHECK(out.tail_bytes == "late");
+}
