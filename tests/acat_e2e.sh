@@ -220,6 +220,21 @@ kill -TERM $pid; wait_rc $pid; eq "followed then TERM" $? 143
 printf '==> log <==\none\ntwo\nthree\n\n==> fifo <==\nw1\nw2\n' >out.c
 same "follow output with headers" out.a out.c
 
+# ---- follow one file (its read is linked behind the inotify read): a burst
+# bigger than the read buffer, then many small appends, arrive whole and once
+head -c 100000 /dev/urandom >solo
+start -f solo >out.a 2>err.a
+pid=$!; PIDS+=("$pid")
+until_true "one file: first pass" cmp -s solo out.a
+head -c 300000 /dev/urandom >>solo
+until_true "one file: a burst of 300000 bytes" cmp -s solo out.a
+for i in $(seq 1 200); do echo "line $i" >>solo; done
+until_true "one file: 200 appends" has out.a "line 200"
+eq "threads while following one file" "$(threads $pid)" 1
+kill -TERM $pid; wait_rc $pid; eq "one file then TERM" $? 143
+same "one file: every byte once, in order" solo out.a
+eq "one file: nothing on stderr" "$(cat err.a)" ""
+
 # ---- -F: a file that does not exist yet, then rename- and delete-rotation
 rm -f rot rot.1
 start -F rot >out.a 2>err.a

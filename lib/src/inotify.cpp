@@ -8,12 +8,6 @@
 #include <cstring>
 
 namespace aio {
-namespace {
-// Room for many events per read: a burst of appends to many files is read
-// in one go.
-constexpr std::size_t kBufSize = std::size_t{64} * 1024;
-} // namespace
-
 Inotify::Inotify(UniqueFd fd) : fd_(std::move(fd)), buf_(new std::byte[kBufSize]) {}
 
 Result<Inotify> Inotify::create() {
@@ -46,6 +40,11 @@ AIO_HOT void Inotify::parse(std::span<const std::byte> raw, std::vector<InotifyE
   }
 }
 
+AIO_HOT std::span<const InotifyEvent> Inotify::take(std::size_t n) {
+  parse(std::span<const std::byte>(buf_.get(), n), events_);
+  return events_;
+}
+
 AIO_HOT Task<Result<std::span<const InotifyEvent>>> Inotify::next() {
   // An IN_NONBLOCK inotify fd is pollable, so the kernel arms a poll for a
   // read of it by itself (measured on 6.18: no io-wq worker). One read op per
@@ -60,8 +59,7 @@ AIO_HOT Task<Result<std::span<const InotifyEvent>>> Inotify::next() {
       continue;
     }
     if (!r) co_return r.error();
-    parse(std::span<const std::byte>(buf_.get(), *r), events_);
-    co_return std::span<const InotifyEvent>(events_);
+    co_return take(*r);
   }
 }
 

@@ -236,10 +236,37 @@ AIO_HOT aio::Task<void> FileFollower::run() {
     // A stop still cancels the read either way. (Not a ?: : GCC 12
     // miscompiles co_await inside the conditional operator; it hung.)
     aio::Result<std::span<const aio::InotifyEvent>> events{std::span<const aio::InotifyEvent>{}};
-    if (st_.can_finish)
+    // One open file (tail -f's usual case): its read is linked behind the
+    // inotify read, so the kernel reads the new bytes in the same wake-up
+    // that brings the event, and they go out with no trip through user
+    // space and the kernel between. `consumed`: that read reached the end,
+    // so this batch's plain IN_MODIFY of the file needs no drain.
+    Input* solo = files_.size() == 1 && files_[0]->fd ? files_[0] : nullptr;
+    bool consumed = false;
+    if (solo != nullptr && !st_.can_finish) {
+      auto [ev, data] = co_await aio::Linked{
+          ino_.read_op(), aio::read(solo->fd.get(), std::span(buf_.get(), kFollowBuf), solo->pos)};
+      if ((co_await aio::stop_token()).stop_requested()) co_return;
+      if (data && *data > 0) {
+        solo->pos += *data;
+        if (auto w = co_await ctx_.out.emit(solo->src, std::span(buf_.get(), *data)); !w) {
+          if (!w.cancelled()) st_.fail(w);
+          co_return;
+        }
+        consumed = *data < kFollowBuf;
+        dirty[0] = !consumed;
+      }
+      if (ev)
+        events = ino_.take(*ev);
+      else if (ev.error() == std::errc::resource_unavailable_try_again)
+        events = co_await ino_.next();
+      else
+        events = ev.error();
+    } else if (st_.can_finish) {
       events = (co_await aio::race(ino_.next(), wait_event(st_.finish))).first;
-    else
+    } else {
       events = co_await ino_.next();
+    }
     if ((co_await aio::stop_token()).stop_requested()) co_return;
     if (st_.finish.is_set()) {
       // The end was asked for: one last catch-up of every file.
@@ -253,6 +280,7 @@ AIO_HOT aio::Task<void> FileFollower::run() {
     for (const auto& ev : *events) {
       if ((ev.mask & IN_Q_OVERFLOW) != 0) std::fill(dirty.begin(), dirty.end(), true);
       auto mark = [&](const Input* in) { dirty[index_[in]] = true; };
+      if (consumed && ev.wd == solo->wd && ev.mask == IN_MODIFY) continue;
       if (auto it = by_inode_.find(ev.wd); it != by_inode_.end()) {
         for (Input* in : it->second)
           mark(in);

@@ -3,6 +3,7 @@
 // is poll-armed by the kernel.
 #pragma once
 
+#include "aio/ops.hpp"
 #include "aio/result.hpp"
 #include "aio/task.hpp"
 #include "aio/unique_fd.hpp"
@@ -42,10 +43,19 @@ public:
   Task<Result<std::span<const InotifyEvent>>> next();
   int fd() const noexcept { return fd_.get(); }
 
+  // The read next() makes, as a bare operation to link another behind
+  // (aio::Linked); take() turns its count into the batch. Where the kernel
+  // answers it with EAGAIN (no poll-armed read of inotify), call next().
+  auto read_op() noexcept { return read(fd_.get(), std::span(buf_.get(), kBufSize)); }
+  std::span<const InotifyEvent> take(std::size_t n);
+
   // Replaces `out` with the events packed in `raw`; names point into `raw`.
   static void parse(std::span<const std::byte> raw, std::vector<InotifyEvent>& out);
 
 private:
+  // Room for many events per read: a burst of appends to many files is
+  // read in one go.
+  static constexpr std::size_t kBufSize = std::size_t{64} * 1024;
   explicit Inotify(UniqueFd fd);
   UniqueFd fd_;
   // On the heap so that moving the watcher never moves a buffer the kernel
