@@ -49,19 +49,16 @@ AIO_HOT aio::Result<void> Output::write_sync(std::span<const std::byte> data) {
   return {};
 }
 
-AIO_HOT aio::Task<aio::Result<void>> Output::write(std::span<const std::byte> data) {
+AIO_HOT aio::Result<void> Output::written(aio::Result<std::size_t> r) {
+  if (r) return {};
+  if (r.error() == std::errc::broken_pipe) broken_ = true;
+  return r.error();
+}
+
+aio::Task<aio::Result<void>> Output::write(std::span<const std::byte> data) {
   if (data.empty()) co_return aio::Result<void>{};
   if (sync_) co_return write_sync(data);
-  // One write takes it all in the common case (a pipe takes up to its size):
-  // only a short one goes on through write_all's coroutine, a frame less on
-  // the path of every followed line.
-  auto r = co_await aio::write(fd_, data);
-  if (r && *r < data.size()) r = co_await aio::write_all(fd_, data.subspan(*r));
-  if (!r) {
-    if (r.error() == std::errc::broken_pipe) broken_ = true;
-    co_return r.error();
-  }
-  co_return aio::Result<void>{};
+  co_return written(co_await aio::write_all(fd_, data));
 }
 
 aio::Task<aio::Result<void>> Output::write_header(Source& s) {
@@ -106,8 +103,12 @@ void Output::append_lines(Source& s, std::span<const std::byte> data) {
 AIO_HOT aio::Task<aio::Result<void>> Output::emit(Source& s, std::span<const std::byte> data) {
   if (data.empty()) co_return aio::Result<void>{};
   if (track_) last_input_ = std::chrono::steady_clock::now();
-  auto g = co_await mu_.lock();
-  if (!g) co_return g.error();
+  aio::Mutex::Guard g = mu_.try_lock();
+  if (!g) {
+    auto r = co_await mu_.lock();
+    if (!r) co_return r.error();
+    g = std::move(*r);
+  }
   if (prefix_) {
     scratch_.clear();
     append_lines(s, data);
@@ -117,7 +118,13 @@ AIO_HOT aio::Task<aio::Result<void>> Output::emit(Source& s, std::span<const std
     if (auto r = co_await write_header(s); !r) co_return r;
   }
   last_src_ = &s;
-  co_return co_await write(data);
+  if (sync_) co_return write_sync(data);
+  // The path of every followed line: the write is awaited in this frame,
+  // not through write()'s, and a pipe takes it in one go in the common
+  // case; only a short write goes on through write_all's coroutine.
+  auto r = co_await aio::write(fd_, data);
+  if (r && *r < data.size()) r = co_await aio::write_all(fd_, data.subspan(*r));
+  co_return written(r);
 }
 
 aio::Task<aio::Result<void>> Output::end_of(Source& s) {

@@ -51,6 +51,8 @@ public:
 private:
   aio::Task<aio::Result<void>> write(std::span<const std::byte> data);
   aio::Result<void> write_sync(std::span<const std::byte> data);
+  // A write's outcome for emit(): notes EPIPE.
+  aio::Result<void> written(aio::Result<std::size_t> r);
   aio::Task<aio::Result<void>> write_header(Source& s);
   void append_lines(Source& s, std::span<const std::byte> data);
 

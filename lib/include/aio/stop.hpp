@@ -2,6 +2,8 @@
 // ring, so std::stop_source's atomics would buy nothing.
 #pragma once
 
+#include "aio/hot.hpp"
+
 #include <utility>
 
 namespace aio {
@@ -87,7 +89,7 @@ inline bool StopToken::stop_requested() const noexcept {
   return src_ != nullptr && src_->stop_requested();
 }
 
-inline void StopCallback::attach(StopSource* src, Fn fn, void* ctx) noexcept {
+AIO_HOT inline void StopCallback::attach(StopSource* src, Fn fn, void* ctx) noexcept {
   detach();
   if (src == nullptr) return;
   if (src->stopped_) {
@@ -102,7 +104,7 @@ inline void StopCallback::attach(StopSource* src, Fn fn, void* ctx) noexcept {
   src->head_ = this;
 }
 
-inline void StopCallback::detach() noexcept {
+AIO_HOT inline void StopCallback::detach() noexcept {
   if (src_ == nullptr) return;
   if (prev_ != nullptr)
     prev_->next_ = next_;

@@ -4,6 +4,8 @@
 // inside the stop request).
 #pragma once
 
+#include "aio/hot.hpp"
+
 #include "aio/result.hpp"
 #include "aio/runtime.hpp"
 #include "aio/stop.hpp"
@@ -132,6 +134,13 @@ public:
   };
 
   bool locked() const noexcept { return locked_; }
+  // Locks it if it is free, with no suspension point and no Result: the
+  // uncontended case of a latency path.
+  Guard try_lock() noexcept {
+    if (locked_) return {};
+    locked_ = true;
+    return Guard(this);
+  }
 
   class LockOp {
   public:
@@ -156,7 +165,7 @@ public:
   LockOp lock() { return LockOp(this); }
 
 private:
-  void release() noexcept {
+  AIO_HOT void release() noexcept {
     if (waiters_.empty()) {
       locked_ = false;
       return;

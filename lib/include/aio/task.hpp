@@ -3,6 +3,7 @@
 #pragma once
 
 #include "aio/frame_alloc.hpp"
+#include "aio/hot.hpp"
 #include "aio/stop.hpp"
 
 #include <coroutine>
@@ -45,7 +46,7 @@ template <class T> struct Promise : PromiseBase {
   std::optional<T> value;
   Task<T> get_return_object() noexcept;
   template <class U> void return_value(U&& v) { value.emplace(std::forward<U>(v)); }
-  T take() {
+  AIO_HOT T take() {
     if (exception) std::rethrow_exception(exception);
     return std::move(*value);
   }
@@ -54,7 +55,7 @@ template <class T> struct Promise : PromiseBase {
 template <> struct Promise<void> : PromiseBase {
   Task<void> get_return_object() noexcept;
   void return_void() noexcept {}
-  void take() {
+  AIO_HOT void take() {
     if (exception) std::rethrow_exception(exception);
   }
 };
@@ -101,7 +102,7 @@ public:
   Handle handle() const noexcept { return h_; }
 
 private:
-  void reset() noexcept {
+  AIO_HOT void reset() noexcept {
     if (h_) {
       // A started task suspended in an operation owns memory the kernel may
       // still write: destroying it would be a use-after-free. Structured code
