@@ -5,8 +5,10 @@
 #include "aio/inotify.hpp"
 
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <sys/inotify.h>
 
+#include <array>
 #include <cstring>
 #include <fstream>
 
@@ -90,4 +92,40 @@ TEST_CASE("parse replaces the batch with several packed events, with and without
   CHECK(evs[0].wd == 1);
   CHECK(evs[0].name.empty());
   CHECK(evs[1].name == "abc");
+}
+
+TEST_CASE("a file read linked behind the inotify read brings the append its event announces") {
+  test::TempDir dir;
+  auto path = dir.file("log");
+  { std::ofstream(path) << "old\n"; }
+  aio::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  REQUIRE(fd.valid());
+  auto rt = test::make_runtime();
+  int threads_before = test::thread_count();
+  std::string data;
+  std::uint32_t mask = 0;
+  rt->block_on([&]() -> aio::Task<void> {
+    auto ino = aio::Inotify::create();
+    REQUIRE(ino.ok());
+    REQUIRE(ino->add_watch(path, IN_MODIFY).ok());
+    aio::Scope scope(co_await aio::stop_token());
+    scope.spawn(
+        [](aio::Inotify& i, int file, std::string& out, std::uint32_t& m) -> aio::Task<void> {
+          std::array<std::byte, 64> buf{};
+          // From offset 4, past what was there: unlinked, this read would end
+          // at once with 0 bytes.
+          auto [ev, n] = co_await aio::Linked{i.read_op(), aio::read(file, buf, 4)};
+          REQUIRE(ev.ok());
+          REQUIRE(n.ok());
+          for (const auto& e : i.take(*ev))
+            m |= e.mask;
+          out.assign(reinterpret_cast<const char*>(buf.data()), *n);
+        }(*ino, fd.get(), data, mask));
+    CHECK((co_await aio::nop()).ok()); // the pair is armed
+    { std::ofstream(path, std::ios::app) << "new\n"; }
+    co_await scope.join();
+  }());
+  CHECK(data == "new\n");
+  CHECK((mask & IN_MODIFY) != 0);
+  CHECK(test::thread_count() == threads_before);
 }
