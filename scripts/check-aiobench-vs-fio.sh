@@ -18,8 +18,13 @@
 # with --thread: processes would not share the file table, and on 2 vCPUs
 # that alone changes cached-read IOPS by 2x.
 #
-# Where ours is faster than fio psync (QD1 buffered, a ~1.7 us cached
-# pread: 1.24x in the last run), it is fio's own per-I/O work: under
+# Five pairs by default: with three, one slow fio run among them could
+# decide a row (fio psync QD1 buffered moved 443k-539k IOPS between
+# back-to-back runs while ours stayed within 560-594k).
+#
+# Where ours is faster than fio psync (QD1 buffered, a ~1.5 us cached
+# pread: 1.12-1.15x in the two runs of 2026-11-26, 1.24-1.28x in earlier
+# runs with three pairs), it is fio's own per-I/O work: under
 # `perf record -e cpu-clock` fio spent 16.5% of its samples in fio's code
 # (get_io_u, td_io_queue, fio_gettime, lfsr_next...) against 4.6% for
 # aiobench (most of it sorting latencies after the run); the kernel's share
@@ -31,7 +36,7 @@ set -eu
 AIOBENCH=${1:-build/tools/aiobench/aiobench}
 DIR=${2:-${TMPDIR:-/tmp}}
 SECS=${3:-2}
-REPS=${4:-3}
+REPS=${4:-5}
 command -v fio >/dev/null || { echo "check-aiobench-vs-fio: fio is not installed (apt install fio)" >&2; exit 3; }
 [ -x "$AIOBENCH" ] || { echo "check-aiobench-vs-fio: no aiobench at '$AIOBENCH'" >&2; exit 2; }
 
