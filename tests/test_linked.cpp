@@ -160,3 +160,18 @@ TEST_CASE("a linked pair that waits for room is submitted as a pair, still linke
   REQUIRE(out.tail.ok());
   CHECK(out.tail_bytes == "late");
 }
+
+TEST_CASE("a linked pair fits the smallest ring a runtime makes") {
+  // One SQ entry would give room for one operation, and a pair, which goes
+  // out whole or not at all, would wait for room forever.
+  test::TempDir dir;
+  aio::UniqueFd file(::open(dir.file("f").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  REQUIRE(::pwrite(file.get(), "tiny", 4, 0) == 4);
+  auto rt = test::make_runtime(1);
+  CHECK(rt->capacity() >= 2);
+  PairOutcome out;
+  rt->block_on(read_pair(file.get(), file.get(), out));
+  REQUIRE(out.head.ok());
+  REQUIRE(out.tail.ok());
+  CHECK(out.tail_bytes == "tiny");
+}

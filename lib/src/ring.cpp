@@ -1,5 +1,6 @@
 #include "aio/ring.hpp"
 
+#include <algorithm>
 #include <fstream>
 
 namespace aio {
@@ -18,7 +19,9 @@ Result<void> Ring::init(const RingOptions& opts, std::string* why) {
   for (unsigned flags : attempts) {
     io_uring_params p{};
     p.flags = flags;
-    ret = io_uring_queue_init_params(opts.entries, &ring_, &p);
+    // At least 2: a linked pair needs room for two operations at once
+    // (the runtime lets half the CQ be operations), or it would wait forever.
+    ret = io_uring_queue_init_params(std::max(opts.entries, 2U), &ring_, &p);
     if (ret == 0) {
       flags_ = flags;
       break;
