@@ -221,19 +221,40 @@ printf '==> log <==\none\ntwo\nthree\n\n==> fifo <==\nw1\nw2\n' >out.c
 same "follow output with headers" out.a out.c
 
 # ---- follow one file (its read is linked behind the inotify read): a burst
-# bigger than the read buffer, then many small appends, arrive whole and once
-head -c 100000 /dev/urandom >solo
-start -f solo >out.a 2>err.a
-pid=$!; PIDS+=("$pid")
-until_true "one file: first pass" cmp -s solo out.a
-head -c 300000 /dev/urandom >>solo
-until_true "one file: a burst of 300000 bytes" cmp -s solo out.a
-for i in $(seq 1 200); do echo "line $i" >>solo; done
-until_true "one file: 200 appends" has out.a "line 200"
-eq "threads while following one file" "$(threads $pid)" 1
-kill -TERM $pid; wait_rc $pid; eq "one file then TERM" $? 143
-same "one file: every byte once, in order" solo out.a
-eq "one file: nothing on stderr" "$(cat err.a)" ""
+# bigger than the read buffer, many small appends, then a truncation, arrive
+# whole and once. Twice: stdout a file (written through the shared output),
+# and stdout a pipe (acat's own short path, the only writer of stdout).
+follow_one_file() {
+  local sink=$1 reader=""
+  head -c 100000 /dev/urandom >solo
+  rm -f out.a outpipe
+  if [[ $sink == pipe ]]; then
+    mkfifo outpipe
+    cat outpipe >out.a &
+    reader=$!
+    start -f solo >outpipe 2>err.a
+  else
+    start -f solo >out.a 2>err.a
+  fi
+  pid=$!; PIDS+=("$pid")
+  until_true "one file ($sink): first pass" cmp -s solo out.a
+  head -c 300000 /dev/urandom >>solo
+  until_true "one file ($sink): a burst of 300000 bytes" cmp -s solo out.a
+  for i in $(seq 1 200); do echo "line $i" >>solo; done
+  until_true "one file ($sink): 200 appends" has out.a "line 200"
+  cp solo want
+  : >solo
+  echo "after the cut" >>solo
+  echo "after the cut" >>want
+  until_true "one file ($sink): after truncation" has out.a "after the cut"
+  until_true "one file ($sink): truncation reported" has err.a "acat: solo: file truncated"
+  eq "threads while following one file ($sink)" "$(threads $pid)" 1
+  kill -TERM $pid; wait_rc $pid; eq "one file ($sink) then TERM" $? 143
+  [[ -n $reader ]] && wait "$reader"
+  same "one file ($sink): every byte once, in order" want out.a
+}
+follow_one_file file
+follow_one_file pipe
 
 # ---- -F: a file that does not exist yet, then rename- and delete-rotation
 rm -f rot rot.1

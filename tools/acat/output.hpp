@@ -32,6 +32,16 @@ public:
   // `s` ended: with --prefix its unterminated last line goes out with a newline.
   aio::Task<aio::Result<void>> end_of(Source& s);
 
+  // Whether emit(s, data) would be one write of `data` as it is, to a pipe,
+  // socket or device (no --prefix, no header due, not a regular file), with
+  // nobody writing now: the only writer may then write it itself.
+  bool plain_for(const Source& s) const noexcept {
+    return !prefix_ && !sync_ && !track_ && !mu_.locked() && (!headers_ || last_src_ == &s);
+  }
+  int fd() const noexcept { return fd_; }
+  // The outcome of such a write, as emit() would give it (notes EPIPE).
+  aio::Result<void> written(aio::Result<std::size_t> r);
+
   // True once a write failed with EPIPE (the reader of stdout is gone).
   bool broken() const noexcept { return broken_; }
   void set_broken() noexcept { broken_ = true; }
@@ -51,8 +61,6 @@ public:
 private:
   aio::Task<aio::Result<void>> write(std::span<const std::byte> data);
   aio::Result<void> write_sync(std::span<const std::byte> data);
-  // A write's outcome for emit(): notes EPIPE.
-  aio::Result<void> written(aio::Result<std::size_t> r);
   aio::Task<aio::Result<void>> write_header(Source& s);
   void append_lines(Source& s, std::span<const std::byte> data);
 
