@@ -133,11 +133,9 @@ AIO_HOT bool Runtime::start(Operation& op, StopToken token) noexcept {
 }
 
 AIO_HOT bool Runtime::start_linked(Operation& first, Operation& then, StopToken token) noexcept {
-  if (!begin(first, token)) {
-    (void)begin(then, token);
-    return false;
-  }
-  (void)begin(then, token);
+  const bool live = begin(first, token);
+  (void)begin(then, token); // the same token: stopped for both or for neither
+  if (!live) return false;
   first.link_next_ = &then;
   then.behind_head_ = true;
   // The pair goes to the kernel in one submission or waits in the queue

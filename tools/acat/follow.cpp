@@ -203,27 +203,34 @@ AIO_HOT aio::Task<aio::Result<void>> FileFollower::check(Input& in) {
   co_return co_await drain(in);
 }
 
-// tail -f's usual case on a short path of its own: one open file, the only
-// writer of stdout, and nothing but a stop to end the follow. Each turn
-// waits for inotify with the file's read linked behind it, so the kernel
-// reads the new bytes in the same wake-up that brings their event, and
-// writes them straight away. All of this runs cold after each wait, so it
-// is kept to the bare loop (measured: the general loop and emit() cost
-// about as much again as the runtime itself on this path). It gives run()
-// the batch in hand on anything else: an event other than a plain
-// IN_MODIFY of the file, a read that filled the buffer or found nothing (a
-// truncation shows so), an error.
+// tail -f's usual case on a loop of its own: one open file, and nothing
+// but a stop to end the follow. Each turn waits for inotify with the file's
+// read linked behind it, so the kernel reads the new bytes in the same
+// wake-up that brings their event, and writes them. As the only writer of
+// stdout, when emit() would be one plain write, it writes them itself:
+// all of this runs cold after each wait, and emit()'s frame, lock and
+// checks cost about as much again as the runtime itself on this path. It
+// gives run() the batch in hand on anything but a plain IN_MODIFY of the
+// file, or a read that filled the buffer or found nothing (a truncation
+// shows so), or an error.
 AIO_HOT aio::Task<aio::Result<std::span<const aio::InotifyEvent>>>
 FileFollower::follow_one(Input& in) {
   const std::span<std::byte> buf(buf_.get(), kFollowBuf);
-  const int out = ctx_.out.fd();
   for (;;) {
     auto [ev, data] = co_await aio::Linked{ino_.read_op(), aio::read(in.fd.get(), buf, in.pos)};
     if (data && *data > 0) {
       in.pos += *data;
-      auto w = co_await aio::write(out, buf.first(*data));
-      if (w && *w < *data) w = co_await aio::write_all(out, buf.subspan(*w, *data - *w));
-      if (auto r = ctx_.out.written(w); !r) {
+      const std::span<const std::byte> chunk = buf.first(*data);
+      aio::Result<void> r;
+      if (st_.files_only && ctx_.out.plain_for(in.src)) {
+        const int out = ctx_.out.fd();
+        auto w = co_await aio::write(out, chunk);
+        if (w && *w < chunk.size()) w = co_await aio::write_all(out, chunk.subspan(*w));
+        r = ctx_.out.written(w);
+      } else {
+        r = co_await ctx_.out.emit(in.src, chunk);
+      }
+      if (!r) {
         if (!r.cancelled()) st_.fail(r);
         co_return aio::errno_code(ECANCELED);
       }
@@ -272,40 +279,14 @@ AIO_HOT aio::Task<void> FileFollower::run() {
     // A stop still cancels the read either way. (Not a ?: : GCC 12
     // miscompiles co_await inside the conditional operator; it hung.)
     aio::Result<std::span<const aio::InotifyEvent>> events{std::span<const aio::InotifyEvent>{}};
-    // One open file (tail -f's usual case): its read is linked behind the
-    // inotify read, so the kernel reads the new bytes in the same wake-up
-    // that brings the event, and they go out with no trip through user
-    // space and the kernel between. Alone on a pipe, follow_one() loops on
-    // that by itself; otherwise one turn here, through emit(). `consumed`:
-    // that read reached the end, so this batch's plain IN_MODIFY of the
-    // file needs no drain.
+    // One open file (tail -f's usual case): follow_one() loops on it.
     Input* solo = files_.size() == 1 && files_[0]->fd ? files_[0] : nullptr;
-    bool consumed = false;
-    if (solo != nullptr && st_.files_only && !st_.can_finish && ctx_.out.plain_for(solo->src)) {
+    if (solo != nullptr && !st_.can_finish) {
       events = co_await follow_one(*solo);
       if (!events && events.error() == std::errc::resource_unavailable_try_again)
         events = co_await ino_.next();
       // Its last read may have filled the buffer or found the file cut.
       dirty[0] = true;
-    } else if (solo != nullptr && !st_.can_finish) {
-      auto [ev, data] = co_await aio::Linked{
-          ino_.read_op(), aio::read(solo->fd.get(), std::span(buf_.get(), kFollowBuf), solo->pos)};
-      if ((co_await aio::stop_token()).stop_requested()) co_return;
-      if (data && *data > 0) {
-        solo->pos += *data;
-        if (auto w = co_await ctx_.out.emit(solo->src, std::span(buf_.get(), *data)); !w) {
-          if (!w.cancelled()) st_.fail(w);
-          co_return;
-        }
-        consumed = *data < kFollowBuf;
-        dirty[0] = !consumed;
-      }
-      if (ev)
-        events = ino_.take(*ev);
-      else if (ev.error() == std::errc::resource_unavailable_try_again)
-        events = co_await ino_.next();
-      else
-        events = ev.error();
     } else if (st_.can_finish) {
       events = (co_await aio::race(ino_.next(), wait_event(st_.finish))).first;
     } else {
@@ -324,7 +305,6 @@ AIO_HOT aio::Task<void> FileFollower::run() {
     for (const auto& ev : *events) {
       if ((ev.mask & IN_Q_OVERFLOW) != 0) std::fill(dirty.begin(), dirty.end(), true);
       auto mark = [&](const Input* in) { dirty[index_[in]] = true; };
-      if (consumed && ev.wd == solo->wd && ev.mask == IN_MODIFY) continue;
       if (auto it = by_inode_.find(ev.wd); it != by_inode_.end()) {
         for (Input* in : it->second)
           mark(in);

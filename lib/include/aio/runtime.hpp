@@ -152,7 +152,6 @@ private:
   void print_trace(const char* event, const Operation* op, int res) const noexcept;
   io_uring_sqe* get_sqe() noexcept;
   bool begin(Operation& op, StopToken token) noexcept;
-  void place(Operation& op) noexcept;
   void enqueue(Operation& op) noexcept;
   void submit_op(Operation& op) noexcept;
   void submit_cancel(Operation& op) noexcept;
