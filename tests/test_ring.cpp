@@ -6,8 +6,9 @@
 TEST_CASE("the ring is set up single-issuer with deferred task work where the kernel has it") {
   aio::Ring ring;
   REQUIRE(ring.init({}).ok());
-  // Kernel 6.1+ has both; the fallback chain is exercised on older ones.
+  // Kernel 6.1+ has all three; the fallback chain is exercised on older ones.
   CHECK((ring.setup_flags() & IORING_SETUP_DEFER_TASKRUN) != 0);
+  CHECK((ring.setup_flags() & IORING_SETUP_TASKRUN_FLAG) != 0);
   CHECK(ring.supports(IORING_OP_READ));
   CHECK(ring.missing({IORING_OP_READ, IORING_OP_ASYNC_CANCEL}).empty());
   CHECK(ring.cq_entries() == 2 * ring.sq_entries());

@@ -10,9 +10,10 @@ Ring::~Ring() {
 }
 
 Result<void> Ring::init(const RingOptions& opts, std::string* why) {
+  // TASKRUN_FLAG came with COOP_TASKRUN (5.19), before DEFER_TASKRUN (6.1).
   const unsigned attempts[] = {
-      IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN,
-      IORING_SETUP_COOP_TASKRUN,
+      IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
+      IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
       0,
   };
   int ret = -EINVAL;

@@ -274,9 +274,17 @@ AIO_HOT void Runtime::run_once() {
     std::abort();
   }
   int ret;
+  ++stats_.waits;
   do {
     ret = io_uring_submit_and_wait(ring_.get(), 1);
   } while (ret == -EINTR);
+  // With deferred task work the wait ends at the first CQE and leaves the
+  // task work that CQE queued (the kernel's issue of a linked tail whose
+  // head just completed) for the next enter. Running it now brings the pair
+  // back in one pass: on acat -f's path the tail is the read of the new
+  // bytes, and a pass through the loop for the head alone cost ~3 us.
+  if ((IO_URING_READ_ONCE(*ring_.get()->sq.kflags) & IORING_SQ_TASKRUN) != 0)
+    (void)io_uring_get_events(ring_.get());
   reap();
 }
 

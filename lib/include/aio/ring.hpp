@@ -27,7 +27,9 @@ public:
   ~Ring();
 
   // Sets up the ring, preferring SINGLE_ISSUER|DEFER_TASKRUN, then
-  // COOP_TASKRUN, then no flags. On failure `why` says what to tell a user.
+  // COOP_TASKRUN, then no flags; each with TASKRUN_FLAG where the kernel
+  // has it, so the runtime can see task work left pending after a wait.
+  // On failure `why` says what to tell a user.
   Result<void> init(const RingOptions& opts, std::string* why = nullptr);
 
   io_uring* get() noexcept { return &ring_; }

@@ -75,6 +75,7 @@ struct RuntimeStats {
   std::uint64_t cancels_sent = 0;
   std::uint64_t cancelled_unsubmitted = 0;
   std::uint64_t queued = 0; // times an operation waited for CQ room
+  std::uint64_t waits = 0;  // times the loop blocked in the kernel for completions
 };
 
 class Runtime {
