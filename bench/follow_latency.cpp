@@ -4,8 +4,11 @@
 // The followers are measured in alternating rounds, so a noisy neighbour
 // hurts them all alike; each gets the median of its rounds' p50 and p99.
 //
-// usage: follow_latency DIR LINES ROUNDS 'CMD...' ['CMD...'...]
+// usage: follow_latency [--interleave] DIR LINES ROUNDS 'CMD...' ['CMD...'...]
 //   each CMD is split at spaces; the file to follow is appended to it.
+//   --interleave runs all followers at once, each on its own file, and
+//   sends the lines to them in turn: per-line differences against the
+//   first CMD then cancel the machine's drift, and are printed too.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -53,13 +56,23 @@ std::vector<std::string> split(const std::string& s) {
   std::exit(1);
 }
 
-Figures measure(const std::string& cmd, const std::string& path, int lines) {
-  int f = ::open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_APPEND | O_CLOEXEC, 0644);
+// A follower running on its own file, its stdout a pipe to us.
+struct Follower {
+  pid_t pid = -1;
+  int file = -1; // appended to
+  int out = -1;  // read from
+  double cpu0 = 0;
+  std::vector<double> lat;
+};
+
+Follower start(const std::string& cmd, const std::string& path) {
+  Follower f;
+  f.file = ::open(path.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_APPEND | O_CLOEXEC, 0644);
   int p[2];
-  if (f < 0 || ::pipe2(p, O_CLOEXEC) != 0) die("follow_latency: set-up");
-  pid_t pid = ::fork();
-  if (pid < 0) die("follow_latency: fork");
-  if (pid == 0) {
+  if (f.file < 0 || ::pipe2(p, O_CLOEXEC) != 0) die("follow_latency: set-up");
+  f.pid = ::fork();
+  if (f.pid < 0) die("follow_latency: fork");
+  if (f.pid == 0) {
     ::dup2(p[1], 1);
     auto words = split(cmd);
     words.push_back(path);
@@ -71,33 +84,79 @@ Figures measure(const std::string& cmd, const std::string& path, int lines) {
     _exit(127);
   }
   ::close(p[1]);
+  f.out = p[0];
+  return f;
+}
+
+// Appends line `i` and waits until it comes out: one latency sample.
+void sample(Follower& f, int i, const std::string& cmd) {
+  char line[32], got[4096];
+  int n = std::snprintf(line, sizeof line, "%d\n", i);
+  auto t0 = Clock::now();
+  if (::write(f.file, line, static_cast<std::size_t>(n)) != n) die("follow_latency: append");
+  for (std::size_t have = 0; have == 0 || got[have - 1] != '\n';) {
+    ssize_t r = ::read(f.out, got + have, sizeof got - have);
+    if (r <= 0) {
+      std::fprintf(stderr, "follow_latency: '%s' stopped writing\n", cmd.c_str());
+      std::exit(1);
+    }
+    have += static_cast<std::size_t>(r);
+  }
+  f.lat.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+}
+
+void stop(Follower& f) {
+  ::kill(f.pid, SIGTERM);
+  ::waitpid(f.pid, nullptr, 0);
+  ::close(f.out);
+  ::close(f.file);
+}
+
+Figures figures(std::vector<double> lat, double cpu_ns, int lines) {
+  std::sort(lat.begin(), lat.end());
+  return {lat[lat.size() / 2], lat[lat.size() * 99 / 100], cpu_ns / 1e3 / lines};
+}
+
+// One round with every follower running: the lines go to them in turn, so
+// follower k's i-th line and follower 0's are 10 ms apart and see the same
+// machine. `paired[k]` gets, per line, follower k's latency minus follower 0's.
+std::vector<Figures> round_interleaved(const std::vector<std::string>& cmds, const std::string& dir,
+                                       int lines, std::vector<std::vector<double>>& paired) {
+  std::vector<Follower> fs;
+  for (std::size_t c = 0; c < cmds.size(); ++c)
+    fs.push_back(start(cmds[c], dir + "/follow-latency." + std::to_string(c)));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  for (auto& f : fs)
+    f.cpu0 = cpu_ns(f.pid);
+  for (int i = 0; i < lines; ++i)
+    for (std::size_t c = 0; c < fs.size(); ++c) {
+      sample(fs[c], i, cmds[c]);
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  std::vector<Figures> out;
+  for (std::size_t c = 0; c < fs.size(); ++c) {
+    for (int i = 0; i < lines; ++i)
+      paired[c].push_back(fs[c].lat[i] - fs[0].lat[i]);
+    double cpu = cpu_ns(fs[c].pid) - fs[c].cpu0;
+    stop(fs[c]);
+    out.push_back(figures(fs[c].lat, cpu, lines));
+  }
+  return out;
+}
+
+// One round of one follower alone.
+Figures measure(const std::string& cmd, const std::string& path, int lines) {
+  Follower f = start(cmd, path);
   // Let the follower reach its wait.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  std::vector<double> lat;
-  char line[32], got[4096];
-  double cpu0 = cpu_ns(pid);
+  f.cpu0 = cpu_ns(f.pid);
   for (int i = 0; i < lines; ++i) {
-    int n = std::snprintf(line, sizeof line, "%d\n", i);
-    auto t0 = Clock::now();
-    if (::write(f, line, static_cast<std::size_t>(n)) != n) die("follow_latency: append");
-    for (std::size_t have = 0; have == 0 || got[have - 1] != '\n';) {
-      ssize_t r = ::read(p[0], got + have, sizeof got - have);
-      if (r <= 0) {
-        std::fprintf(stderr, "follow_latency: '%s' stopped writing\n", cmd.c_str());
-        std::exit(1);
-      }
-      have += static_cast<std::size_t>(r);
-    }
-    lat.push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+    sample(f, i, cmd);
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
-  double cpu = cpu_ns(pid) - cpu0;
-  ::kill(pid, SIGTERM);
-  ::waitpid(pid, nullptr, 0);
-  ::close(p[0]);
-  ::close(f);
-  std::sort(lat.begin(), lat.end());
-  return {lat[lat.size() / 2], lat[lat.size() * 99 / 100], cpu / 1e3 / lines};
+  double cpu = cpu_ns(f.pid) - f.cpu0;
+  stop(f);
+  return figures(f.lat, cpu, lines);
 }
 
 double median(std::vector<double> v) {
@@ -108,8 +167,14 @@ double median(std::vector<double> v) {
 } // namespace
 
 int main(int argc, char** argv) {
+  bool interleave = argc > 1 && std::strcmp(argv[1], "--interleave") == 0;
+  if (interleave) {
+    --argc;
+    ++argv;
+  }
   if (argc < 5) {
-    std::fprintf(stderr, "usage: follow_latency DIR LINES ROUNDS 'CMD...' ['CMD...'...]\n");
+    std::fprintf(stderr,
+                 "usage: follow_latency [--interleave] DIR LINES ROUNDS 'CMD...' ['CMD...'...]\n");
     return 2;
   }
   std::string dir = argv[1];
@@ -120,9 +185,17 @@ int main(int argc, char** argv) {
   }
   std::vector<std::string> cmds(argv + 4, argv + argc);
   std::vector<std::vector<Figures>> res(cmds.size());
-  for (int r = 0; r < rounds; ++r)
+  std::vector<std::vector<double>> paired(cmds.size());
+  for (int r = 0; r < rounds; ++r) {
+    if (interleave) {
+      auto figs = round_interleaved(cmds, dir, lines, paired);
+      for (std::size_t c = 0; c < cmds.size(); ++c)
+        res[c].push_back(figs[c]);
+      continue;
+    }
     for (std::size_t c = 0; c < cmds.size(); ++c)
       res[c].push_back(measure(cmds[c], dir + "/follow-latency." + std::to_string(c), lines));
+  }
   for (std::size_t c = 0; c < cmds.size(); ++c) {
     std::vector<double> p50, p99, cpu;
     for (auto& f : res[c]) {
@@ -133,6 +206,17 @@ int main(int argc, char** argv) {
     std::printf(
         "%-30s p50 %7.1f us  p99 %7.1f us  cpu %5.1f us/line  (median of %d rounds of %d)\n",
         cmds[c].c_str(), median(p50), median(p99), median(cpu), rounds, lines);
+  }
+  // Paired lines cancel most of the drift between rounds that makes the
+  // medians above move by several us from one run to the next.
+  for (std::size_t c = 1; interleave && c < cmds.size(); ++c) {
+    const auto& d = paired[c];
+    std::size_t slower = 0;
+    for (double x : d)
+      slower += x > 0 ? 1 : 0;
+    std::printf("%-30s minus %s, per line: median %+.1f us, slower on %.0f%% of %zu lines\n",
+                cmds[c].c_str(), cmds[0].c_str(), median(d),
+                100.0 * static_cast<double>(slower) / static_cast<double>(d.size()), d.size());
   }
   for (std::size_t c = 0; c < cmds.size(); ++c)
     ::unlink((dir + "/follow-latency." + std::to_string(c)).c_str());

@@ -133,3 +133,29 @@ TEST_CASE("an fd with an operation in flight is closed only after it completes")
     CHECK(fcntl(raw, F_GETFD) == -1); // closed once the read completed
   }());
 }
+
+TEST_CASE("an urgent write is in the kernel before its task suspends, and costs no wait") {
+  // Plain, the write would sit in the SQ until the loop's next wait: the
+  // FIFO would still be empty when spawn() returns.
+  test::ConnectedFifo fifo;
+  auto rt = test::make_runtime();
+  std::uint64_t waits = 0;
+  aio::Result<std::size_t> w = std::size_t{0};
+  rt->block_on([&]() -> aio::Task<void> {
+    aio::Scope scope(co_await aio::stop_token());
+    scope.spawn([](int fd, aio::Result<std::size_t>& out) -> aio::Task<void> {
+      const std::string text = "now";
+      out = co_await aio::Urgent{aio::write(fd, test::bytes(text))};
+    }(fifo.wr.get(), w));
+    std::array<char, 8> got{};
+    CHECK(::read(fifo.rd.get(), got.data(), got.size()) == 3);
+    CHECK(std::string(got.data(), 3) == "now");
+    const std::uint64_t before = rt->stats().waits;
+    co_await scope.join();
+    // Its CQE was already in the CQ: the loop reaped it without a wait.
+    waits = rt->stats().waits - before;
+  }());
+  REQUIRE(w.ok());
+  CHECK(*w == 3);
+  CHECK(waits == 0);
+}

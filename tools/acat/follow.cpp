@@ -224,7 +224,7 @@ FileFollower::follow_one(Input& in) {
       aio::Result<void> r;
       if (st_.files_only && ctx_.out.plain_for(in.src)) {
         const int out = ctx_.out.fd();
-        auto w = co_await aio::write(out, chunk);
+        auto w = co_await aio::Urgent{aio::write(out, chunk)};
         if (w && *w < chunk.size()) w = co_await aio::write_all(out, chunk.subspan(*w));
         r = ctx_.out.written(w);
       } else {

@@ -67,6 +67,23 @@ template <class A, class B> struct Linked {
   auto await_resume() { return std::pair(first.await_resume(), then.await_resume()); }
 };
 
+// An operation submitted as soon as it is started, not when the loop next
+// waits: for the one a reader is blocked on, when the way back to the loop
+// is long and cold (acat -f's write of new bytes). The kernel may finish it
+// before the awaiting task has even suspended; it resumes from the loop.
+//   co_await aio::Urgent{aio::write(out, bytes)};
+template <class Op> struct Urgent {
+  Op op;
+
+  bool await_ready() noexcept { return false; }
+  template <class P> AIO_HOT bool await_suspend(std::coroutine_handle<P> h) noexcept {
+    if (!op.await_suspend(h)) return false;
+    Runtime::current()->submit_now();
+    return true;
+  }
+  auto await_resume() { return op.await_resume(); }
+};
+
 // An operation described by two small functions: how to fill the SQE, and
 // how to turn the kernel's value into the caller's result.
 template <class Prep, class Map> class BasicOp final : public AwaitableOp {

@@ -121,6 +121,9 @@ public:
   // the kernel before). Returns false as start() does, for both. Both must
   // live until both have completed.
   bool start_linked(Operation& first, Operation& then, StopToken token) noexcept;
+  // Hands what was started to the kernel now rather than at the loop's
+  // next wait (see aio::Urgent).
+  void submit_now() noexcept;
   // Asks the kernel to cancel `op` (or drops it if not yet submitted).
   void cancel(Operation& op) noexcept;
 
