@@ -129,3 +129,68 @@ TEST_CASE("a file read linked behind the inotify read brings the append its even
   CHECK((mask & IN_MODIFY) != 0);
   CHECK(test::thread_count() == threads_before);
 }
+
+TEST_CASE("a quiet inotify read brings the file's event and its new bytes in one wait") {
+  test::TempDir dir;
+  auto path = dir.file("log");
+  { std::ofstream(path) << "old\n"; }
+  aio::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  auto rt = test::make_runtime();
+  std::string data;
+  std::vector<std::pair<int, std::uint32_t>> events;
+  int wd = -1;
+  std::uint64_t waits = 0;
+  rt->block_on([&]() -> aio::Task<void> {
+    auto ino = aio::Inotify::create();
+    REQUIRE(ino.ok());
+    auto w = ino->add_watch(path, IN_MODIFY);
+    REQUIRE(w.ok());
+    wd = *w;
+    aio::Scope scope(co_await aio::stop_token());
+    scope.spawn([](aio::Inotify& i, int file, std::string& out,
+                   std::vector<std::pair<int, std::uint32_t>>& evs) -> aio::Task<void> {
+      std::array<std::byte, 64> buf{};
+      auto [ev, n] = co_await aio::Linked{i.quiet_read_op(), aio::read(file, buf, 4)};
+      REQUIRE(ev.ok());
+      REQUIRE(n.ok());
+      for (const auto& e : i.take_quiet())
+        evs.emplace_back(e.wd, e.mask);
+      out.assign(reinterpret_cast<const char*>(buf.data()), *n);
+    }(*ino, fd.get(), data, events));
+    CHECK((co_await aio::nop()).ok());
+    { std::ofstream(path, std::ios::app) << "new\n"; }
+    const std::uint64_t before = rt->stats().waits;
+    co_await scope.join();
+    waits = rt->stats().waits - before;
+  }());
+  CHECK(data == "new\n");
+  REQUIRE(events.size() == 1);
+  CHECK(events[0].first == wd);
+  CHECK(events[0].second == IN_MODIFY);
+  CHECK(waits == 1);
+}
+
+TEST_CASE("an event with a name does not fit a quiet inotify read: EINVAL, and next() reads it") {
+  test::TempDir dir;
+  aio::UniqueFd fd(::open(dir.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  auto rt = test::make_runtime();
+  std::vector<std::string> names;
+  aio::Result<std::size_t> head = std::size_t{0};
+  rt->block_on([&]() -> aio::Task<void> {
+    auto ino = aio::Inotify::create();
+    REQUIRE(ino.ok());
+    REQUIRE(ino->add_watch(dir.path(), IN_CREATE).ok());
+    { std::ofstream(dir.file("created")) << ""; }
+    std::array<std::byte, 8> buf{};
+    auto file = aio::UniqueFd(::open(dir.file("created").c_str(), O_RDONLY | O_CLOEXEC));
+    auto [ev, n] = co_await aio::Linked{ino->quiet_read_op(), aio::read(file.get(), buf, 0)};
+    head = ev;
+    auto batch = co_await ino->next();
+    REQUIRE(batch.ok());
+    for (const auto& e : *batch)
+      names.emplace_back(e.name);
+  }());
+  REQUIRE_FALSE(head.ok());
+  CHECK(head.error() == std::errc::invalid_argument);
+  CHECK(names == std::vector<std::string>{"created"});
+}

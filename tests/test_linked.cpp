@@ -202,3 +202,112 @@ TEST_CASE("a linked pair fits the smallest ring a runtime makes") {
   REQUIRE(out.tail.ok());
   CHECK(out.tail_bytes == "tiny");
 }
+
+namespace {
+
+// A pair with a quiet head: a read of `head_fd` whose success posts no CQE,
+// then a read of the regular file `tail_fd` at offset 0.
+aio::Task<void> read_quiet_pair(int head_fd, std::span<std::byte> head_buf, int tail_fd,
+                                PairOutcome& out) {
+  std::array<std::byte, 64> b{};
+  auto [h, t] = co_await aio::Linked{aio::quiet_read(head_fd, head_buf), aio::read(tail_fd, b, 0)};
+  out.head = h;
+  out.tail = t;
+  if (t) out.tail_bytes = text(b, *t);
+  ++out.ended;
+}
+
+} // namespace
+
+TEST_CASE("a quiet head's success posts no CQE: its tail's CQE ends the pair in one wait") {
+  test::ConnectedFifo fifo;
+  test::TempDir dir;
+  aio::UniqueFd file(::open(dir.file("f").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  REQUIRE(::pwrite(file.get(), "tail", 4, 0) == 4);
+  REQUIRE(test::settled_thread_count() == 1);
+  auto rt = test::make_runtime();
+  PairOutcome out;
+  std::array<std::byte, 8> head_buf{};
+  std::uint64_t waits = 0;
+  rt->block_on([&]() -> aio::Task<void> {
+    aio::Scope scope(co_await aio::stop_token());
+    scope.spawn(read_quiet_pair(fifo.rd.get(), head_buf, file.get(), out));
+    (void)co_await aio::nop();
+    REQUIRE(::write(fifo.wr.get(), "12345678", 8) == 8); // fills it: not short
+    const std::uint64_t before = rt->stats().waits;
+    co_await scope.join();
+    waits = rt->stats().waits - before;
+  }());
+  CHECK(out.ended == 1);
+  // The kernel read 8 bytes, but the head never had a CQE to say so.
+  REQUIRE(out.head.ok());
+  CHECK(*out.head == 0);
+  CHECK(std::string(reinterpret_cast<const char*>(head_buf.data()), 8) == "12345678");
+  REQUIRE(out.tail.ok());
+  CHECK(out.tail_bytes == "tail");
+  CHECK(waits == 1);
+  CHECK(rt->inflight() == 0);
+  CHECK(test::thread_count() == 1);
+}
+
+TEST_CASE("a quiet head's short read posts its CQE with the count") {
+  // The kernel counts a short read as failed in a link: the CQE comes, and
+  // the pair must still end once, with the real count.
+  test::ConnectedFifo fifo;
+  test::TempDir dir;
+  aio::UniqueFd file(::open(dir.file("f").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  auto rt = test::make_runtime();
+  PairOutcome out;
+  std::array<std::byte, 8> head_buf{};
+  rt->block_on([&]() -> aio::Task<void> {
+    aio::Scope scope(co_await aio::stop_token());
+    scope.spawn(read_quiet_pair(fifo.rd.get(), head_buf, file.get(), out));
+    (void)co_await aio::nop();
+    REQUIRE(::write(fifo.wr.get(), "xy", 2) == 2);
+    co_await scope.join();
+  }());
+  CHECK(out.ended == 1);
+  REQUIRE(out.head.ok());
+  CHECK(*out.head == 2);
+  REQUIRE(out.tail.ok());
+  CHECK(rt->inflight() == 0);
+}
+
+TEST_CASE("a quiet head that fails still reports its error, and its tail still runs") {
+  test::TempDir dir;
+  aio::UniqueFd file(::open(dir.file("f").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  REQUIRE(::pwrite(file.get(), "data", 4, 0) == 4);
+  aio::UniqueFd dir_fd(::open(dir.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  auto rt = test::make_runtime();
+  PairOutcome out;
+  std::array<std::byte, 8> head_buf{};
+  rt->block_on(read_quiet_pair(dir_fd.get(), head_buf, file.get(), out));
+  REQUIRE_FALSE(out.head.ok());
+  CHECK(out.head.error() == std::errc::is_a_directory);
+  REQUIRE(out.tail.ok());
+  CHECK(out.tail_bytes == "data");
+  CHECK(rt->inflight() == 0);
+}
+
+TEST_CASE("a stop ends a quiet pair whose head waits on a silent FIFO") {
+  test::ConnectedFifo fifo;
+  test::TempDir dir;
+  aio::UniqueFd file(::open(dir.file("f").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  REQUIRE(test::settled_thread_count() == 1);
+  auto rt = test::make_runtime();
+  PairOutcome out;
+  std::array<std::byte, 8> head_buf{};
+  rt->block_on([&]() -> aio::Task<void> {
+    aio::Scope scope(co_await aio::stop_token());
+    scope.spawn(read_quiet_pair(fifo.rd.get(), head_buf, file.get(), out));
+    (void)co_await aio::nop();
+    scope.request_stop();
+    co_await scope.join();
+  }());
+  CHECK(out.ended == 1);
+  CHECK(out.head.cancelled());
+  // The hard link issues the tail anyway; its cancel may find it done.
+  CHECK((out.tail.cancelled() || (out.tail.ok() && *out.tail == 0)));
+  CHECK(rt->inflight() == 0);
+  CHECK(test::thread_count() == 1);
+}

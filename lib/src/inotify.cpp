@@ -45,6 +45,11 @@ AIO_HOT std::span<const InotifyEvent> Inotify::take(std::size_t n) {
   return events_;
 }
 
+static_assert(sizeof(inotify_event) == 16);
+
+// A quiet read succeeds only when it was not short: one whole event.
+AIO_HOT std::span<const InotifyEvent> Inotify::take_quiet() { return take(kEventSize); }
+
 AIO_HOT Task<Result<std::span<const InotifyEvent>>> Inotify::next() {
   // An IN_NONBLOCK inotify fd is pollable, so the kernel arms a poll for a
   // read of it by itself (measured on 6.18: no io-wq worker). One read op per

@@ -137,6 +137,7 @@ AIO_HOT bool Runtime::start_linked(Operation& first, Operation& then, StopToken 
   (void)begin(then, token); // the same token: stopped for both or for neither
   if (!live) return false;
   first.link_next_ = &then;
+  then.link_prev_ = &first;
   then.behind_head_ = true;
   // The pair goes to the kernel in one submission or waits in the queue
   // as a pair: submit_op keeps the two SQEs adjacent, flush_queues keeps
@@ -179,7 +180,12 @@ AIO_HOT void Runtime::submit_op(Operation& op) noexcept {
   op.prepare(sqe);
   // Hard: the tail runs even when the head fails or is short, as an inotify
   // read always is.
-  if (op.link_next_ != nullptr) sqe->flags |= IOSQE_IO_HARDLINK;
+  if (op.link_next_ != nullptr) {
+    sqe->flags |= IOSQE_IO_HARDLINK;
+    // The wait then ends with the tail's CQE alone: the kernel runs the
+    // tail in the same wake-up instead of leaving it for another enter.
+    if (op.quiet_) sqe->flags |= IOSQE_CQE_SKIP_SUCCESS;
+  }
   io_uring_sqe_set_data64(sqe, reinterpret_cast<std::uintptr_t>(&op));
   op.state_ = Operation::State::InFlight;
   op.pending_cqes_ = 1;
@@ -341,6 +347,8 @@ AIO_HOT void Runtime::dispatch(std::uint64_t user_data, int res) noexcept {
     // may still finish. In every case the target's own CQE tells its result.
     trace("cancel-cqe", op, res);
   } else {
+    // A tail's CQE while its head had none: the head succeeded quietly.
+    if (op->behind_head_) quiet_head_done(*op->link_prev_);
     op->res_ = res;
     --ops_inflight_;
     trace("complete", op, res);
@@ -359,6 +367,18 @@ AIO_HOT void Runtime::head_done(Operation& head) noexcept {
     ++tail.pending_cqes_;
     submit_cancel(tail);
   }
+}
+
+// The head of a linked pair succeeded without a CQE (Operation::set_quiet):
+// account for the CQE it will never post. A cancel held for the tail is not
+// needed, its own CQE is being dispatched.
+AIO_HOT void Runtime::quiet_head_done(Operation& head) noexcept {
+  --inflight_;
+  --ops_inflight_;
+  head.res_ = 0;
+  trace("complete", &head, 0);
+  unlink_pair(head);
+  if (--head.pending_cqes_ == 0) finish(head);
 }
 
 void Runtime::unlink_pair(Operation& head) noexcept {

@@ -217,7 +217,8 @@ AIO_HOT aio::Task<aio::Result<std::span<const aio::InotifyEvent>>>
 FileFollower::follow_one(Input& in) {
   const std::span<std::byte> buf(buf_.get(), kFollowBuf);
   for (;;) {
-    auto [ev, data] = co_await aio::Linked{ino_.read_op(), aio::read(in.fd.get(), buf, in.pos)};
+    auto [ev, data] =
+        co_await aio::Linked{ino_.quiet_read_op(), aio::read(in.fd.get(), buf, in.pos)};
     if (data && *data > 0) {
       in.pos += *data;
       const std::span<const std::byte> chunk = buf.first(*data);
@@ -236,7 +237,7 @@ FileFollower::follow_one(Input& in) {
       }
     }
     if (!ev) co_return ev.error();
-    auto events = ino_.take(*ev);
+    auto events = ino_.take_quiet();
     if (!data || *data == 0 || *data == kFollowBuf) co_return events;
     for (const auto& e : events)
       if (e.wd != in.wd || e.mask != IN_MODIFY) co_return events;
@@ -283,7 +284,10 @@ AIO_HOT aio::Task<void> FileFollower::run() {
     Input* solo = files_.size() == 1 && files_[0]->fd ? files_[0] : nullptr;
     if (solo != nullptr && !st_.can_finish) {
       events = co_await follow_one(*solo);
-      if (!events && events.error() == std::errc::resource_unavailable_try_again)
+      // EAGAIN: a kernel that does not poll-arm the read. EINVAL: an event
+      // with a name (a directory's, under -F), too big for the quiet read.
+      if (!events && (events.error() == std::errc::resource_unavailable_try_again ||
+                      events.error() == std::errc::invalid_argument))
         events = co_await ino_.next();
       // Its last read may have filled the buffer or found the file cut.
       dirty[0] = true;

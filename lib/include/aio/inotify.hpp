@@ -49,6 +49,15 @@ public:
   auto read_op() noexcept { return read(fd_.get(), std::span(buf_.get(), kBufSize)); }
   std::span<const InotifyEvent> take(std::size_t n);
 
+  // A read of one event of the watched object itself (one without a name)
+  // as the quiet head of a linked pair (Operation::set_quiet): its success
+  // posts no CQE, so the wait ends with the tail's alone. It asks for just
+  // that event's size: a short read counts as failed in a link and would
+  // post its CQE. An event with a name does not fit: EINVAL, then next()
+  // reads it. After its success, take_quiet() gives the event.
+  auto quiet_read_op() noexcept { return quiet_read(fd_.get(), std::span(buf_.get(), kEventSize)); }
+  std::span<const InotifyEvent> take_quiet();
+
   // Replaces `out` with the events packed in `raw`; names point into `raw`.
   static void parse(std::span<const std::byte> raw, std::vector<InotifyEvent>& out);
 
@@ -56,6 +65,7 @@ private:
   // Room for many events per read: a burst of appends to many files is
   // read in one go.
   static constexpr std::size_t kBufSize = std::size_t{64} * 1024;
+  static constexpr std::size_t kEventSize = 16; // sizeof(inotify_event), checked in the .cpp
   explicit Inotify(UniqueFd fd);
   UniqueFd fd_;
   // On the heap so that moving the watcher never moves a buffer the kernel

@@ -88,8 +88,10 @@ template <class Op> struct Urgent {
 // how to turn the kernel's value into the caller's result.
 template <class Prep, class Map> class BasicOp final : public AwaitableOp {
 public:
-  BasicOp(const char* name, int fd, Prep prep, Map map) noexcept
-      : AwaitableOp(name, fd), prep_(prep), map_(map) {}
+  BasicOp(const char* name, int fd, Prep prep, Map map, bool quiet = false) noexcept
+      : AwaitableOp(name, fd), prep_(prep), map_(map) {
+    if (quiet) set_quiet();
+  }
   AIO_HOT void prepare(io_uring_sqe* sqe) noexcept override { prep_(sqe); }
   auto await_resume() { return map_(raw_result()); }
 
@@ -113,8 +115,9 @@ struct AsVoid {
 };
 inline constexpr AsCount as_count{};
 inline constexpr AsVoid as_void{};
-template <class Prep, class Map> auto make_op(const char* name, int fd, Prep prep, Map map) {
-  return BasicOp<Prep, Map>(name, fd, prep, map);
+template <class Prep, class Map>
+auto make_op(const char* name, int fd, Prep prep, Map map, bool quiet = false) {
+  return BasicOp<Prep, Map>(name, fd, prep, map, quiet);
 }
 } // namespace detail
 
@@ -130,6 +133,18 @@ inline auto read(int fd, std::span<std::byte> buf, std::uint64_t offset = kCurre
         io_uring_prep_read(s, fd, buf.data(), static_cast<unsigned>(buf.size()), offset);
       },
       detail::as_count);
+}
+
+// A read whose success posts no CQE and gives 0, for the head of a linked
+// pair (see Operation::set_quiet). The kernel counts a short read as failed
+// in a link, and posts its CQE with the count: success means `buf` is full.
+inline auto quiet_read(int fd, std::span<std::byte> buf) {
+  return detail::make_op(
+      "quiet-read", fd,
+      [=](io_uring_sqe* s) {
+        io_uring_prep_read(s, fd, buf.data(), static_cast<unsigned>(buf.size()), kCurrentPosition);
+      },
+      detail::as_count, true);
 }
 
 inline auto write(int fd, std::span<const std::byte> buf, std::uint64_t offset = kCurrentPosition) {

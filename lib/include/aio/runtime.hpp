@@ -48,6 +48,13 @@ public:
   // Called exactly once, when no CQE for this operation is outstanding.
   virtual void complete() noexcept = 0;
 
+protected:
+  // Posts no CQE when it succeeds (IOSQE_CQE_SKIP_SUCCESS); a failure still
+  // posts one. Only for the head of a linked pair whose tail never waits (a
+  // read of a regular file): the tail's CQE then says the head is over, and
+  // its result is 0. Elsewhere it is ignored: the operation would never end.
+  void set_quiet() noexcept { quiet_ = true; }
+
 private:
   friend class Runtime;
   enum class State : std::uint8_t { Idle, Queued, InFlight, Done };
@@ -59,11 +66,13 @@ private:
   State state_ = State::Idle;
   std::uint8_t pending_cqes_ = 0;
   bool cancel_requested_ = false;
+  bool quiet_ = false;
   // The tail of a linked pair whose head has not completed yet: the kernel
   // has not issued it, so no ASYNC_CANCEL could find it.
   bool behind_head_ = false;
   Runtime* rt_ = nullptr;
   Operation* link_next_ = nullptr; // the head of a linked pair: its tail
+  Operation* link_prev_ = nullptr; // the tail of a linked pair: its head
   StopCallback stop_cb_;
   Operation* qprev_ = nullptr;
   Operation* qnext_ = nullptr;
@@ -165,6 +174,7 @@ private:
   void dispatch(std::uint64_t user_data, int res) noexcept;
   void finish(Operation& op) noexcept;
   void head_done(Operation& head) noexcept;
+  void quiet_head_done(Operation& head) noexcept;
   void unlink_pair(Operation& head) noexcept;
   void retain_fd(int fd);
   void release_fd(int fd) noexcept;
