@@ -9,13 +9,16 @@ namespace {
 // A bare operation (no coroutine) that records how it ended.
 struct RecordingRead final : aio::Operation {
   RecordingRead(int fd, int& calls, int& result)
-      : Operation("read", fd), calls_(calls), result_(result) {}
-  void prepare(io_uring_sqe* sqe) noexcept override {
-    io_uring_prep_read(sqe, fd(), buf_.data(), buf_.size(), -1);
+      : Operation("read", fd, &RecordingRead::fill, &RecordingRead::record), calls_(calls),
+        result_(result) {}
+  static void fill(Operation& op, io_uring_sqe* sqe) noexcept {
+    auto& self = static_cast<RecordingRead&>(op);
+    io_uring_prep_read(sqe, self.fd(), self.buf_.data(), self.buf_.size(), -1);
   }
-  void complete() noexcept override {
-    ++calls_;
-    result_ = raw_result();
+  static void record(Operation& op) noexcept {
+    auto& self = static_cast<RecordingRead&>(op);
+    ++self.calls_;
+    self.result_ = self.raw_result();
   }
   std::array<std::byte, 16> buf_{};
   int& calls_;

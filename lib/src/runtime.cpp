@@ -177,7 +177,7 @@ AIO_HOT void Runtime::submit_op(Operation& op) noexcept {
     ready_.push_back(&op);
     return;
   }
-  op.prepare(sqe);
+  op.prepare_(op, sqe);
   // Hard: the tail runs even when the head fails or is short, as an inotify
   // read always is.
   if (op.link_next_ != nullptr) {
@@ -391,7 +391,7 @@ AIO_HOT void Runtime::finish(Operation& op) noexcept {
   op.stop_cb_.detach();
   release_fd(op.fd_);
   ++stats_.completed;
-  op.complete();
+  op.complete_(op);
 }
 
 AIO_HOT void Runtime::retain_fd(int fd) {

@@ -23,11 +23,12 @@ namespace aio {
 
 inline constexpr std::uint64_t kCurrentPosition = static_cast<std::uint64_t>(-1);
 
-// The awaiting half shared by all operations. Derived classes supply
-// prepare() and await_resume().
+// The awaiting half shared by all operations. Derived classes supply how to
+// fill the SQE and await_resume().
 class AwaitableOp : public Operation {
 public:
-  using Operation::Operation;
+  AwaitableOp(const char* name, int fd, PrepareFn prepare) noexcept
+      : Operation(name, fd, prepare, &AwaitableOp::resume_waiter) {}
   bool await_ready() noexcept { return false; }
   template <class P> AIO_HOT bool await_suspend(std::coroutine_handle<P> h) noexcept {
     waiter_ = h;
@@ -41,9 +42,10 @@ public:
   }
 
 private:
-  AIO_HOT void complete() noexcept final {
-    if (left_ != nullptr && --*left_ != 0) return;
-    waiter_.resume();
+  AIO_HOT static void resume_waiter(Operation& op) noexcept {
+    auto& self = static_cast<AwaitableOp&>(op);
+    if (self.left_ != nullptr && --*self.left_ != 0) return;
+    self.waiter_.resume();
   }
   std::coroutine_handle<> waiter_;
   unsigned* left_ = nullptr;
@@ -89,13 +91,15 @@ template <class Op> struct Urgent {
 template <class Prep, class Map> class BasicOp final : public AwaitableOp {
 public:
   BasicOp(const char* name, int fd, Prep prep, Map map, bool quiet = false) noexcept
-      : AwaitableOp(name, fd), prep_(prep), map_(map) {
+      : AwaitableOp(name, fd, &BasicOp::fill), prep_(prep), map_(map) {
     if (quiet) set_quiet();
   }
-  AIO_HOT void prepare(io_uring_sqe* sqe) noexcept override { prep_(sqe); }
   auto await_resume() { return map_(raw_result()); }
 
 private:
+  AIO_HOT static void fill(Operation& op, io_uring_sqe* sqe) noexcept {
+    static_cast<BasicOp&>(op).prep_(sqe);
+  }
   Prep prep_;
   Map map_;
 };
@@ -210,10 +214,8 @@ inline auto cancel_fd(int fd) {
 class StatxOp final : public AwaitableOp {
 public:
   StatxOp(int dirfd, const char* path, int flags, unsigned mask) noexcept
-      : AwaitableOp("statx", -1), dirfd_(dirfd), path_(path), flags_(flags), mask_(mask) {}
-  void prepare(io_uring_sqe* sqe) noexcept override {
-    io_uring_prep_statx(sqe, dirfd_, path_, flags_, mask_, &buf_);
-  }
+      : AwaitableOp("statx", -1, &StatxOp::fill), dirfd_(dirfd), path_(path), flags_(flags),
+        mask_(mask) {}
   Result<struct statx> await_resume() {
     auto r = interpret(raw_result());
     if (!r) return r.error();
@@ -221,6 +223,10 @@ public:
   }
 
 private:
+  static void fill(Operation& op, io_uring_sqe* sqe) noexcept {
+    auto& self = static_cast<StatxOp&>(op);
+    io_uring_prep_statx(sqe, self.dirfd_, self.path_, self.flags_, self.mask_, &self.buf_);
+  }
   int dirfd_;
   const char* path_;
   int flags_;
@@ -236,17 +242,20 @@ inline StatxOp statx(int dirfd, const char* path, int flags = 0,
 // A relative io_uring timeout. Firing is success; a stop makes it ECANCELED.
 class SleepOp final : public AwaitableOp {
 public:
-  explicit SleepOp(std::chrono::nanoseconds d) noexcept : AwaitableOp("timeout", -1) {
+  explicit SleepOp(std::chrono::nanoseconds d) noexcept
+      : AwaitableOp("timeout", -1, &SleepOp::fill) {
     ts_.tv_sec = d.count() / 1'000'000'000;
     ts_.tv_nsec = d.count() % 1'000'000'000;
   }
-  void prepare(io_uring_sqe* sqe) noexcept override { io_uring_prep_timeout(sqe, &ts_, 0, 0); }
   Result<void> await_resume() {
     if (raw_result() == -ETIME) return {};
     return detail::as_void(raw_result());
   }
 
 private:
+  static void fill(Operation& op, io_uring_sqe* sqe) noexcept {
+    io_uring_prep_timeout(sqe, &static_cast<SleepOp&>(op).ts_, 0, 0);
+  }
   __kernel_timespec ts_{};
 };
 

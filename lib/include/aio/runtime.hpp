@@ -33,10 +33,18 @@ RuntimeOptions default_runtime_options();
 // SQE and what to do once everything is over; the runtime does the rest.
 class Operation {
 public:
-  Operation(const char* name, int fd) noexcept : name_(name), fd_(fd) {}
+  // How to fill the SQE; what to do once no CQE for the operation is
+  // outstanding (called exactly once). Pointers kept in the object rather
+  // than virtual functions: after a wake-up, each operation type's vtable
+  // was one more cold cache line (~0.3 us on a VM) between the CQE and the
+  // next submit.
+  using PrepareFn = void (*)(Operation&, io_uring_sqe*) noexcept;
+  using CompleteFn = void (*)(Operation&) noexcept;
+
+  Operation(const char* name, int fd, PrepareFn prepare, CompleteFn complete) noexcept
+      : prepare_(prepare), complete_(complete), fd_(fd), name_(name) {}
   Operation(const Operation&) = delete;
   Operation& operator=(const Operation&) = delete;
-  virtual ~Operation() = default;
 
   const char* name() const noexcept { return name_; }
   int fd() const noexcept { return fd_; }
@@ -44,11 +52,8 @@ public:
   int raw_result() const noexcept { return res_; }
   bool cancel_requested() const noexcept { return cancel_requested_; }
 
-  virtual void prepare(io_uring_sqe* sqe) noexcept = 0;
-  // Called exactly once, when no CQE for this operation is outstanding.
-  virtual void complete() noexcept = 0;
-
 protected:
+  ~Operation() = default; // never deleted through the base
   // Posts no CQE when it succeeds (IOSQE_CQE_SKIP_SUCCESS); a failure still
   // posts one. Only for the head of a linked pair whose tail never waits (a
   // read of a regular file): the tail's CQE then says the head is over, and
@@ -60,7 +65,11 @@ private:
   enum class State : std::uint8_t { Idle, Queued, InFlight, Done };
   static void on_stop(void* self) noexcept;
 
-  const char* name_;
+  // What a completion reads comes first.
+  PrepareFn prepare_;
+  CompleteFn complete_;
+  Operation* link_next_ = nullptr; // the head of a linked pair: its tail
+  Operation* link_prev_ = nullptr; // the tail of a linked pair: its head
   int fd_;
   int res_ = 0;
   State state_ = State::Idle;
@@ -71,11 +80,10 @@ private:
   // has not issued it, so no ASYNC_CANCEL could find it.
   bool behind_head_ = false;
   Runtime* rt_ = nullptr;
-  Operation* link_next_ = nullptr; // the head of a linked pair: its tail
-  Operation* link_prev_ = nullptr; // the tail of a linked pair: its head
   StopCallback stop_cb_;
   Operation* qprev_ = nullptr;
   Operation* qnext_ = nullptr;
+  const char* name_;
 };
 
 struct RuntimeStats {
@@ -118,7 +126,7 @@ public:
   StopToken root_token() noexcept { return root_->token(); }
 
   // Starts `op` unless `token` is already stopped. Returns false when it
-  // finished synchronously (cancelled before submission): complete() is
+  // finished synchronously (cancelled before submission): its CompleteFn is
   // then not called and raw_result() is -ECANCELED.
   bool start(Operation& op, StopToken token) noexcept;
   // Starts `first` and `then` as a hard-linked pair: the kernel issues
