@@ -122,12 +122,16 @@ AIO_HOT void Runtime::enqueue(Operation& op) noexcept {
   trace("queued", &op, 0);
 }
 
-AIO_HOT bool Runtime::start(Operation& op, StopToken token) noexcept {
+AIO_HOT bool Runtime::start(Operation& op, StopToken token, bool now) noexcept {
   if (!begin(op, token)) return false;
-  if (has_room() && qhead_ == nullptr)
+  if (has_room() && qhead_ == nullptr) {
     submit_op(op);
-  else
+    // Before the stop callback is attached: it touches other objects, cold
+    // after a wake-up, and nothing can complete before the loop runs again.
+    if (now) (void)io_uring_submit(ring_.get());
+  } else {
     enqueue(op);
+  }
   op.stop_cb_.attach(token.source(), &Operation::on_stop, &op);
   return true;
 }
@@ -194,8 +198,6 @@ AIO_HOT void Runtime::submit_op(Operation& op) noexcept {
   ++stats_.submitted;
   trace("submit", &op, 0);
 }
-
-AIO_HOT void Runtime::submit_now() noexcept { (void)io_uring_submit(ring_.get()); }
 
 void Runtime::submit_cancel(Operation& op) noexcept {
   io_uring_sqe* sqe = get_sqe();
@@ -282,7 +284,7 @@ AIO_HOT void Runtime::run_once() {
     std::abort();
   }
   // Completions already in the CQ (those of an operation submitted at
-  // once, see submit_now) need no trip into the kernel.
+  // once, see aio::Urgent) need no trip into the kernel.
   if (io_uring_sq_ready(ring_.get()) == 0 && io_uring_cq_ready(ring_.get()) > 0) {
     reap();
     return;

@@ -216,25 +216,29 @@ AIO_HOT aio::Task<aio::Result<void>> FileFollower::check(Input& in) {
 AIO_HOT aio::Task<aio::Result<std::span<const aio::InotifyEvent>>>
 FileFollower::follow_one(Input& in) {
   const std::span<std::byte> buf(buf_.get(), kFollowBuf);
+  const int out = ctx_.out.fd();
+  // Decided before each wait, in this frame: between the wake-up and the
+  // write, the Output and State objects would be two more cold lines.
+  bool direct = st_.files_only && ctx_.out.plain_for(in.src);
   for (;;) {
     auto [ev, data] =
         co_await aio::Linked{ino_.quiet_read_op(), aio::read(in.fd.get(), buf, in.pos)};
     if (data && *data > 0) {
-      in.pos += *data;
       const std::span<const std::byte> chunk = buf.first(*data);
       aio::Result<void> r;
-      if (st_.files_only && ctx_.out.plain_for(in.src)) {
-        const int out = ctx_.out.fd();
+      if (direct) {
         auto w = co_await aio::Urgent{aio::write(out, chunk)};
         if (w && *w < chunk.size()) w = co_await aio::write_all(out, chunk.subspan(*w));
         r = ctx_.out.written(w);
       } else {
         r = co_await ctx_.out.emit(in.src, chunk);
       }
+      in.pos += *data;
       if (!r) {
         if (!r.cancelled()) st_.fail(r);
         co_return aio::errno_code(ECANCELED);
       }
+      direct = st_.files_only && ctx_.out.plain_for(in.src);
     }
     if (!ev) co_return ev.error();
     auto events = ino_.take_quiet();

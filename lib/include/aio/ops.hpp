@@ -30,9 +30,11 @@ public:
   AwaitableOp(const char* name, int fd, PrepareFn prepare) noexcept
       : Operation(name, fd, prepare, &AwaitableOp::resume_waiter) {}
   bool await_ready() noexcept { return false; }
-  template <class P> AIO_HOT bool await_suspend(std::coroutine_handle<P> h) noexcept {
+  // `now`: submit at once (see Urgent).
+  template <class P>
+  AIO_HOT bool await_suspend(std::coroutine_handle<P> h, bool now = false) noexcept {
     waiter_ = h;
-    return Runtime::current()->start(*this, h.promise().stop_token());
+    return Runtime::current()->start(*this, h.promise().stop_token(), now);
   }
 
   // For Linked: resume `h` when this and its partner have both completed.
@@ -79,9 +81,7 @@ template <class Op> struct Urgent {
 
   bool await_ready() noexcept { return false; }
   template <class P> AIO_HOT bool await_suspend(std::coroutine_handle<P> h) noexcept {
-    if (!op.await_suspend(h)) return false;
-    Runtime::current()->submit_now();
-    return true;
+    return op.await_suspend(h, true);
   }
   auto await_resume() { return op.await_resume(); }
 };

@@ -128,7 +128,9 @@ public:
   // Starts `op` unless `token` is already stopped. Returns false when it
   // finished synchronously (cancelled before submission): its CompleteFn is
   // then not called and raw_result() is -ECANCELED.
-  bool start(Operation& op, StopToken token) noexcept;
+  // With `now`, hands it to the kernel at once rather than at the loop's
+  // next wait (see aio::Urgent).
+  bool start(Operation& op, StopToken token, bool now = false) noexcept;
   // Starts `first` and `then` as a hard-linked pair: the kernel issues
   // `then` only once `first` has completed, whatever its result, and both
   // end as usual, each with its own result. Saves a trip through user space
@@ -138,9 +140,6 @@ public:
   // the kernel before). Returns false as start() does, for both. Both must
   // live until both have completed.
   bool start_linked(Operation& first, Operation& then, StopToken token) noexcept;
-  // Hands what was started to the kernel now rather than at the loop's
-  // next wait (see aio::Urgent).
-  void submit_now() noexcept;
   // Asks the kernel to cancel `op` (or drops it if not yet submitted).
   void cancel(Operation& op) noexcept;
 
