@@ -78,9 +78,12 @@ echo
 echo "== follow latency: a line appended every 10 ms, time to the reader of stdout =="
 # bench/follow_latency times the follower alone (the old python reader added
 # 20-30 us of its own per line) and reports its CPU per line from schedstat.
+# --interleave runs both at once and gives them the lines in turn: the
+# per-line difference it prints cancels the machine's drift, which moves
+# whole-run medians by several us from one run to the next.
 FOLLOW_LATENCY=${FOLLOW_LATENCY:-$(dirname "$ACAT")/../../bench/follow_latency}
 if [ -x "$FOLLOW_LATENCY" ]; then
-  "$FOLLOW_LATENCY" "$DIR" "$LAT_LINES" 5 "tail -n 0 -f" "$ACAT -n 0 -f"
+  "$FOLLOW_LATENCY" --interleave "$DIR" "$LAT_LINES" 5 "tail -n 0 -f" "$ACAT -n 0 -f"
 else
   echo "(skipped: no bench/follow_latency at $FOLLOW_LATENCY; build with AIO_BUILD_BENCH=ON)"
 fi
