@@ -21,16 +21,30 @@ struct PairOutcome {
   aio::Result<std::size_t> tail = std::size_t{0};
   std::string tail_bytes;
   int ended = 0;
+
+  void record(aio::Result<std::size_t> h, aio::Result<std::size_t> t,
+              const std::array<std::byte, 64>& tail_buf) {
+    head = h;
+    tail = t;
+    if (t) tail_bytes = text(tail_buf, *t);
+    ++ended;
+  }
 };
 
 // Awaits a pair: a read of `head_fd`, then a read of `tail_fd` at offset 0.
 aio::Task<void> read_pair(int head_fd, int tail_fd, PairOutcome& out) {
   std::array<std::byte, 64> a{}, b{};
   auto [h, t] = co_await aio::Linked{aio::read(head_fd, a), aio::read(tail_fd, b, 0)};
-  out.head = h;
-  out.tail = t;
-  if (t) out.tail_bytes = text(b, *t);
-  ++out.ended;
+  out.record(h, t, b);
+}
+
+// A pair with a quiet head: a read of `head_fd` whose success posts no CQE,
+// then a read of the regular file `tail_fd` at offset 0.
+aio::Task<void> read_quiet_pair(int head_fd, std::span<std::byte> head_buf, int tail_fd,
+                                PairOutcome& out) {
+  std::array<std::byte, 64> b{};
+  auto [h, t] = co_await aio::Linked{aio::quiet_read(head_fd, head_buf), aio::read(tail_fd, b, 0)};
+  out.record(h, t, b);
 }
 
 } // namespace
@@ -202,22 +216,6 @@ TEST_CASE("a linked pair fits the smallest ring a runtime makes") {
   REQUIRE(out.tail.ok());
   CHECK(out.tail_bytes == "tiny");
 }
-
-namespace {
-
-// A pair with a quiet head: a read of `head_fd` whose success posts no CQE,
-// then a read of the regular file `tail_fd` at offset 0.
-aio::Task<void> read_quiet_pair(int head_fd, std::span<std::byte> head_buf, int tail_fd,
-                                PairOutcome& out) {
-  std::array<std::byte, 64> b{};
-  auto [h, t] = co_await aio::Linked{aio::quiet_read(head_fd, head_buf), aio::read(tail_fd, b, 0)};
-  out.head = h;
-  out.tail = t;
-  if (t) out.tail_bytes = text(b, *t);
-  ++out.ended;
-}
-
-} // namespace
 
 TEST_CASE("a quiet head's success posts no CQE: its tail's CQE ends the pair in one wait") {
   test::ConnectedFifo fifo;
