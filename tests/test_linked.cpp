@@ -31,6 +31,21 @@ struct PairOutcome {
   }
 };
 
+// A regular file in a fresh directory for a pair's tail to read, holding
+// `contents` from offset 0.
+struct TailFile {
+  test::TempDir dir;
+  aio::UniqueFd fd{::open(dir.file("f").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600)};
+
+  explicit TailFile(const std::string& contents = "") {
+    if (!contents.empty())
+      REQUIRE(::pwrite(fd.get(), contents.data(), contents.size(), 0) ==
+              static_cast<ssize_t>(contents.size()));
+  }
+  int get() const noexcept { return fd.get(); }
+  bool valid() const noexcept { return fd.valid(); }
+};
+
 // Awaits a pair: a read of `head_fd`, then a read of `tail_fd` at offset 0.
 aio::Task<void> read_pair(int head_fd, int tail_fd, PairOutcome& out) {
   std::array<std::byte, 64> a{}, b{};
@@ -51,8 +66,7 @@ aio::Task<void> read_quiet_pair(int head_fd, std::span<std::byte> head_buf, int 
 
 TEST_CASE("the tail of a linked pair reads what was written before its head completed") {
   test::ConnectedFifo fifo;
-  test::TempDir dir;
-  aio::UniqueFd file(::open(dir.file("grows").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  TailFile file;
   REQUIRE(file.valid());
   REQUIRE(test::settled_thread_count() == 1);
   auto rt = test::make_runtime();
@@ -83,9 +97,7 @@ TEST_CASE("a linked pair whose head completes during a wait comes back from that
   // that only waits again spends a second pass through its loop (and the
   // tail's latency) on it; acat -f's read of new bytes is such a tail.
   test::ConnectedFifo fifo;
-  test::TempDir dir;
-  aio::UniqueFd file(::open(dir.file("f").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  REQUIRE(::pwrite(file.get(), "new", 3, 0) == 3);
+  TailFile file("new");
   auto rt = test::make_runtime();
   PairOutcome out;
   std::uint64_t waits = 0;
@@ -105,10 +117,8 @@ TEST_CASE("a linked pair whose head completes during a wait comes back from that
 }
 
 TEST_CASE("the tail of a linked pair runs even when its head fails") {
-  test::TempDir dir;
-  aio::UniqueFd file(::open(dir.file("f").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  REQUIRE(::pwrite(file.get(), "data", 4, 0) == 4);
-  aio::UniqueFd dir_fd(::open(dir.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  TailFile file("data");
+  aio::UniqueFd dir_fd(::open(file.dir.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   REQUIRE(test::settled_thread_count() == 1);
   auto rt = test::make_runtime();
   PairOutcome out;
@@ -168,8 +178,7 @@ TEST_CASE("a linked pair that waits for room is submitted as a pair, still linke
   // FIFO reads plus the pair's two fit; seven leave room for one only, so
   // the pair must wait in the queue rather than go out split.
   test::ConnectedFifo fillers, head;
-  test::TempDir dir;
-  aio::UniqueFd file(::open(dir.file("f").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  TailFile file;
   auto rt = test::make_runtime(8);
   REQUIRE(rt->capacity() == 8);
   PairOutcome out;
@@ -205,9 +214,7 @@ TEST_CASE("a linked pair that waits for room is submitted as a pair, still linke
 TEST_CASE("a linked pair fits the smallest ring a runtime makes") {
   // One SQ entry would give room for one operation, and a pair, which goes
   // out whole or not at all, would wait for room forever.
-  test::TempDir dir;
-  aio::UniqueFd file(::open(dir.file("f").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  REQUIRE(::pwrite(file.get(), "tiny", 4, 0) == 4);
+  TailFile file("tiny");
   auto rt = test::make_runtime(1);
   CHECK(rt->capacity() >= 2);
   PairOutcome out;
@@ -219,9 +226,7 @@ TEST_CASE("a linked pair fits the smallest ring a runtime makes") {
 
 TEST_CASE("a quiet head's success posts no CQE: its tail's CQE ends the pair in one wait") {
   test::ConnectedFifo fifo;
-  test::TempDir dir;
-  aio::UniqueFd file(::open(dir.file("f").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  REQUIRE(::pwrite(file.get(), "tail", 4, 0) == 4);
+  TailFile file("tail");
   REQUIRE(test::settled_thread_count() == 1);
   auto rt = test::make_runtime();
   PairOutcome out;
@@ -252,8 +257,7 @@ TEST_CASE("a quiet head's short read posts its CQE with the count") {
   // The kernel counts a short read as failed in a link: the CQE comes, and
   // the pair must still end once, with the real count.
   test::ConnectedFifo fifo;
-  test::TempDir dir;
-  aio::UniqueFd file(::open(dir.file("f").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  TailFile file;
   auto rt = test::make_runtime();
   PairOutcome out;
   std::array<std::byte, 8> head_buf{};
@@ -272,10 +276,8 @@ TEST_CASE("a quiet head's short read posts its CQE with the count") {
 }
 
 TEST_CASE("a quiet head that fails still reports its error, and its tail still runs") {
-  test::TempDir dir;
-  aio::UniqueFd file(::open(dir.file("f").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
-  REQUIRE(::pwrite(file.get(), "data", 4, 0) == 4);
-  aio::UniqueFd dir_fd(::open(dir.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  TailFile file("data");
+  aio::UniqueFd dir_fd(::open(file.dir.path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   auto rt = test::make_runtime();
   PairOutcome out;
   std::array<std::byte, 8> head_buf{};
@@ -289,8 +291,7 @@ TEST_CASE("a quiet head that fails still reports its error, and its tail still r
 
 TEST_CASE("a stop ends a quiet pair whose head waits on a silent FIFO") {
   test::ConnectedFifo fifo;
-  test::TempDir dir;
-  aio::UniqueFd file(::open(dir.file("f").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  TailFile file;
   REQUIRE(test::settled_thread_count() == 1);
   auto rt = test::make_runtime();
   PairOutcome out;

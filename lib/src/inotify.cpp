@@ -45,8 +45,6 @@ AIO_HOT std::span<const InotifyEvent> Inotify::take(std::size_t n) {
   return events_;
 }
 
-static_assert(sizeof(inotify_event) == 16);
-
 // A quiet read succeeds only when it was not short: one whole event.
 AIO_HOT std::span<const InotifyEvent> Inotify::take_quiet() { return take(kEventSize); }
 

@@ -219,7 +219,8 @@ FileFollower::follow_one(Input& in) {
   const int out = ctx_.out.fd();
   // Decided before each wait, in this frame: between the wake-up and the
   // write, the Output and State objects would be two more cold lines.
-  bool direct = st_.files_only && ctx_.out.plain_for(in.src);
+  auto only_writer = [&] { return st_.files_only && ctx_.out.plain_for(in.src); };
+  bool direct = only_writer();
   for (;;) {
     auto [ev, data] =
         co_await aio::Linked{ino_.quiet_read_op(), aio::read(in.fd.get(), buf, in.pos)};
@@ -238,7 +239,7 @@ FileFollower::follow_one(Input& in) {
         if (!r.cancelled()) st_.fail(r);
         co_return aio::errno_code(ECANCELED);
       }
-      direct = st_.files_only && ctx_.out.plain_for(in.src);
+      direct = only_writer();
     }
     if (!ev) co_return ev.error();
     auto events = ino_.take_quiet();

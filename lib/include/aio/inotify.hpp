@@ -8,6 +8,8 @@
 #include "aio/task.hpp"
 #include "aio/unique_fd.hpp"
 
+#include <sys/inotify.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -65,7 +67,7 @@ private:
   // Room for many events per read: a burst of appends to many files is
   // read in one go.
   static constexpr std::size_t kBufSize = std::size_t{64} * 1024;
-  static constexpr std::size_t kEventSize = 16; // sizeof(inotify_event), checked in the .cpp
+  static constexpr std::size_t kEventSize = sizeof(inotify_event); // one without a name
   explicit Inotify(UniqueFd fd);
   UniqueFd fd_;
   // On the heap so that moving the watcher never moves a buffer the kernel
