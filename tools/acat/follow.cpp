@@ -1,5 +1,6 @@
 #include "follow.hpp"
 
+#include "follow_chain.hpp"
 #include "tail.hpp"
 
 #include "aio/inotify.hpp"
@@ -206,40 +207,36 @@ AIO_HOT aio::Task<aio::Result<void>> FileFollower::check(Input& in) {
 // tail -f's usual case on a loop of its own: one open file, and nothing
 // but a stop to end the follow. Each turn waits for inotify with the file's
 // read linked behind it, so the kernel reads the new bytes in the same
-// wake-up that brings their event, and writes them. As the only writer of
-// stdout, when emit() would be one plain write, it writes them itself:
-// all of this runs cold after each wait, and emit()'s frame, lock and
-// checks cost about as much again as the runtime itself on this path. It
-// gives run() the batch in hand on anything but a plain IN_MODIFY of the
-// file, or a read that filled the buffer or found nothing (a truncation
-// shows so), or an error.
+// wake-up that brings their event. Once acat is the only writer of stdout
+// and emit() would be one plain write, FollowChain runs the turns as
+// completions, without this frame. It gives run() the batch in hand on
+// anything but a plain IN_MODIFY of the file, or a read that filled the
+// buffer or found nothing (a truncation shows so), or an error.
 AIO_HOT aio::Task<aio::Result<std::span<const aio::InotifyEvent>>>
 FileFollower::follow_one(Input& in) {
   const std::span<std::byte> buf(buf_.get(), kFollowBuf);
-  const int out = ctx_.out.fd();
-  // Decided before each wait, in this frame: between the wake-up and the
-  // write, the Output and State objects would be two more cold lines.
-  auto only_writer = [&] { return st_.files_only && ctx_.out.plain_for(in.src); };
-  bool direct = only_writer();
   for (;;) {
+    if (st_.files_only && ctx_.out.plain_for(in.src)) {
+      FollowChain chain(
+          {ino_.fd(), ino_.quiet_buffer(), in.wd, in.fd.get(), buf, ctx_.out.fd(), in.pos});
+      auto turn = co_await chain;
+      if (auto w = ctx_.out.written(turn.write); !w) {
+        if (!w.cancelled()) st_.fail(w);
+        co_return aio::errno_code(ECANCELED);
+      }
+      if (!turn.event) co_return turn.event.error();
+      co_return ino_.take_quiet();
+    }
+    // A header is due first, or --prefix, or a regular file as stdout.
     auto [ev, data] =
         co_await aio::Linked{ino_.quiet_read_op(), aio::read(in.fd.get(), buf, in.pos)};
     if (data && *data > 0) {
-      const std::span<const std::byte> chunk = buf.first(*data);
-      aio::Result<void> r;
-      if (direct) {
-        auto w = co_await aio::Urgent{aio::write(out, chunk)};
-        if (w && *w < chunk.size()) w = co_await aio::write_all(out, chunk.subspan(*w));
-        r = ctx_.out.written(w);
-      } else {
-        r = co_await ctx_.out.emit(in.src, chunk);
-      }
+      auto r = co_await ctx_.out.emit(in.src, buf.first(*data));
       in.pos += *data;
       if (!r) {
         if (!r.cancelled()) st_.fail(r);
         co_return aio::errno_code(ECANCELED);
       }
-      direct = only_writer();
     }
     if (!ev) co_return ev.error();
     auto events = ino_.take_quiet();

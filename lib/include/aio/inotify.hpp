@@ -57,8 +57,10 @@ public:
   // that event's size: a short read counts as failed in a link and would
   // post its CQE. An event with a name does not fit: EINVAL, then next()
   // reads it. After its success, take_quiet() gives the event.
-  auto quiet_read_op() noexcept { return quiet_read(fd_.get(), std::span(buf_.get(), kEventSize)); }
+  auto quiet_read_op() noexcept { return quiet_read(fd_.get(), quiet_buffer()); }
   std::span<const InotifyEvent> take_quiet();
+  // Where that read puts its event, for a caller that makes the read itself.
+  std::span<std::byte> quiet_buffer() noexcept { return {buf_.get(), kEventSize}; }
 
   // Replaces `out` with the events packed in `raw`; names point into `raw`.
   static void parse(std::span<const std::byte> raw, std::vector<InotifyEvent>& out);
