@@ -82,6 +82,24 @@ for args in "empty" "nonl" "bin" "lines" "big" "blank" "empty nonl bin lines" "/
   eq "cat $args exit" $ra $rc
 done
 "$ACAT" <big >out.a && same "stdin redirected from a file" out.a big
+# To a regular file acat copies in the kernel (copy_file_range); where the
+# kernel says no (an O_APPEND stdout, a file in /proc), it reads and writes.
+printf 'start\n' >out.a; cp out.a out.c
+"$ACAT" lines nonl >>out.a; cat lines nonl >>out.c
+same "appended to a file" out.a out.c
+"$ACAT" /proc/version lines >out.a; cat /proc/version lines >out.c
+same "a /proc file to a file" out.a out.c
+"$ACAT" -n 3 lines nonl >out.a; tail -n 3 lines nonl >out.c
+same "headers and tails to a file" out.a out.c
+# cat's refusal to copy a file onto its own end (it would grow until the
+# disk is full); the other operands are still copied.
+cp lines self; cp lines self.c
+"$ACAT" nonl self nonl >>self 2>err.a; ra=$?
+cat nonl self.c nonl >>self.c 2>err.c; rc=$?
+same "input file is output file: the file" self self.c
+eq "input file is output file: exit" $ra $rc
+eq "input file is output file: message" "$(cat err.a)" "acat: self: input file is output file"
+"$ACAT" self >self; eq "a file emptied by the shell onto itself" "$?:$(wc -c <self)" "0:0"
 cat big | "$ACAT" >out.a && same "stdin from a pipe" out.a big
 cat nonl | "$ACAT" lines - blank >out.a
 cat lines nonl blank >out.c
@@ -187,6 +205,19 @@ eq "... quietly" "$(wc -c <err.a)" 0
 ("$ACAT" fifo 2>err.a; echo $? >rc.a) | true
 eq "closed stdout, fifo without -f" "$(cat rc.a)" 141
 kill $holder; wait $holder 2>/dev/null
+
+# ---- SIGINT in the middle of a file-to-file copy: the copy is no ring
+# operation, yet the signal ends it within a chunk, not at the end.
+truncate -s 8G sparse
+start sparse >copy.out
+pid=$!
+until_true "the copy began" test -s copy.out
+kill -INT $pid
+wait_rc $pid; ra=$?
+eq "SIGINT during a copy: exit" $ra 130
+size=$(stat -c %s copy.out)
+if ((size < 8 << 30)); then ok; else fail "SIGINT during a copy: it copied all $size bytes"; fi
+rm -f sparse copy.out
 
 # ---- SIGINT / SIGTERM while blocked on a FIFO with no writer: 130 / 143
 for sig in INT TERM; do

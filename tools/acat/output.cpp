@@ -27,6 +27,9 @@ Output::Output(int fd, bool headers, bool prefix) : fd_(fd), headers_(headers), 
   // speed that way. write(2) into the page cache is what cat does on its one
   // thread too.
   sync_ = S_ISREG(st.st_mode) || S_ISBLK(st.st_mode);
+  file_ = S_ISREG(st.st_mode);
+  dev_ = st.st_dev;
+  ino_ = st.st_ino;
   // A 64 KiB pipe wakes its reader every 64 KiB: a copy to `| cat` ran at
   // 1.1x cat's speed with it and 2x with 1 MiB. Only ever grown, and failure
   // is harmless (the per-user pipe quota may say no).
@@ -47,6 +50,17 @@ AIO_HOT aio::Result<void> Output::write_sync(std::span<const std::byte> data) {
     data = data.subspan(static_cast<std::size_t>(n));
   }
   return {};
+}
+
+aio::Result<std::size_t> Output::copy_from(int fd, std::uint64_t& pos) {
+  auto off = static_cast<loff_t>(pos);
+  ssize_t n;
+  do {
+    n = ::copy_file_range(fd, &off, fd_, nullptr, kCopyChunk, 0);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return aio::errno_code(errno);
+  pos = static_cast<std::uint64_t>(off);
+  return static_cast<std::size_t>(n);
 }
 
 AIO_HOT aio::Result<void> Output::written(aio::Result<std::size_t> r) {

@@ -39,6 +39,19 @@ public:
     return !prefix_ && !sync_ && !track_ && !mu_.locked() && (!headers_ || last_src_ == &s);
   }
   int fd() const noexcept { return fd_; }
+  // Whether `s`'s bytes may go to stdout by copy_from(): stdout is a regular
+  // file taking them as they are (no --prefix, no header due).
+  bool copies_for(const Source& s) const noexcept {
+    return file_ && !prefix_ && !mu_.locked() && (!headers_ || last_src_ == &s);
+  }
+  // Up to kCopyChunk bytes of the regular file `fd` from `pos` (advanced)
+  // to stdout, copied in the kernel (copy_file_range); 0 at the end. A
+  // plain syscall, as a write to a regular file is here (see sync_).
+  aio::Result<std::size_t> copy_from(int fd, std::uint64_t& pos);
+  // stdout is the regular file with this device and inode.
+  bool is_file(std::uint64_t dev, std::uint64_t ino) const noexcept {
+    return file_ && dev == dev_ && ino == ino_;
+  }
   // The outcome of such a write, as emit() would give it (notes EPIPE).
   aio::Result<void> written(aio::Result<std::size_t> r);
 
@@ -57,6 +70,8 @@ public:
 
   // A line longer than this is cut (with a newline) so memory stays bounded.
   static constexpr std::size_t kMaxLine = 1 << 20;
+  // Per copy_from(): ~2 ms of copying here, so a signal is seen soon after.
+  static constexpr std::size_t kCopyChunk = std::size_t{8} << 20;
 
 private:
   aio::Task<aio::Result<void>> write(std::span<const std::byte> data);
@@ -69,6 +84,8 @@ private:
   bool prefix_;
   bool broken_ = false;
   bool sync_ = false;
+  bool file_ = false; // a regular file
+  std::uint64_t dev_ = 0, ino_ = 0;
   bool pipe_ = false;
   bool first_header_ = true;
   bool track_ = false;

@@ -35,6 +35,15 @@ aio::Task<bool> stdout_closed() {
   co_return false;
 }
 
+// cat's refusal: a file copied onto its own end would grow until the disk
+// is full. Allowed when nothing is left to read (`acat f > f`: the shell
+// emptied it).
+bool copies_onto_itself(const Context& ctx, const Input& in) {
+  if (in.kind != Kind::Regular || !ctx.out.is_file(in.dev, in.ino)) return false;
+  auto st = stat_fd(in.fd.get());
+  return st && static_cast<std::uint64_t>(st->st_size) > in.pos;
+}
+
 aio::Task<aio::Result<void>> work(Context& ctx, std::vector<std::unique_ptr<Input>>& inputs) {
   const Options& o = ctx.opts;
   bool following = o.follow != Follow::None;
@@ -49,6 +58,13 @@ aio::Task<aio::Result<void>> work(Context& ctx, std::vector<std::unique_ptr<Inpu
     }
     // A followed FIFO has no end to take the tail of: it is only streamed.
     if (following && in->kind == Kind::Fifo) continue;
+    if (o.mode == Mode::Cat && copies_onto_itself(ctx, *in)) {
+      ctx.note(in->src.name + ": input file is output file");
+      ctx.had_error = true;
+      in->fd.reset();
+      in->done = true;
+      continue;
+    }
     if (auto h = co_await ctx.out.header(in->src); !h) co_return h;
     if (auto w = co_await first_pass(ctx, *in); !w) co_return w;
     if (!following) {
