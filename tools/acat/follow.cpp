@@ -26,7 +26,7 @@ namespace {
 constexpr std::uint32_t kFileMask = IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF;
 // The directory of a followed name: the name coming or going (rotation).
 constexpr std::uint32_t kDirMask = IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE;
-constexpr std::size_t kFollowBuf = 128 * 1024;
+constexpr std::size_t kFollowBuf = std::size_t{128} * 1024;
 
 // What every follower shares. `finish` is the soft end (--pid, --idle-timeout):
 // followers catch up one last time and return. A write error is the hard end.
@@ -424,9 +424,9 @@ aio::Task<aio::Result<void>> follow(Context& ctx, std::vector<std::unique_ptr<In
     // A regular file on stdin is followed by its descriptor; it has no name.
     if (in->is_stdin() && (in->kind != Kind::Regular || ctx.opts.follow == Follow::Name)) continue;
     bool missing = !in->is_open();
-    if (missing && ctx.opts.follow == Follow::Name && ctx.opts.retry)
-      files.push_back(in.get());
-    else if (!missing && in->kind == Kind::Regular)
+    // A missing name under -F is watched for, like an open regular file.
+    if ((missing && ctx.opts.follow == Follow::Name && ctx.opts.retry) ||
+        (!missing && in->kind == Kind::Regular))
       files.push_back(in.get());
     else if (!missing && in->kind == Kind::Fifo)
       streams.push_back(in.get());

@@ -11,7 +11,7 @@
 namespace acat {
 namespace {
 
-constexpr std::size_t kBackBlock = 64 * 1024;
+constexpr std::size_t kBackBlock = std::size_t{64} * 1024;
 
 std::uint64_t count_newlines(std::span<const std::byte> d) {
   return static_cast<std::uint64_t>(std::count(d.begin(), d.end(), std::byte{'\n'}));

@@ -70,6 +70,8 @@ template <class A, class B> struct Linked {
   }
   auto await_resume() { return std::pair(first.await_resume(), then.await_resume()); }
 };
+// For compilers without deduction for aggregates (clang before 17).
+template <class A, class B> Linked(A, B) -> Linked<A, B>;
 
 // An operation submitted as soon as it is started, not when the loop next
 // waits: for the one a reader is blocked on, when the way back to the loop
@@ -85,6 +87,7 @@ template <class Op> struct Urgent {
   }
   auto await_resume() { return op.await_resume(); }
 };
+template <class Op> Urgent(Op) -> Urgent<Op>;
 
 // An operation described by two small functions: how to fill the SQE, and
 // how to turn the kernel's value into the caller's result.
