@@ -8,7 +8,9 @@
 //   each CMD is split at spaces; the file to follow is appended to it.
 //   --interleave runs all followers at once, each on its own file, and
 //   sends the lines to them in turn: per-line differences against the
-//   first CMD then cancel the machine's drift, and are printed too.
+//   first CMD then cancel the machine's drift, and are printed too. Each
+//   round starts the turn one follower later; use a multiple of the number
+//   of CMDs as ROUNDS so each takes each place equally often.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -120,8 +122,12 @@ Figures figures(std::vector<double> lat, double cpu_ns, int lines) {
 // One round with every follower running: the lines go to them in turn, so
 // follower k's i-th line and follower 0's are 10 ms apart and see the same
 // machine. `paired[k]` gets, per line, follower k's latency minus follower 0's.
+// Round r starts the turn at follower r: where a follower sits in the turn
+// moved its median by up to 2 us (the same binary, first after tail -f or
+// second), so every follower takes every place equally often.
 std::vector<Figures> round_interleaved(const std::vector<std::string>& cmds, const std::string& dir,
-                                       int lines, std::vector<std::vector<double>>& paired) {
+                                       int lines, int round,
+                                       std::vector<std::vector<double>>& paired) {
   std::vector<Follower> fs;
   for (std::size_t c = 0; c < cmds.size(); ++c)
     fs.push_back(start(cmds[c], dir + "/follow-latency." + std::to_string(c)));
@@ -129,7 +135,8 @@ std::vector<Figures> round_interleaved(const std::vector<std::string>& cmds, con
   for (auto& f : fs)
     f.cpu0 = cpu_ns(f.pid);
   for (int i = 0; i < lines; ++i)
-    for (std::size_t c = 0; c < fs.size(); ++c) {
+    for (std::size_t k = 0; k < fs.size(); ++k) {
+      std::size_t c = (k + static_cast<std::size_t>(round)) % fs.size();
       sample(fs[c], i, cmds[c]);
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
@@ -188,7 +195,7 @@ int main(int argc, char** argv) {
   std::vector<std::vector<double>> paired(cmds.size());
   for (int r = 0; r < rounds; ++r) {
     if (interleave) {
-      auto figs = round_interleaved(cmds, dir, lines, paired);
+      auto figs = round_interleaved(cmds, dir, lines, r, paired);
       for (std::size_t c = 0; c < cmds.size(); ++c)
         res[c].push_back(figs[c]);
       continue;

@@ -95,7 +95,7 @@ echo "== follow latency: a line appended every 10 ms, time to the reader of stdo
 # whole-run medians by several us from one run to the next.
 FOLLOW_LATENCY=${FOLLOW_LATENCY:-$(dirname "$ACAT")/../../bench/follow_latency}
 if [ -x "$FOLLOW_LATENCY" ]; then
-  "$FOLLOW_LATENCY" --interleave "$DIR" "$LAT_LINES" 5 "tail -n 0 -f" "$ACAT -n 0 -f"
+  "$FOLLOW_LATENCY" --interleave "$DIR" "$LAT_LINES" 6 "tail -n 0 -f" "$ACAT -n 0 -f"
 else
   echo "(skipped: no bench/follow_latency at $FOLLOW_LATENCY; build with AIO_BUILD_BENCH=ON)"
 fi
