@@ -56,174 +56,156 @@ aio::Task<void> await_chain(acat::FollowChain& chain, Awaited& a) {
   ++a.resumed;
 }
 
-// Reads the pipe until `got` holds `size` bytes.
-aio::Task<void> read_until(int fd, std::string& got, std::size_t size) {
-  std::vector<std::byte> b(8192);
-  while (got.size() < size) {
-    auto r = co_await aio::read(fd, b);
-    REQUIRE(r.ok());
-    REQUIRE(*r > 0);
-    got.append(reinterpret_cast<const char*>(b.data()), *r);
+// A FollowChain over a Follow, awaited by a task of its own, and what that
+// task and stdout's reader saw.
+struct ChainRun : Follow {
+  std::unique_ptr<aio::Runtime> rt = test::make_runtime();
+  acat::FollowChain chain{setup()};
+  Awaited a;
+  std::string got; // read from stdout
+
+  using Follow::Follow;
+
+  // Runs `body(scope)` beside the task awaiting the chain; it joins the scope.
+  template <class Body> void run(Body body) {
+    rt->block_on([&]() -> aio::Task<void> {
+      aio::Scope scope(co_await aio::stop_token());
+      scope.spawn(await_chain(chain, a));
+      co_await body(scope);
+    }());
   }
-}
+
+  // Reads stdout until `got` holds `size` bytes.
+  aio::Task<void> read_until(std::size_t size) {
+    std::vector<std::byte> b(8192);
+    while (got.size() < size) {
+      auto r = co_await aio::read(out_rd.get(), b);
+      REQUIRE(r.ok());
+      REQUIRE(*r > 0);
+      got.append(reinterpret_cast<const char*>(b.data()), *r);
+    }
+  }
+};
 
 } // namespace
 
 TEST_CASE("plain appends are written turn after turn without resuming the awaiting task") {
-  Follow f;
-  auto rt = test::make_runtime();
-  acat::FollowChain chain(f.setup());
-  Awaited a;
-  std::string got;
-  rt->block_on([&]() -> aio::Task<void> {
-    aio::Scope scope(co_await aio::stop_token());
-    scope.spawn(await_chain(chain, a));
+  ChainRun c;
+  c.run([&](aio::Scope& scope) -> aio::Task<void> {
     std::string sent;
     for (const char* line : {"one\n", "two\n", "three\n"}) {
-      f.append(line);
+      c.append(line);
       sent += line;
-      co_await read_until(f.out_rd.get(), got, sent.size());
-      CHECK(a.resumed == 0);
+      co_await c.read_until(sent.size());
+      CHECK(c.a.resumed == 0);
     }
     scope.request_stop(); // the chain waits for the next event now
     co_await scope.join();
-  }());
-  CHECK(got == "one\ntwo\nthree\n");
-  CHECK(a.resumed == 1);
-  CHECK(a.outcome.event.cancelled());
-  CHECK(chain.turns() == 3);
-  CHECK(f.pos == got.size());
-  CHECK(rt->inflight() == 0);
+  });
+  CHECK(c.got == "one\ntwo\nthree\n");
+  CHECK(c.a.resumed == 1);
+  CHECK(c.a.outcome.event.cancelled());
+  CHECK(c.chain.turns() == 3);
+  CHECK(c.pos == c.got.size());
+  CHECK(c.rt->inflight() == 0);
   CHECK(test::thread_count() == 1);
 }
 
 TEST_CASE("a truncated file ends the chain with a read of nothing, after the bytes before it") {
-  Follow f;
-  auto rt = test::make_runtime();
-  acat::FollowChain chain(f.setup());
-  Awaited a;
-  std::string got;
-  rt->block_on([&]() -> aio::Task<void> {
-    aio::Scope scope(co_await aio::stop_token());
-    scope.spawn(await_chain(chain, a));
-    f.append("abc\n");
-    co_await read_until(f.out_rd.get(), got, 4);
-    REQUIRE(::truncate(f.path.c_str(), 0) == 0);
+  ChainRun c;
+  c.run([&](aio::Scope& scope) -> aio::Task<void> {
+    c.append("abc\n");
+    co_await c.read_until(4);
+    REQUIRE(::truncate(c.path.c_str(), 0) == 0);
     co_await scope.join();
-  }());
-  CHECK(got == "abc\n");
-  CHECK(a.resumed == 1);
-  REQUIRE(a.outcome.event.ok());
-  REQUIRE(a.outcome.read.ok());
-  CHECK(*a.outcome.read == 0);
+  });
+  CHECK(c.got == "abc\n");
+  CHECK(c.a.resumed == 1);
+  REQUIRE(c.a.outcome.event.ok());
+  REQUIRE(c.a.outcome.read.ok());
+  CHECK(*c.a.outcome.read == 0);
   // The caller sees the file shorter than `pos` and starts over.
-  CHECK(f.pos == 4);
-  CHECK(chain.turns() == 1);
+  CHECK(c.pos == 4);
+  CHECK(c.chain.turns() == 1);
 }
 
 TEST_CASE("a read that fills the buffer ends the chain once its bytes are written") {
-  Follow f(16);
-  auto rt = test::make_runtime();
-  acat::FollowChain chain(f.setup());
-  Awaited a;
-  std::string got;
-  rt->block_on([&]() -> aio::Task<void> {
-    aio::Scope scope(co_await aio::stop_token());
-    scope.spawn(await_chain(chain, a));
-    f.append(std::string(40, 'x'));
+  ChainRun c(16);
+  c.run([&](aio::Scope& scope) -> aio::Task<void> {
+    c.append(std::string(40, 'x'));
     co_await scope.join();
-    co_await read_until(f.out_rd.get(), got, 16);
-  }());
-  CHECK(got == std::string(16, 'x'));
-  REQUIRE(a.outcome.read.ok());
-  CHECK(*a.outcome.read == 16);
-  REQUIRE(a.outcome.write.ok());
-  CHECK(*a.outcome.write == 16);
+    co_await c.read_until(16);
+  });
+  CHECK(c.got == std::string(16, 'x'));
+  REQUIRE(c.a.outcome.read.ok());
+  CHECK(*c.a.outcome.read == 16);
+  REQUIRE(c.a.outcome.write.ok());
+  CHECK(*c.a.outcome.write == 16);
   // The rest is the caller's to read.
-  CHECK(f.pos == 16);
+  CHECK(c.pos == 16);
 }
 
 TEST_CASE("an event with a name ends the chain with EINVAL and stays queued") {
-  Follow f;
-  auto dwd = f.ino.add_watch(f.dir.path().string(), IN_CREATE);
-  REQUIRE(dwd.ok());
-  auto rt = test::make_runtime();
-  acat::FollowChain chain(f.setup());
-  Awaited a;
+  ChainRun c;
+  REQUIRE(c.ino.add_watch(c.dir.path().string(), IN_CREATE).ok());
   std::vector<std::string> names;
-  rt->block_on([&]() -> aio::Task<void> {
-    aio::Scope scope(co_await aio::stop_token());
-    scope.spawn(await_chain(chain, a));
-    { std::ofstream(f.dir.file("rotated")) << ""; }
+  c.run([&](aio::Scope& scope) -> aio::Task<void> {
+    { std::ofstream(c.dir.file("rotated")) << ""; }
     co_await scope.join();
-    auto evs = co_await f.ino.next();
+    auto evs = co_await c.ino.next();
     REQUIRE(evs.ok());
     for (const auto& e : *evs)
       names.emplace_back(e.name);
-  }());
-  REQUIRE(!a.outcome.event.ok());
-  CHECK(a.outcome.event.error() == std::errc::invalid_argument);
-  CHECK(a.outcome.read.ok());
-  CHECK(chain.turns() == 0);
+  });
+  REQUIRE(!c.a.outcome.event.ok());
+  CHECK(c.a.outcome.event.error() == std::errc::invalid_argument);
+  CHECK(c.a.outcome.read.ok());
+  CHECK(c.chain.turns() == 0);
   CHECK(names == std::vector<std::string>{"rotated"});
 }
 
 TEST_CASE("a closed reader of stdout ends the chain with EPIPE") {
   signal(SIGPIPE, SIG_IGN);
-  Follow f;
-  f.out_rd.reset();
-  auto rt = test::make_runtime();
-  acat::FollowChain chain(f.setup());
-  Awaited a;
-  rt->block_on([&]() -> aio::Task<void> {
-    aio::Scope scope(co_await aio::stop_token());
-    scope.spawn(await_chain(chain, a));
-    f.append("lost\n");
+  ChainRun c;
+  c.out_rd.reset();
+  c.run([&](aio::Scope& scope) -> aio::Task<void> {
+    c.append("lost\n");
     co_await scope.join();
-  }());
+  });
   signal(SIGPIPE, SIG_DFL);
-  REQUIRE(!a.outcome.write.ok());
-  CHECK(a.outcome.write.error() == std::errc::broken_pipe);
-  CHECK(chain.turns() == 0);
-  CHECK(rt->inflight() == 0);
+  REQUIRE(!c.a.outcome.write.ok());
+  CHECK(c.a.outcome.write.error() == std::errc::broken_pipe);
+  CHECK(c.chain.turns() == 0);
+  CHECK(c.rt->inflight() == 0);
 }
 
 TEST_CASE("a write the pipe takes in parts is finished before the next turn") {
-  Follow f;
+  ChainRun c;
   // One page of pipe: a 20,000-byte write goes in as the reader makes room.
-  REQUIRE(::fcntl(f.out_wr.get(), F_SETPIPE_SZ, 4096) == 4096);
-  auto rt = test::make_runtime();
-  acat::FollowChain chain(f.setup());
-  Awaited a;
-  std::string got;
-  std::string big(20000, 'b');
-  rt->block_on([&]() -> aio::Task<void> {
-    aio::Scope scope(co_await aio::stop_token());
-    scope.spawn(await_chain(chain, a));
-    f.append(big);
-    co_await read_until(f.out_rd.get(), got, big.size());
-    f.append("next\n");
-    co_await read_until(f.out_rd.get(), got, big.size() + 5);
+  REQUIRE(::fcntl(c.out_wr.get(), F_SETPIPE_SZ, 4096) == 4096);
+  const std::string big(20000, 'b');
+  c.run([&](aio::Scope& scope) -> aio::Task<void> {
+    c.append(big);
+    co_await c.read_until(big.size());
+    c.append("next\n");
+    co_await c.read_until(big.size() + 5);
     scope.request_stop();
     co_await scope.join();
-  }());
-  CHECK(got == big + "next\n");
-  CHECK(chain.turns() == 2);
-  CHECK(chain.writes() > 2);
-  CHECK(f.pos == got.size());
+  });
+  CHECK(c.got == big + "next\n");
+  CHECK(c.chain.turns() == 2);
+  CHECK(c.chain.writes() > 2);
+  CHECK(c.pos == c.got.size());
 }
 
 TEST_CASE("a chain awaited after a stop submits nothing and ends at once") {
-  Follow f;
-  auto rt = test::make_runtime();
-  acat::FollowChain chain(f.setup());
-  Awaited a;
-  rt->block_on([&]() -> aio::Task<void> {
-    rt->request_stop();
-    co_await await_chain(chain, a);
+  ChainRun c;
+  c.rt->block_on([&]() -> aio::Task<void> {
+    c.rt->request_stop();
+    co_await await_chain(c.chain, c.a);
   }());
-  CHECK(a.resumed == 1);
-  CHECK(a.outcome.event.cancelled());
-  CHECK(a.outcome.read.cancelled());
-  CHECK(rt->stats().submitted == 0);
+  CHECK(c.a.resumed == 1);
+  CHECK(c.a.outcome.event.cancelled());
+  CHECK(c.a.outcome.read.cancelled());
+  CHECK(c.rt->stats().submitted == 0);
 }
