@@ -227,7 +227,8 @@ FileFollower::follow_one(Input& in) {
       if (!turn.event) co_return turn.event.error();
       co_return ino_.take_quiet();
     }
-    // A header is due first, or --prefix, or a regular file as stdout.
+    // Through emit(): FIFOs share stdout, a header is due, --prefix, or
+    // stdout is a regular file (written with write(2), see Output).
     auto [ev, data] =
         co_await aio::Linked{ino_.quiet_read_op(), aio::read(in.fd.get(), buf, in.pos)};
     if (data && *data > 0) {

@@ -83,13 +83,10 @@ std::string Keeper::take() {
 }
 
 aio::Task<aio::Result<void>> copy_to_end(Context& ctx, Input& in, std::optional<Skipper>* skip) {
-  // To a pipe, two buffers: one is written (and waits for the reader) while
-  // the next is read. Elsewhere a write ends at once: nothing to overlap,
-  // and one buffer keeps less of the CPU cache busy.
   if (in.kind == Kind::Regular && (skip == nullptr || !*skip) && ctx.out.copies_for(in.src)) {
     // File to file: the kernel copies page to page, as cat does, one copy
     // where a read and a write make two (a 2 GiB copy written over a cached
-    // file took 10-60% longer that way). An error or a file that says 0
+    // file took about 10% longer that way). An error or a file that says 0
     // early (those in /proc) leaves the rest to the loop below, which then
     // tells which side failed.
     for (;;) {
@@ -101,6 +98,9 @@ aio::Task<aio::Result<void>> copy_to_end(Context& ctx, Input& in, std::optional<
       if ((co_await aio::stop_token()).stop_requested()) co_return aio::errno_code(ECANCELED);
     }
   }
+  // To a pipe, two buffers: one is written (and waits for the reader) while
+  // the next is read. Elsewhere a write ends at once: nothing to overlap,
+  // and one buffer keeps less of the CPU cache busy.
   bool overlap = ctx.out.waits_for_reader();
   std::span<std::byte> cur = ctx.bulk(0), next = overlap ? ctx.bulk(1) : cur;
   auto r = co_await read_some(in, cur);
