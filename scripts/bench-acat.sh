@@ -94,8 +94,13 @@ echo "== follow latency: a line appended every 10 ms, time to the reader of stdo
 # per-line difference it prints cancels the machine's drift, which moves
 # whole-run medians by several us from one run to the next.
 FOLLOW_LATENCY=${FOLLOW_LATENCY:-$(dirname "$ACAT")/../../bench/follow_latency}
+# bench/uring_follow is the floor: a bare liburing loop on acat's path per
+# line, so what acat's own code adds shows in the same run.
+URING_FOLLOW=$(dirname "$FOLLOW_LATENCY")/uring_follow
 if [ -x "$FOLLOW_LATENCY" ]; then
-  "$FOLLOW_LATENCY" --interleave "$DIR" "$LAT_LINES" 6 "tail -n 0 -f" "$ACAT -n 0 -f"
+  floor=()
+  [ -x "$URING_FOLLOW" ] && floor=("$URING_FOLLOW")
+  "$FOLLOW_LATENCY" --interleave "$DIR" "$LAT_LINES" 6 "tail -n 0 -f" "$ACAT -n 0 -f" "${floor[@]}"
 else
   echo "(skipped: no bench/follow_latency at $FOLLOW_LATENCY; build with AIO_BUILD_BENCH=ON)"
 fi
