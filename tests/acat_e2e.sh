@@ -107,6 +107,12 @@ same "- among files" out.a out.c
 (read -r _; "$ACAT") <lines >out.a
 (read -r _; cat) <lines >out.c
 same "stdin continues from the shell's offset" out.a out.c
+("$ACAT"; cat) <lines >out.a
+(cat; cat) <lines >out.c
+same "stdin is left at the offset acat read to" out.a out.c
+("$ACAT" -n 3; cat) <lines >out.a
+(tail -n 3; cat) <lines >out.c
+same "stdin is left where tail would leave it" out.a out.c
 "$ACAT" /dev/zero | head -c 3000000 >out.a
 head -c 3000000 /dev/zero >out.c
 same "a character device" out.a out.c

@@ -69,6 +69,10 @@ aio::Task<aio::Result<void>> work(Context& ctx, std::vector<std::unique_ptr<Inpu
     if (auto w = co_await first_pass(ctx, *in); !w) co_return w;
     if (!following) {
       if (auto w = co_await ctx.out.end_of(in->src); !w) co_return w;
+      // Reads at explicit offsets leave the file offset alone; cat's and
+      // tail's reads move it, and `(acat; cat) < f` must not print f twice.
+      if (in->is_stdin() && in->kind == Kind::Regular)
+        (void)lseek(in->fd.get(), static_cast<off_t>(in->pos), SEEK_SET);
       in->fd.reset();
       in->fifo.reset();
       in->done = true;
