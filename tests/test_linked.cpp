@@ -7,6 +7,7 @@
 #include <fcntl.h>
 
 #include <array>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -61,6 +62,35 @@ aio::Task<void> read_quiet_pair(int head_fd, std::span<std::byte> head_buf, int 
   auto [h, t] = co_await aio::Linked{aio::quiet_read(head_fd, head_buf), aio::read(tail_fd, b, 0)};
   out.record(h, t, b);
 }
+
+// A quiet pair whose head reads a connected FIFO and whose tail reads a
+// file holding `contents`.
+struct QuietFifoPair {
+  test::ConnectedFifo fifo;
+  TailFile file;
+  std::unique_ptr<aio::Runtime> rt;
+  PairOutcome out;
+  std::array<std::byte, 8> head_buf{};
+
+  explicit QuietFifoPair(const std::string& contents = "") : file(contents) {}
+
+  // Starts the pair on a new runtime, calls `then(scope)` once it is in the
+  // kernel with its head armed on the FIFO, and gives the waits its end took.
+  template <class Then> std::uint64_t run(Then then) {
+    rt = test::make_runtime();
+    std::uint64_t waits = 0;
+    rt->block_on([&]() -> aio::Task<void> {
+      aio::Scope scope(co_await aio::stop_token());
+      scope.spawn(read_quiet_pair(fifo.rd.get(), head_buf, file.get(), out));
+      (void)co_await aio::nop();
+      then(scope);
+      const std::uint64_t before = rt->stats().waits;
+      co_await scope.join();
+      waits = rt->stats().waits - before;
+    }());
+    return waits;
+  }
+};
 
 } // namespace
 
@@ -225,54 +255,33 @@ TEST_CASE("a linked pair fits the smallest ring a runtime makes") {
 }
 
 TEST_CASE("a quiet head's success posts no CQE: its tail's CQE ends the pair in one wait") {
-  test::ConnectedFifo fifo;
-  TailFile file("tail");
+  QuietFifoPair p("tail");
   REQUIRE(test::settled_thread_count() == 1);
-  auto rt = test::make_runtime();
-  PairOutcome out;
-  std::array<std::byte, 8> head_buf{};
-  std::uint64_t waits = 0;
-  rt->block_on([&]() -> aio::Task<void> {
-    aio::Scope scope(co_await aio::stop_token());
-    scope.spawn(read_quiet_pair(fifo.rd.get(), head_buf, file.get(), out));
-    (void)co_await aio::nop();
-    REQUIRE(::write(fifo.wr.get(), "12345678", 8) == 8); // fills it: not short
-    const std::uint64_t before = rt->stats().waits;
-    co_await scope.join();
-    waits = rt->stats().waits - before;
-  }());
-  CHECK(out.ended == 1);
+  const std::uint64_t waits = p.run([&](aio::Scope&) {
+    REQUIRE(::write(p.fifo.wr.get(), "12345678", 8) == 8); // fills it: not short
+  });
+  CHECK(p.out.ended == 1);
   // The kernel read 8 bytes, but the head never had a CQE to say so.
-  REQUIRE(out.head.ok());
-  CHECK(*out.head == 0);
-  CHECK(std::string(reinterpret_cast<const char*>(head_buf.data()), 8) == "12345678");
-  REQUIRE(out.tail.ok());
-  CHECK(out.tail_bytes == "tail");
+  REQUIRE(p.out.head.ok());
+  CHECK(*p.out.head == 0);
+  CHECK(std::string(reinterpret_cast<const char*>(p.head_buf.data()), 8) == "12345678");
+  REQUIRE(p.out.tail.ok());
+  CHECK(p.out.tail_bytes == "tail");
   CHECK(waits == 1);
-  CHECK(rt->inflight() == 0);
+  CHECK(p.rt->inflight() == 0);
   CHECK(test::thread_count() == 1);
 }
 
 TEST_CASE("a quiet head's short read posts its CQE with the count") {
   // The kernel counts a short read as failed in a link: the CQE comes, and
   // the pair must still end once, with the real count.
-  test::ConnectedFifo fifo;
-  TailFile file;
-  auto rt = test::make_runtime();
-  PairOutcome out;
-  std::array<std::byte, 8> head_buf{};
-  rt->block_on([&]() -> aio::Task<void> {
-    aio::Scope scope(co_await aio::stop_token());
-    scope.spawn(read_quiet_pair(fifo.rd.get(), head_buf, file.get(), out));
-    (void)co_await aio::nop();
-    REQUIRE(::write(fifo.wr.get(), "xy", 2) == 2);
-    co_await scope.join();
-  }());
-  CHECK(out.ended == 1);
-  REQUIRE(out.head.ok());
-  CHECK(*out.head == 2);
-  REQUIRE(out.tail.ok());
-  CHECK(rt->inflight() == 0);
+  QuietFifoPair p;
+  p.run([&](aio::Scope&) { REQUIRE(::write(p.fifo.wr.get(), "xy", 2) == 2); });
+  CHECK(p.out.ended == 1);
+  REQUIRE(p.out.head.ok());
+  CHECK(*p.out.head == 2);
+  REQUIRE(p.out.tail.ok());
+  CHECK(p.rt->inflight() == 0);
 }
 
 TEST_CASE("a quiet head that fails still reports its error, and its tail still runs") {
@@ -290,23 +299,13 @@ TEST_CASE("a quiet head that fails still reports its error, and its tail still r
 }
 
 TEST_CASE("a stop ends a quiet pair whose head waits on a silent FIFO") {
-  test::ConnectedFifo fifo;
-  TailFile file;
+  QuietFifoPair p;
   REQUIRE(test::settled_thread_count() == 1);
-  auto rt = test::make_runtime();
-  PairOutcome out;
-  std::array<std::byte, 8> head_buf{};
-  rt->block_on([&]() -> aio::Task<void> {
-    aio::Scope scope(co_await aio::stop_token());
-    scope.spawn(read_quiet_pair(fifo.rd.get(), head_buf, file.get(), out));
-    (void)co_await aio::nop();
-    scope.request_stop();
-    co_await scope.join();
-  }());
-  CHECK(out.ended == 1);
-  CHECK(out.head.cancelled());
+  p.run([](aio::Scope& scope) { scope.request_stop(); });
+  CHECK(p.out.ended == 1);
+  CHECK(p.out.head.cancelled());
   // The hard link issues the tail anyway; its cancel may find it done.
-  CHECK((out.tail.cancelled() || (out.tail.ok() && *out.tail == 0)));
-  CHECK(rt->inflight() == 0);
+  CHECK((p.out.tail.cancelled() || (p.out.tail.ok() && *p.out.tail == 0)));
+  CHECK(p.rt->inflight() == 0);
   CHECK(test::thread_count() == 1);
 }
