@@ -59,6 +59,7 @@ aio::Result<std::size_t> Output::copy_from(int fd, std::uint64_t& pos) {
     n = ::copy_file_range(fd, &off, fd_, nullptr, kCopyChunk, 0);
   } while (n < 0 && errno == EINTR);
   if (n < 0) return aio::errno_code(errno);
+  if (n > 0) note_input();
   pos = static_cast<std::uint64_t>(off);
   return static_cast<std::size_t>(n);
 }
@@ -116,7 +117,7 @@ void Output::append_lines(Source& s, std::span<const std::byte> data) {
 
 AIO_HOT aio::Task<aio::Result<void>> Output::emit(Source& s, std::span<const std::byte> data) {
   if (data.empty()) co_return aio::Result<void>{};
-  if (track_) last_input_ = std::chrono::steady_clock::now();
+  note_input();
   aio::Mutex::Guard g = mu_.try_lock();
   if (!g) {
     auto r = co_await mu_.lock();

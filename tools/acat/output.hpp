@@ -35,15 +35,11 @@ public:
   // Whether emit(s, data) would be one write of `data` as it is, to a pipe,
   // socket or device (no --prefix, no header due, not a regular file), with
   // nobody writing now: the only writer may then write it itself.
-  bool plain_for(const Source& s) const noexcept {
-    return !prefix_ && !sync_ && !track_ && !mu_.locked() && (!headers_ || last_src_ == &s);
-  }
+  bool plain_for(const Source& s) const noexcept { return as_is_for(s) && !sync_ && !track_; }
   int fd() const noexcept { return fd_; }
   // Whether `s`'s bytes may go to stdout by copy_from(): stdout is a regular
   // file taking them as they are (no --prefix, no header due).
-  bool copies_for(const Source& s) const noexcept {
-    return file_ && !prefix_ && !mu_.locked() && (!headers_ || last_src_ == &s);
-  }
+  bool copies_for(const Source& s) const noexcept { return file_ && as_is_for(s); }
   // Up to kCopyChunk bytes of the regular file `fd` from `pos` (advanced)
   // to stdout, copied in the kernel (copy_file_range); 0 at the end. A
   // plain syscall, as a write to a regular file is here (see sync_).
@@ -74,6 +70,15 @@ public:
   static constexpr std::size_t kCopyChunk = std::size_t{8} << 20;
 
 private:
+  // `s`'s bytes may go out unchanged and alone: no --prefix, no header due,
+  // no other write under way.
+  bool as_is_for(const Source& s) const noexcept {
+    return !prefix_ && !mu_.locked() && (!headers_ || last_src_ == &s);
+  }
+  // Input arrived (for --idle-timeout).
+  void note_input() noexcept {
+    if (track_) last_input_ = std::chrono::steady_clock::now();
+  }
   aio::Task<aio::Result<void>> write(std::span<const std::byte> data);
   aio::Result<void> write_sync(std::span<const std::byte> data);
   aio::Task<aio::Result<void>> write_header(Source& s);
