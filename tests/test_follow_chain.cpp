@@ -13,6 +13,7 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <csignal>
 #include <fstream>
 #include <string>
@@ -208,4 +209,21 @@ TEST_CASE("a chain awaited after a stop submits nothing and ends at once") {
   CHECK(c.a.outcome.event.cancelled());
   CHECK(c.a.outcome.read.cancelled());
   CHECK(c.rt->stats().submitted == 0);
+}
+
+TEST_CASE("a stop while the write waits for room in stdout cancels the write") {
+  ChainRun c;
+  REQUIRE(::fcntl(c.out_wr.get(), F_SETPIPE_SZ, 4096) == 4096);
+  c.run([&](aio::Scope& scope) -> aio::Task<void> {
+    c.append(std::string(20000, 'w')); // no one reads: the write stays in the kernel
+    while (c.chain.writes() < 2)
+      co_await aio::sleep_for(std::chrono::milliseconds(1));
+    scope.request_stop();
+    co_await scope.join();
+  });
+  CHECK(c.a.resumed == 1);
+  CHECK(c.a.outcome.write.cancelled());
+  CHECK(c.chain.turns() == 0);
+  CHECK(c.rt->inflight() == 0);
+  CHECK(test::thread_count() == 1);
 }

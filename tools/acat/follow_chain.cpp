@@ -40,24 +40,44 @@ AIO_HOT void FollowChain::on_pair_step(aio::Operation& op) noexcept {
   if (--c.left_ == 0) c.pair_done();
 }
 
+// The steps are started with no token: the chain's own registration
+// cancels them (on_stop), so a stop is checked here instead.
 AIO_HOT bool FollowChain::start_turn() noexcept {
   left_ = 2;
   written_ = 0;
   write_res_ = 0;
-  // False when the token is already stopped: both steps are then over,
-  // with ECANCELED, and never call back.
-  return rt_->start_linked(event_op_, read_op_, token_);
+  if (stopped_) {
+    unstarted_ = true;
+    return false;
+  }
+  return rt_->start_linked(event_op_, read_op_, aio::StopToken());
+}
+
+void FollowChain::on_stop(void* self) noexcept {
+  auto& c = *static_cast<FollowChain*>(self);
+  c.stopped_ = true;
+  // Only the steps in flight or queued are affected; the others are over.
+  c.rt_->cancel(c.event_op_);
+  c.rt_->cancel(c.read_op_);
+  c.rt_->cancel(c.write_op_);
 }
 
 AIO_HOT void FollowChain::pair_done() noexcept {
   if (read_op_.raw_result() <= 0) return end();
+  start_write();
+}
+
+// The stop may have come in the same batch of completions as the pair's,
+// after cancelling nothing: a write started now would outlive it.
+AIO_HOT void FollowChain::start_write() noexcept {
   ++writes_;
+  if (stopped_) {
+    write_res_ = -ECANCELED;
+    return end();
+  }
   // Submitted now, not at the loop's next wait: the reader of stdout is
   // waiting for these bytes (see aio::Urgent).
-  if (!rt_->start(write_op_, token_, true)) {
-    write_res_ = -ECANCELED;
-    end();
-  }
+  (void)rt_->start(write_op_, aio::StopToken(), true);
 }
 
 AIO_HOT void FollowChain::on_write(aio::Operation& op) noexcept {
@@ -76,12 +96,7 @@ AIO_HOT void FollowChain::write_done() noexcept {
   written_ += static_cast<std::size_t>(res);
   if (written_ < len) {
     // A short write (a pipe that had room for part of it): write the rest.
-    ++writes_;
-    if (!rt_->start(write_op_, token_, true)) {
-      write_res_ = -ECANCELED;
-      end();
-    }
-    return;
+    return start_write();
   }
   write_res_ = static_cast<int>(written_);
   s_.pos += len;
@@ -102,6 +117,8 @@ AIO_HOT bool FollowChain::plain_turn() const noexcept {
 }
 
 FollowChain::Outcome FollowChain::await_resume() const noexcept {
+  if (unstarted_)
+    return {aio::interpret(-ECANCELED), aio::interpret(-ECANCELED), aio::interpret(write_res_)};
   return {aio::interpret(event_op_.raw_result()), aio::interpret(read_op_.raw_result()),
           aio::interpret(write_res_)};
 }
