@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -85,6 +86,25 @@ struct ConnectedFifo {
   std::string path = dir.fifo("f");
   aio::UniqueFd rd{::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC)};
   aio::UniqueFd wr{::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC)};
+};
+
+// A bare operation (no coroutine) that records how it ended.
+struct RecordingRead final : aio::Operation {
+  RecordingRead(int fd, int& calls, int& result)
+      : Operation("read", fd, &RecordingRead::fill, &RecordingRead::record), calls_(calls),
+        result_(result) {}
+  static void fill(Operation& op, io_uring_sqe* sqe) noexcept {
+    auto& self = static_cast<RecordingRead&>(op);
+    io_uring_prep_read(sqe, self.fd(), self.buf_.data(), self.buf_.size(), -1);
+  }
+  static void record(Operation& op) noexcept {
+    auto& self = static_cast<RecordingRead&>(op);
+    ++self.calls_;
+    self.result_ = self.raw_result();
+  }
+  std::array<std::byte, 16> buf_{};
+  int& calls_;
+  int& result_;
 };
 
 inline std::unique_ptr<aio::Runtime> make_runtime(unsigned entries = 256) {

@@ -181,3 +181,23 @@ TEST_CASE("a read cancelled after the kernel completed it hands its bytes to its
   CHECK(*second == 2);
   CHECK(std::string(reinterpret_cast<char*>(buf.data()), 2) == "BB");
 }
+
+TEST_CASE("an operation started without a stop token ends only by cancel(), once") {
+  Fifo fifo;
+  int calls = 0, result = 0;
+  test::RecordingRead op(fifo.rd.get(), calls, result);
+  auto rt = test::make_runtime();
+  rt->block_on([&]() -> aio::Task<void> {
+    REQUIRE(rt->start(op, aio::StopToken()));
+    (void)co_await aio::nop(); // the read is armed in the kernel
+    CHECK(calls == 0);
+    CHECK(rt->inflight() == 1);
+    rt->cancel(op); // what its owner does on a stop
+    while (calls == 0)
+      (void)co_await aio::nop();
+  }());
+  CHECK(calls == 1);
+  CHECK(aio::interpret(result).cancelled());
+  CHECK(rt->inflight() == 0);
+  CHECK(test::thread_count() == 1);
+}

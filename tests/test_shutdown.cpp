@@ -4,35 +4,12 @@
 #include <doctest/doctest.h>
 #include <fcntl.h>
 
-namespace {
-
-// A bare operation (no coroutine) that records how it ended.
-struct RecordingRead final : aio::Operation {
-  RecordingRead(int fd, int& calls, int& result)
-      : Operation("read", fd, &RecordingRead::fill, &RecordingRead::record), calls_(calls),
-        result_(result) {}
-  static void fill(Operation& op, io_uring_sqe* sqe) noexcept {
-    auto& self = static_cast<RecordingRead&>(op);
-    io_uring_prep_read(sqe, self.fd(), self.buf_.data(), self.buf_.size(), -1);
-  }
-  static void record(Operation& op) noexcept {
-    auto& self = static_cast<RecordingRead&>(op);
-    ++self.calls_;
-    self.result_ = self.raw_result();
-  }
-  std::array<std::byte, 16> buf_{};
-  int& calls_;
-  int& result_;
-};
-
-} // namespace
-
 TEST_CASE("destroying the runtime with a read in flight cancels it and waits for its CQE") {
   test::ConnectedFifo fifo;
   auto& rd = fifo.rd;
   int calls = 0, result = 0;
   {
-    RecordingRead op(rd.get(), calls, result);
+    test::RecordingRead op(rd.get(), calls, result);
     auto rt = test::make_runtime();
     REQUIRE(rt->start(op, rt->root_token()));
     io_uring_submit(rt->ring().get());

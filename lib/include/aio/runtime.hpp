@@ -129,7 +129,10 @@ public:
   // finished synchronously (cancelled before submission): its CompleteFn is
   // then not called and raw_result() is -ECANCELED.
   // With `now`, hands it to the kernel at once rather than at the loop's
-  // next wait (see aio::Urgent).
+  // next wait (see aio::Urgent). A token that cannot stop (StopToken())
+  // registers nothing: for an owner that starts operation after operation
+  // from their completions, registers once itself and cancels the one in
+  // flight with cancel() (acat's FollowChain).
   bool start(Operation& op, StopToken token, bool now = false) noexcept;
   // Starts `first` and `then` as a hard-linked pair: the kernel issues
   // `then` only once `first` has completed, whatever its result, and both
