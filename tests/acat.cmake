@@ -16,3 +16,7 @@ add_test(NAME acat_units COMMAND acat_tests)
 
 add_test(NAME acat_e2e COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/acat_e2e.sh $<TARGET_FILE:acat>)
 set_tests_properties(acat_e2e PROPERTIES TIMEOUT 300)
+
+add_test(NAME acat_layout COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/acat_layout.py
+         $<TARGET_FILE:acat> ${PROJECT_SOURCE_DIR}/tools/acat/hot_path.order ${AIO_LINK_HOT_LAYOUT})
+set_tests_properties(acat_layout PROPERTIES SKIP_RETURN_CODE 77)
