@@ -172,7 +172,7 @@ public:
 
 private:
   explicit Runtime(bool trace) : trace_(trace) {}
-  void print_trace(const char* event, const Operation* op, int res) const noexcept;
+  [[gnu::cold]] void print_trace(const char* event, const Operation* op, int res) const noexcept;
   io_uring_sqe* get_sqe() noexcept;
   bool begin(Operation& op, StopToken token) noexcept;
   void enqueue(Operation& op) noexcept;
