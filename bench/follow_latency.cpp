@@ -32,6 +32,7 @@ using Clock = std::chrono::steady_clock;
 
 struct Figures {
   double p50_us, p99_us, cpu_us; // cpu_us: the follower's CPU time per line
+  std::vector<double> lat_us;    // every line's, in order
 };
 
 // Time on CPU of `pid` so far, from the scheduler's own accounting (ns).
@@ -114,9 +115,10 @@ void stop(Follower& f) {
   ::close(f.file);
 }
 
-Figures figures(std::vector<double> lat, double cpu_ns, int lines) {
-  std::sort(lat.begin(), lat.end());
-  return {lat[lat.size() / 2], lat[lat.size() * 99 / 100], cpu_ns / 1e3 / lines};
+Figures figures(const std::vector<double>& lat, double cpu_ns, int lines) {
+  std::vector<double> s = lat;
+  std::sort(s.begin(), s.end());
+  return {s[s.size() / 2], s[s.size() * 99 / 100], cpu_ns / 1e3 / lines, lat};
 }
 
 // One round with every follower running: the lines go to them in turn, so
@@ -213,6 +215,18 @@ int main(int argc, char** argv) {
     std::printf(
         "%-30s p50 %7.1f us  p99 %7.1f us  cpu %5.1f us/line  (median of %d rounds of %d)\n",
         cmds[c].c_str(), median(p50), median(p99), median(cpu), rounds, lines);
+  }
+  // A round's p99 is its 3rd-worst line of 300, and moves by 10-15% from
+  // one round to the next for any follower; over all lines it is the
+  // rounds*3-th worst.
+  for (std::size_t c = 0; c < cmds.size(); ++c) {
+    std::vector<double> all;
+    for (auto& f : res[c])
+      all.insert(all.end(), f.lat_us.begin(), f.lat_us.end());
+    std::sort(all.begin(), all.end());
+    std::printf("%-30s over all %zu lines: p50 %7.1f us  p99 %7.1f us  p99.9 %7.1f us\n",
+                cmds[c].c_str(), all.size(), all[all.size() / 2], all[all.size() * 99 / 100],
+                all[all.size() * 999 / 1000]);
   }
   // Paired lines cancel most of the drift between rounds that makes the
   // medians above move by several us from one run to the next.
