@@ -1,6 +1,7 @@
 #include "follow_chain.hpp"
 
 #include "aio/hot.hpp"
+#include "aio/ops.hpp"
 
 #include <sys/inotify.h>
 
@@ -17,7 +18,7 @@ FollowChain::FollowChain(const Setup& s) noexcept
 AIO_HOT void FollowChain::prep_event(aio::Operation& op, io_uring_sqe* sqe) noexcept {
   const Setup& s = static_cast<Step&>(op).chain.s_;
   io_uring_prep_read(sqe, s.inotify_fd, s.event.data(), static_cast<unsigned>(s.event.size()),
-                     static_cast<std::uint64_t>(-1));
+                     aio::kCurrentPosition);
 }
 
 AIO_HOT void FollowChain::prep_read(aio::Operation& op, io_uring_sqe* sqe) noexcept {
@@ -29,7 +30,7 @@ AIO_HOT void FollowChain::prep_write(aio::Operation& op, io_uring_sqe* sqe) noex
   FollowChain& c = static_cast<Step&>(op).chain;
   const auto len = static_cast<std::size_t>(c.read_op_.raw_result());
   io_uring_prep_write(sqe, c.s_.out_fd, c.s_.buf.data() + c.written_,
-                      static_cast<unsigned>(len - c.written_), static_cast<std::uint64_t>(-1));
+                      static_cast<unsigned>(len - c.written_), aio::kCurrentPosition);
 }
 
 // Both steps of a pair end here; the second one to end goes on. The quiet
@@ -70,11 +71,11 @@ AIO_HOT void FollowChain::pair_done() noexcept {
 // The stop may have come in the same batch of completions as the pair's,
 // after cancelling nothing: a write started now would outlive it.
 AIO_HOT void FollowChain::start_write() noexcept {
-  ++writes_;
   if (stopped_) {
     write_res_ = -ECANCELED;
     return end();
   }
+  ++writes_;
   // Submitted now, not at the loop's next wait: the reader of stdout is
   // waiting for these bytes (see aio::Urgent).
   (void)rt_->start(write_op_, aio::StopToken(), true);
