@@ -7,6 +7,7 @@
 #include <sys/signalfd.h>
 
 #include <chrono>
+#include <cstdio>
 
 namespace aio {
 
@@ -59,12 +60,39 @@ Task<Result<int>> SignalSet::next() {
   }
 }
 
+namespace {
+// One per process: a tool has one thread and one run_interruptible.
+volatile sig_atomic_t g_interrupted_by = 0;
+} // namespace
+
 Task<int> run_interruptible(Task<int> body) {
   auto sigs = SignalSet::create({SIGINT, SIGTERM});
   if (!sigs) co_return co_await std::move(body); // cannot watch: run plainly
   auto r = co_await race(std::move(body), sigs->next());
-  if (r.winner == 1 && r.second) co_return 128 + *r.second;
+  if (r.winner == 1 && r.second) {
+    g_interrupted_by = *r.second;
+    co_return 128 + *r.second;
+  }
   co_return r.first;
+}
+
+int interrupted_by() noexcept { return g_interrupted_by; }
+
+int exit_status(int code) noexcept {
+  const int sig = g_interrupted_by;
+  if (sig == 0) return code;
+  std::fflush(nullptr);
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  sigaction(sig, &dfl, nullptr);
+  sigset_t one;
+  sigemptyset(&one);
+  sigaddset(&one, sig);
+  sigprocmask(SIG_UNBLOCK, &one, nullptr);
+  raise(sig);
+  // Only reached if the signal could not kill us (PID 1 in a namespace).
+  return 128 + sig;
 }
 
 } // namespace aio

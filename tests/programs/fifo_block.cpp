@@ -1,5 +1,5 @@
 // A tool in miniature for the signal tests: follows a FIFO that never gets
-// data, prints "ready" once its read is armed, exits 128+signal when told.
+// data, prints "ready" once its read is armed, dies of the signal when told.
 #include "aio/aio.hpp"
 
 #include <cstdio>
@@ -28,5 +28,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "fifo_block: %s\n", why.c_str());
     return 1;
   }
-  return (*rt)->block_on(aio::run_interruptible(body(argv[1])));
+  int code = (*rt)->block_on(aio::run_interruptible(body(argv[1])));
+  rt->reset();
+  return aio::exit_status(code);
 }

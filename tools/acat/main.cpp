@@ -152,5 +152,5 @@ int main(int argc, char** argv) {
     }
     return 1;
   }
-  return code;
+  return aio::exit_status(code);
 }

@@ -35,8 +35,18 @@ private:
 };
 
 // Runs `body`; if SIGINT or SIGTERM comes first, stops it, waits for it to
-// finish its cleanup and returns 128 + the signal number. Otherwise returns
-// the body's own code.
+// finish its cleanup, records the signal (see interrupted_by) and returns
+// 128 + its number. Otherwise returns the body's own code.
 Task<int> run_interruptible(Task<int> body);
+
+// The signal that ended a run_interruptible on this process (0: none).
+int interrupted_by() noexcept;
+
+// Called by a tool's main once it has cleaned up (the Runtime destroyed):
+// if a signal interrupted it, dies of that signal (default action restored,
+// unblocked, raised), so that a parent shell sees a death by signal and
+// stops a script as it does for cat or tail. An exit with 130 instead would
+// make bash run the script's next line. Returns `code` otherwise.
+int exit_status(int code) noexcept;
 
 } // namespace aio
