@@ -17,13 +17,3 @@ add_test(NAME acat_units COMMAND acat_tests)
 add_test(NAME acat_e2e COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/acat_e2e.sh $<TARGET_FILE:acat>)
 set_tests_properties(acat_e2e PROPERTIES TIMEOUT 300)
 
-# The path fits in two pages at -O2 (RelWithDebInfo, what scripts/build.sh builds); -O0,
-# sanitizers and -O3 make it larger.
-set(layout_pages 2)
-if(AIO_SANITIZE OR NOT CMAKE_BUILD_TYPE STREQUAL "RelWithDebInfo")
-  set(layout_pages 0)
-endif()
-add_test(NAME acat_layout COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/acat_layout.py
-         $<TARGET_FILE:acat> ${PROJECT_SOURCE_DIR}/tools/acat/hot_path.order ${AIO_LINK_HOT_LAYOUT}
-         ${layout_pages})
-set_tests_properties(acat_layout PROPERTIES SKIP_RETURN_CODE 77)

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 
 namespace aio {
 namespace {
@@ -62,9 +63,12 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const RuntimeOptions& opts, std
     }
     return errno_code(ENOSYS);
   }
-  // Half the CQ for operations: each may need a second CQE for its cancel,
-  // so a cancel always has room and can never wait behind the op it targets.
-  rt->capacity_ = rt->ring_.cq_entries() / 2;
+  // No cap on operations in flight: a cap (it was half the CQ) let
+  // thousands of long waits (FIFO reads) hold every slot, and a timer, a
+  // signal's read or a nop queued behind them was never issued. CQEs past
+  // the CQ's size are kept by the kernel (IORING_FEAT_NODROP, there since
+  // 5.5, before every opcode we require) and reaped as room is made; the
+  // user-space queue is only for a moment when no SQE can be had.
   rt->prev_current_ = t_current;
   t_current = rt.get();
   return rt;
@@ -125,14 +129,9 @@ AIO_HOT void Runtime::enqueue(Operation& op) noexcept {
 
 AIO_HOT bool Runtime::start(Operation& op, StopToken token, bool now) noexcept {
   if (!begin(op, token)) return false;
-  if (has_room() && qhead_ == nullptr) {
-    submit_op(op);
-    // Before the stop callback is attached: it touches other objects, cold
-    // after a wake-up, and nothing can complete before the loop runs again.
-    if (now) (void)io_uring_submit(ring_.get());
-  } else {
-    enqueue(op);
-  }
+  // Before the stop callback is attached: it touches other objects, cold
+  // after a wake-up, and nothing can complete before the loop runs again.
+  if (issue(op) && now) (void)io_uring_submit(ring_.get());
   op.stop_cb_.attach(token.source(), &Operation::on_stop, &op);
   return true;
 }
@@ -144,16 +143,7 @@ AIO_HOT bool Runtime::start_linked(Operation& first, Operation& then, StopToken 
   first.link_next_ = &then;
   then.link_prev_ = &first;
   then.behind_head_ = true;
-  // The pair goes to the kernel in one submission or waits in the queue
-  // as a pair: submit_op keeps the two SQEs adjacent, flush_queues keeps
-  // them together.
-  if (has_room(2) && qhead_ == nullptr) {
-    submit_op(first);
-    submit_op(then);
-  } else {
-    enqueue(first);
-    enqueue(then);
-  }
+  (void)issue(first);
   first.stop_cb_.attach(token.source(), &Operation::on_stop, &first);
   then.stop_cb_.attach(token.source(), &Operation::on_stop, &then);
   return true;
@@ -168,20 +158,31 @@ AIO_HOT io_uring_sqe* Runtime::get_sqe() noexcept {
   return sqe;
 }
 
-AIO_HOT void Runtime::submit_op(Operation& op) noexcept {
-  // A link must not straddle two submissions: make room for both SQEs.
-  if (op.link_next_ != nullptr && io_uring_sq_space_left(ring_.get()) < 2)
-    io_uring_submit(ring_.get());
-  io_uring_sqe* sqe = get_sqe();
-  if (sqe == nullptr) {
-    // The SQ is full even after a submit: impossible while in-flight work
-    // is capped by the CQ size, but never lose the operation.
-    op.res_ = -EAGAIN;
-    op.state_ = Operation::State::Done;
-    if (op.link_next_ != nullptr) unlink_pair(op);
-    ready_.push_back(&op);
-    return;
+// Room for `n` SQEs in the SQ, submitting what is there to make it.
+AIO_HOT bool Runtime::sq_room(unsigned n) noexcept {
+  if (io_uring_sq_space_left(ring_.get()) >= n) return true;
+  (void)io_uring_submit(ring_.get());
+  return io_uring_sq_space_left(ring_.get()) >= n;
+}
+
+// Prepares `op` (and, for the head of a linked pair, its tail right after
+// it: a link must not straddle two submissions) or, when the SQ has no room
+// even after a submit, queues it (them) in user space, behind what already
+// waits there. False when queued.
+AIO_HOT bool Runtime::issue(Operation& op) noexcept {
+  Operation* tail = op.link_next_;
+  if (qhead_ == nullptr && sq_room(tail != nullptr ? 2 : 1)) {
+    prepare(op);
+    if (tail != nullptr) prepare(*tail);
+    return true;
   }
+  enqueue(op);
+  if (tail != nullptr) enqueue(*tail);
+  return false;
+}
+
+AIO_HOT void Runtime::prepare(Operation& op) noexcept {
+  io_uring_sqe* sqe = io_uring_get_sqe(ring_.get()); // sq_room() made room
   op.prepare_(op, sqe);
   // Hard: the tail runs even when the head fails or is short, as an inotify
   // read always is.
@@ -195,7 +196,6 @@ AIO_HOT void Runtime::submit_op(Operation& op) noexcept {
   op.state_ = Operation::State::InFlight;
   op.pending_cqes_ = 1;
   ++inflight_;
-  ++ops_inflight_;
   ++stats_.submitted;
   trace("submit", &op, 0);
 }
@@ -249,11 +249,13 @@ AIO_HOT void Runtime::flush_queues() noexcept {
     cancel_queue_.pop_front();
     submit_cancel(*op);
   }
-  while (qhead_ != nullptr && has_room(qhead_->link_next_ != nullptr ? 2 : 1)) {
+  while (qhead_ != nullptr && sq_room(qhead_->link_next_ != nullptr ? 2 : 1)) {
     Operation* op = qhead_;
-    qhead_ = op->qnext_;
+    Operation* tail = op->link_next_;
+    qhead_ = (tail != nullptr ? tail : op)->qnext_;
     (qhead_ != nullptr ? qhead_->qprev_ : qtail_) = nullptr;
-    submit_op(*op);
+    prepare(*op);
+    if (tail != nullptr) prepare(*tail);
   }
 }
 
@@ -295,6 +297,7 @@ AIO_HOT void Runtime::run_once() {
   do {
     ret = io_uring_submit_and_wait(ring_.get(), 1);
   } while (ret == -EINTR);
+  if (ret < 0) enter_failed(ret);
   // With deferred task work the wait ends at the first CQE and leaves the
   // task work that CQE queued (the kernel's issue of a linked tail whose
   // head just completed) for the next enter. Running it now brings the pair
@@ -303,6 +306,29 @@ AIO_HOT void Runtime::run_once() {
   if ((IO_URING_READ_ONCE(*ring_.get()->sq.kflags) & IORING_SQ_TASKRUN) != 0)
     (void)io_uring_get_events(ring_.get());
   reap();
+}
+
+// io_uring_enter failed with something other than EINTR. Looping on as if
+// it had waited would spin at full CPU with nothing ever completing.
+void Runtime::enter_failed(int ret) noexcept {
+  switch (-ret) {
+  case EBUSY: // older kernels: overflowed CQEs must be reaped before a submit
+    (void)io_uring_get_events(ring_.get());
+    return;
+  case EAGAIN: // the kernel could not allocate: give it a moment, then retry
+  case ENOMEM: {
+    const timespec pause{0, 1'000'000};
+    nanosleep(&pause, nullptr);
+    return;
+  }
+  default:
+    // EEXIST (a ring of SINGLE_ISSUER entered from another thread), EBADR
+    // (CQEs lost), EBADF, EFAULT: operations in flight can never be told
+    // how they ended and the kernel may still own their buffers, so there
+    // is no safe way on. A programming error or a broken ring: say so.
+    std::fprintf(stderr, "aio: io_uring_enter failed: %s\n", std::strerror(-ret));
+    std::abort();
+  }
 }
 
 void Runtime::drain() {
@@ -353,7 +379,6 @@ AIO_HOT void Runtime::dispatch(std::uint64_t user_data, int res) noexcept {
     // A tail's CQE while its head had none: the head succeeded quietly.
     if (op->behind_head_) quiet_head_done(*op->link_prev_);
     op->res_ = res;
-    --ops_inflight_;
     trace("complete", op, res);
     if (op->link_next_ != nullptr) head_done(*op);
   }
@@ -377,7 +402,6 @@ AIO_HOT void Runtime::head_done(Operation& head) noexcept {
 // needed, its own CQE is being dispatched.
 AIO_HOT void Runtime::quiet_head_done(Operation& head) noexcept {
   --inflight_;
-  --ops_inflight_;
   head.res_ = 0;
   trace("complete", &head, 0);
   unlink_pair(head);

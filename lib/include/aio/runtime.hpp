@@ -97,7 +97,7 @@ struct RuntimeStats {
   std::uint64_t completed = 0;
   std::uint64_t cancels_sent = 0;
   std::uint64_t cancelled_unsubmitted = 0;
-  std::uint64_t queued = 0; // times an operation waited for CQ room
+  std::uint64_t queued = 0; // times an operation waited for an SQE
   std::uint64_t waits = 0;  // times the loop blocked in the kernel for completions
 };
 
@@ -165,8 +165,6 @@ public:
   // the runtime closes it when the last of them completes.
   bool defer_close(int fd) noexcept;
   unsigned inflight() const noexcept { return inflight_; }
-  // How many operations may be in the kernel at once (half the CQ).
-  unsigned capacity() const noexcept { return capacity_; }
   const RuntimeStats& stats() const noexcept { return stats_; }
   Ring& ring() noexcept { return ring_; }
   bool tracing() const noexcept { return trace_; }
@@ -182,11 +180,14 @@ private:
   io_uring_sqe* get_sqe() noexcept;
   bool begin(Operation& op, StopToken token) noexcept;
   void enqueue(Operation& op) noexcept;
-  void submit_op(Operation& op) noexcept;
+  bool sq_room(unsigned n) noexcept;
+  bool issue(Operation& op) noexcept;
+  void prepare(Operation& op) noexcept;
   void submit_cancel(Operation& op) noexcept;
   void flush_queues() noexcept;
   bool run_ready() noexcept;
   void reap() noexcept;
+  void enter_failed(int ret) noexcept;
   void dispatch(std::uint64_t user_data, int res) noexcept;
   void finish(Operation& op) noexcept;
   void head_done(Operation& head) noexcept;
@@ -194,14 +195,11 @@ private:
   void unlink_pair(Operation& head) noexcept;
   void retain_fd(int fd);
   void release_fd(int fd) noexcept;
-  bool has_room(unsigned n = 1) const noexcept { return ops_inflight_ + n <= capacity_; }
 
   Ring ring_;
   bool trace_;
-  unsigned capacity_ = 0;      // operations that may be in the kernel at once
-  unsigned ops_inflight_ = 0;  // operations in the kernel
   unsigned inflight_ = 0;      // CQEs due: operations' and cancels'
-  Operation* qhead_ = nullptr; // operations waiting for room, FIFO
+  Operation* qhead_ = nullptr; // operations waiting for an SQE, FIFO
   Operation* qtail_ = nullptr;
   std::deque<Operation*> cancel_queue_; // cancels that found no SQE
   std::vector<Operation*> ready_;       // finished without the kernel
