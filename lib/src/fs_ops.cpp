@@ -53,6 +53,7 @@ Result<void> set_owner(int dirfd, const char* path, uid_t uid, gid_t gid, int fl
 Result<void> set_times(int dirfd, const char* path, const struct statx_timestamp& atime,
                        const struct statx_timestamp& mtime, int flags) noexcept {
   timespec ts[2] = {to_timespec(atime), to_timespec(mtime)};
+  if (path[0] == '\0') return void_or_errno(::futimens(dirfd, ts));
   return void_or_errno(::utimensat(dirfd, path, ts, flags));
 }
 

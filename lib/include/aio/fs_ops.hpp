@@ -113,7 +113,8 @@ Result<std::size_t> copy_range(int in, std::uint64_t in_off, int out, std::uint6
 // operation, bounded). EOPNOTSUPP/EXDEV/EINVAL where the file system cannot.
 Result<void> clone_file(int dst, int src) noexcept;
 
-// Metadata calls on an fd or a name in a directory: each one inode update,
+// Metadata calls on an fd or a name in a directory (an empty `path` means
+// the fd itself; for set_owner with AT_EMPTY_PATH): each one inode update,
 // no waiting on anything but the inode's lock.
 Result<void> set_mode(int fd, mode_t mode) noexcept;
 Result<void> set_owner(int dirfd, const char* path, uid_t uid, gid_t gid, int flags) noexcept;
