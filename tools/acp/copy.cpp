@@ -1,0 +1,905 @@
+#include "copy.hpp"
+
+#include "quote.hpp"
+
+#include "aio/buffer_pool.hpp"
+#include "aio/fifo.hpp"
+#include "aio/fs_ops.hpp"
+#include "aio/ops.hpp"
+#include "aio/scope.hpp"
+#include "aio/sync.hpp"
+
+#include <fmt/core.h>
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstdlib>
+#include <deque>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace acp {
+
+namespace {
+
+// copy_file_range is called for at most this much at a time, then the loop
+// is given a turn: a SIGINT is answered after at most two chunks (a few ms).
+constexpr std::size_t kChunk = 2u << 20;
+constexpr std::size_t kBuffer = 128u << 10; // read/write fallback, per file in flight
+
+std::string errstr(std::error_code ec) { return ec.message(); }
+
+std::string join(const std::string& dir, const std::string& name) {
+  if (dir.empty()) return name;
+  if (dir.back() == '/') return dir + name;
+  return dir + "/" + name;
+}
+
+std::string base_name(std::string p) {
+  while (p.size() > 1 && p.back() == '/')
+    p.pop_back();
+  auto slash = p.rfind('/');
+  return slash == std::string::npos ? p : p.substr(slash + 1);
+}
+std::string dir_name(std::string p) {
+  while (p.size() > 1 && p.back() == '/')
+    p.pop_back();
+  auto slash = p.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return p.substr(0, slash);
+}
+
+// Metadata reads on a name just listed or an fd just opened: the inode is
+// in memory, no other process is waited on. (io_uring's statx always goes
+// to an io-wq worker: a round trip per file for what costs a microsecond.)
+aio::Result<struct statx> stat_at(int dirfd, const char* path, int flags) {
+  struct statx st {};
+  if (::statx(dirfd, path, flags | AT_STATX_SYNC_AS_STAT, STATX_BASIC_STATS, &st) != 0)
+    return aio::errno_code(errno);
+  return st;
+}
+
+bool same_inode(const struct statx& a, const struct statx& b) {
+  return a.stx_ino == b.stx_ino && a.stx_dev_major == b.stx_dev_major &&
+         a.stx_dev_minor == b.stx_dev_minor;
+}
+bool newer(const struct statx_timestamp& a, const struct statx_timestamp& b) {
+  return a.tv_sec != b.tv_sec ? a.tv_sec > b.tv_sec : a.tv_nsec > b.tv_nsec;
+}
+bool is_dir(const struct statx& st) { return S_ISDIR(st.stx_mode); }
+
+mode_t current_umask() {
+  mode_t m = ::umask(0);
+  ::umask(m);
+  return m;
+}
+
+// Where an entry is read from or written to: a directory fd (held by its
+// owner for as long as the entry is worked on), a name in it, and the path
+// shown in messages.
+struct Place {
+  int dirfd;
+  std::string name;
+  std::string path;
+};
+
+// A file being written: O_TMPFILE (no name at all), or a hidden name
+// removed unless committed. The removal is a direct unlinkat: it runs on
+// the error and stop paths, where the task's ring operations are cancelled.
+struct Temp {
+  aio::UniqueFd fd;
+  int dirfd = -1;
+  std::string name; // empty for O_TMPFILE
+  Temp() = default;
+  Temp(Temp&& o) noexcept
+      : fd(std::move(o.fd)), dirfd(o.dirfd), name(std::exchange(o.name, std::string())) {}
+  Temp& operator=(Temp&&) = delete;
+  ~Temp() {
+    if (!name.empty()) ::unlinkat(dirfd, name.c_str(), 0);
+  }
+};
+
+// A directory of a tree being copied. Its fds stay open while any entry in
+// it is in flight; the last one out sets the directory's mode and times
+// (after its contents, so they stick), then lets go of its parent.
+struct DirNode {
+  DirNode* parent = nullptr;
+  aio::UniqueFd src;
+  aio::UniqueFd dst;
+  struct statx st {};
+  std::string spath, dpath;
+  bool created = false;
+  unsigned pending = 1; // the walk itself, then each entry in flight
+};
+
+// The first copy of a multiply-linked inode: later names wait for it and link to it.
+struct LinkTarget {
+  aio::Event done;
+  bool ok = false;
+  std::string path;
+};
+
+class Copier {
+public:
+  explicit Copier(const Options& o) : o_(o), umask_(current_umask()) {}
+  aio::Task<int> run();
+
+private:
+  enum class Clash { Replace, Skip, Fail };
+
+  template <class... A> void fail(fmt::format_string<A...> f, A&&... a) {
+    ++errors_;
+    if (stopped_) return; // interrupted: the ECANCELED of every op is no news
+    fmt::print(stderr, "acp: {}\n", fmt::format(f, std::forward<A>(a)...));
+  }
+  void report(const std::string& what, std::error_code ec) {
+    if (ec == std::errc::operation_canceled) {
+      ++errors_;
+      return;
+    }
+    fail("{}: {}", what, errstr(ec));
+  }
+  void verbose(const std::string& from, const std::string& to) {
+    if (o_.verbose) fmt::print("{} -> {}\n", quote(from), quote(to));
+  }
+
+  aio::Task<void> operand(std::string src, std::string dst);
+  aio::Task<void> entry(aio::BufferPool::Lease lease, DirNode* node, std::string name);
+  aio::Task<void> copy_any(Place s, struct statx st, Place d, bool dst_checked);
+  aio::Task<void> copy_dir(Place s, struct statx st, Place d, DirNode* parent, bool follow);
+  aio::Task<bool> copy_regular(Place s, struct statx st, Place d);
+  aio::Task<bool> copy_stream(int in, bool fifo, Place d, mode_t mode, std::string spath);
+  aio::Task<bool> copy_data(int in, int out, const struct statx& st, const Place& s,
+                            const Place& d);
+  aio::Task<bool> copy_range_rw(int in, int out, std::uint64_t from, std::uint64_t to,
+                                const Place& s, const Place& d);
+  aio::Task<bool> commit(Temp& tmp, const Place& d, const struct statx& st);
+  aio::Task<bool> place_special(Place s, struct statx st, Place d);
+  aio::Task<void> finish_dir(DirNode* node);
+  aio::Task<aio::Result<Temp>> make_temp(const Place& d, mode_t mode);
+  aio::Task<void> copy_xattrs(int in, int out, const std::string& dpath);
+  Clash on_existing(const struct statx& src, const Place& s, const Place& d);
+  void set_fd_meta(int fd, const struct statx& st, const std::string& dpath, bool created);
+  void release(DirNode* node);
+  std::string hidden_name(const std::string& base);
+
+  const Options& o_;
+  mode_t umask_;
+  aio::BufferPool pool_{kBuffer, kFilesInFlight};
+  aio::Scope* scope_ = nullptr;
+  std::deque<aio::UniqueFd> top_fds_; // operands' directories, held to the end
+  std::map<std::tuple<unsigned, unsigned, std::uint64_t>, std::shared_ptr<LinkTarget>> links_;
+  struct PendingTree {
+    int dirfd;
+    std::string hidden, name, path;
+  };
+  std::vector<PendingTree> trees_; // --atomic-tree renames, done after the copy
+  unsigned errors_ = 0;
+  unsigned serial_ = 0;
+  bool stopped_ = false;
+};
+
+std::string Copier::hidden_name(const std::string& base) {
+  return fmt::format(".acp-{}-{}.{}", ::getpid(), ++serial_, base.size() > 40 ? "tmp" : base);
+}
+
+aio::Task<aio::Result<Temp>> Copier::make_temp(const Place& d, mode_t mode) {
+  Temp t;
+  t.dirfd = d.dirfd;
+  auto fd = co_await aio::openat(d.dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+  if (fd) {
+    t.fd = std::move(*fd);
+    co_return t;
+  }
+  // File systems without O_TMPFILE: a hidden name in the same directory.
+  auto e = fd.error().value();
+  if (e != EOPNOTSUPP && e != EISDIR && e != EINVAL) co_return fd.error();
+  std::string name = hidden_name(d.name);
+  auto named = co_await aio::openat(d.dirfd, name.c_str(),
+                                    O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (!named) co_return named.error();
+  t.fd = std::move(*named);
+  t.name = std::move(name);
+  co_return t;
+}
+
+Copier::Clash Copier::on_existing(const struct statx& src, const Place& s, const Place& d) {
+  auto dst = stat_at(d.dirfd, d.name.c_str(), AT_SYMLINK_NOFOLLOW);
+  if (!dst) return Clash::Replace; // went away meanwhile
+  if (same_inode(src, *dst)) {
+    fail("{} and {} are the same file", quote(s.path), quote(d.path));
+    return Clash::Fail;
+  }
+  if (is_dir(*dst) && !is_dir(src)) {
+    fail("cannot overwrite directory {} with non-directory", quote(d.path));
+    return Clash::Fail;
+  }
+  if (o_.no_clobber) return Clash::Skip;
+  if (o_.update && !newer(src.stx_mtime, dst->stx_mtime)) return Clash::Skip;
+  if (o_.interactive) {
+    // A question to the user on the terminal: the copy waits for the
+    // answer, as cp's does.
+    fmt::print(stderr, "acp: overwrite {}? ", quote(d.path));
+    std::fflush(stderr);
+    std::string line;
+    if (!std::getline(std::cin, line) || (line.empty() || (line[0] != 'y' && line[0] != 'Y')))
+      return Clash::Skip;
+  }
+  return Clash::Replace;
+}
+
+void Copier::set_fd_meta(int fd, const struct statx& st, const std::string& dpath, bool created) {
+  // Owner before mode: a chown clears setuid/setgid. An owner we may not
+  // give (not root) is kept as cp keeps it: the group if we can, quietly.
+  if (o_.preserve.ownership) {
+    if (!aio::set_owner(fd, "", st.stx_uid, st.stx_gid, AT_EMPTY_PATH))
+      (void)aio::set_owner(fd, "", static_cast<uid_t>(-1), st.stx_gid, AT_EMPTY_PATH);
+  }
+  if (o_.preserve.mode) {
+    if (auto r = aio::set_mode(fd, st.stx_mode & 07777); !r)
+      report(fmt::format("preserving permissions for {}", quote(dpath)), r.error());
+  } else if (created && S_ISDIR(st.stx_mode)) {
+    struct stat cur {};
+    ::fstat(fd, &cur);
+    (void)aio::set_mode(fd, ((st.stx_mode & 0777) & ~umask_) | (cur.st_mode & S_ISGID));
+  }
+  if (o_.preserve.timestamps) {
+    if (auto r = aio::set_times(fd, "", st.stx_atime, st.stx_mtime, 0); !r)
+      report(fmt::format("preserving times for {}", quote(dpath)), r.error());
+  }
+}
+
+aio::Task<void> Copier::copy_xattrs(int in, int out, const std::string& dpath) {
+  if (!o_.preserve.xattr) co_return;
+  auto names = aio::list_xattrs(in);
+  if (!names) co_return; // no xattrs on the source's file system
+  for (const auto& n : *names) {
+    auto v = aio::get_xattr(in, n.c_str());
+    if (!v) continue;
+    auto r = co_await aio::fsetxattr(out, n.c_str(), *v);
+    if (!r && r.error().value() != ENOTSUP && r.error().value() != EPERM)
+      report(fmt::format("setting attribute {} for {}", quote(n), quote(dpath)), r.error());
+  }
+}
+
+aio::Task<bool> Copier::copy_range_rw(int in, int out, std::uint64_t from, std::uint64_t to,
+                                      const Place& s, const Place& d) {
+  // Across file systems (copy_file_range's EXDEV) and where it is refused:
+  // reads and writes through the ring, one pool buffer per file.
+  auto lease = co_await pool_.acquire();
+  if (!lease) co_return false;
+  auto buf = lease->span();
+  for (std::uint64_t off = from; off < to;) {
+    auto n = std::min<std::uint64_t>(buf.size(), to - off);
+    auto r = co_await aio::read(in, buf.first(n), off);
+    if (!r) {
+      report(fmt::format("error reading {}", quote(s.path)), r.error());
+      co_return false;
+    }
+    if (*r == 0) break; // truncated under us: what was there is copied
+    auto w = co_await aio::write_all(out, buf.first(*r), off);
+    if (!w) {
+      report(fmt::format("error writing {}", quote(d.path)), w.error());
+      co_return false;
+    }
+    off += *r;
+  }
+  co_return true;
+}
+
+aio::Task<bool> Copier::copy_data(int in, int out, const struct statx& st, const Place& s,
+                                  const Place& d) {
+  if (o_.reflink != Reflink::Never) {
+    auto c = aio::clone_file(out, in);
+    if (c) co_return true;
+    if (o_.reflink == Reflink::Always) {
+      fail("failed to clone {} from {}: {}", quote(d.path), quote(s.path), errstr(c.error()));
+      co_return false;
+    }
+  }
+  std::uint64_t size = st.stx_size;
+  bool holes = o_.sparse != Sparse::Never && st.stx_blocks * 512 < size;
+  bool rw = false;
+  std::uint64_t off = 0;
+  // Copies the size stat'd: a file growing meanwhile is copied as it was
+  // then; one truncated meanwhile, as far as it goes.
+  while (off < size) {
+    std::uint64_t end = size;
+    if (holes) {
+      auto data = aio::seek(in, off, SEEK_DATA);
+      if (!data) break; // ENXIO: only a hole is left
+      auto hole = aio::seek(in, *data, SEEK_HOLE);
+      off = *data;
+      end = hole ? std::min(*hole, size) : size;
+    }
+    while (off < end) {
+      if (rw) {
+        if (!co_await copy_range_rw(in, out, off, end, s, d)) co_return false;
+        off = end;
+        break;
+      }
+      auto n = aio::copy_range(in, off, out, off, std::min<std::uint64_t>(kChunk, end - off));
+      if (!n) {
+        int e = n.error().value();
+        if (e == EXDEV || e == EINVAL || e == EOPNOTSUPP || e == ENOSYS) {
+          rw = true;
+          continue;
+        }
+        report(fmt::format("error copying {} to {}", quote(s.path), quote(d.path)), n.error());
+        co_return false;
+      }
+      if (*n == 0) {
+        off = end = size; // truncated under us: what was there is copied
+        break;
+      }
+      off += *n;
+      if (off < end) {
+        // A chunk done: give the loop a turn (a signal, other files' completions).
+        auto y = co_await aio::nop();
+        if (y.cancelled()) co_return false;
+      }
+    }
+  }
+  if (holes) {
+    // The tail hole (and a file that is all hole) is a size, not data.
+    if (::ftruncate(out, static_cast<off_t>(size)) != 0) {
+      report(fmt::format("error writing {}", quote(d.path)), aio::errno_code(errno));
+      co_return false;
+    }
+  }
+  co_return true;
+}
+
+aio::Task<bool> Copier::commit(Temp& tmp, const Place& d, const struct statx& st) {
+  Place sp{-1, "", ""};
+  bool replace = false;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    aio::Result<void> r;
+    if (tmp.name.empty()) {
+      if (!replace) {
+        r = co_await aio::linkat(tmp.fd.get(), "", d.dirfd, d.name.c_str(), AT_EMPTY_PATH);
+        if (!r && (r.error().value() == ENOENT || r.error().value() == EPERM)) {
+          // AT_EMPTY_PATH needs CAP_DAC_READ_SEARCH on older kernels:
+          // /proc/self/fd names the same open file.
+          std::string proc = fmt::format("/proc/self/fd/{}", tmp.fd.get());
+          r = co_await aio::linkat(AT_FDCWD, proc.c_str(), d.dirfd, d.name.c_str(),
+                                   AT_SYMLINK_FOLLOW);
+        }
+      } else {
+        // Replacing: link under a hidden name, then rename over the old
+        // file in one step, so the name never stands for a partial file.
+        std::string hidden = hidden_name(d.name);
+        auto l = co_await aio::linkat(tmp.fd.get(), "", d.dirfd, hidden.c_str(), AT_EMPTY_PATH);
+        if (!l) {
+          std::string proc = fmt::format("/proc/self/fd/{}", tmp.fd.get());
+          l = co_await aio::linkat(AT_FDCWD, proc.c_str(), d.dirfd, hidden.c_str(),
+                                   AT_SYMLINK_FOLLOW);
+        }
+        if (!l) {
+          report(fmt::format("cannot create regular file {}", quote(d.path)), l.error());
+          co_return false;
+        }
+        tmp.name = hidden; // removed if the rename fails
+        r = co_await aio::renameat(d.dirfd, hidden.c_str(), d.dirfd, d.name.c_str(), 0);
+        if (r) tmp.name.clear();
+      }
+    } else {
+      r = co_await aio::renameat(d.dirfd, tmp.name.c_str(), d.dirfd, d.name.c_str(),
+                                 replace ? 0 : RENAME_NOREPLACE);
+      if (r) tmp.name.clear();
+    }
+    if (r) co_return true;
+    if (r.error().value() != EEXIST || replace) {
+      report(fmt::format("cannot create regular file {}", quote(d.path)), r.error());
+      co_return false;
+    }
+    Place s{-1, "", d.path};
+    switch (on_existing(st, s, d)) {
+    case Clash::Skip: co_return true;
+    case Clash::Fail: co_return false;
+    case Clash::Replace: replace = true; break;
+    }
+  }
+  co_return false;
+}
+
+aio::Task<bool> Copier::copy_regular(Place s, struct statx st, Place d) {
+  int nofollow = o_.follows(false) ? 0 : O_NOFOLLOW;
+  auto in = co_await aio::openat(s.dirfd, s.name.c_str(), O_RDONLY | O_CLOEXEC | nofollow);
+  if (!in) {
+    report(fmt::format("cannot open {} for reading", quote(s.path)), in.error());
+    co_return false;
+  }
+  auto tmp = co_await make_temp(d, st.stx_mode & 0777);
+  if (!tmp) {
+    report(fmt::format("cannot create regular file {}", quote(d.path)), tmp.error());
+    co_return false;
+  }
+  if (!co_await copy_data(in->get(), tmp->fd.get(), st, s, d)) co_return false;
+  co_await copy_xattrs(in->get(), tmp->fd.get(), d.path);
+  set_fd_meta(tmp->fd.get(), st, d.path, true);
+  if (o_.fsync) {
+    if (auto r = co_await aio::fsync(tmp->fd.get()); !r) {
+      report(fmt::format("error syncing {}", quote(d.path)), r.error());
+      co_return false;
+    }
+  }
+  co_return co_await commit(*tmp, d, st);
+}
+
+aio::Task<bool> Copier::copy_stream(int in, bool fifo, Place d, mode_t mode, std::string spath) {
+  auto tmp = co_await make_temp(d, mode & 0777);
+  if (!tmp) {
+    report(fmt::format("cannot create regular file {}", quote(d.path)), tmp.error());
+    co_return false;
+  }
+  auto lease = co_await pool_.acquire();
+  if (!lease) co_return false;
+  auto buf = lease->span();
+  if (fifo) {
+    // O_NONBLOCK FIFO with no writer yet: wait for one (cp's blocking open does).
+    auto p = co_await aio::poll(in, POLLIN);
+    if (!p) co_return false;
+  }
+  std::uint64_t off = 0;
+  for (;;) {
+    auto r = co_await aio::read_ready(in, buf);
+    if (!r) {
+      report(fmt::format("error reading {}", quote(spath)), r.error());
+      co_return false;
+    }
+    if (*r == 0) break;
+    auto w = co_await aio::write_all(tmp->fd.get(), buf.first(*r), off);
+    if (!w) {
+      report(fmt::format("error writing {}", quote(d.path)), w.error());
+      co_return false;
+    }
+    off += *r;
+  }
+  if (o_.fsync) (void)co_await aio::fsync(tmp->fd.get());
+  struct statx st {};
+  st.stx_mode = S_IFREG | mode;
+  st.stx_ino = 0;
+  co_return co_await commit(*tmp, d, st);
+}
+
+aio::Task<bool> Copier::place_special(Place s, struct statx st, Place d) {
+  // A symlink, FIFO, socket or device node re-created: made directly under
+  // its name (one syscall, whole at once), or under a hidden name renamed
+  // over an existing one.
+  std::string target;
+  if (S_ISLNK(st.stx_mode)) {
+    auto t = aio::read_link(s.dirfd, s.name.c_str());
+    if (!t) {
+      report(fmt::format("cannot read symbolic link {}", quote(s.path)), t.error());
+      co_return false;
+    }
+    target = std::move(*t);
+  }
+  auto make = [&](const std::string& name) -> aio::Task<aio::Result<void>> {
+    if (S_ISLNK(st.stx_mode))
+      co_return co_await aio::symlinkat(target.c_str(), d.dirfd, name.c_str());
+    // mknodat: io_uring has no operation; it creates an inode and opens nothing.
+    co_return aio::make_node(d.dirfd, name.c_str(), st.stx_mode & (S_IFMT | 07777),
+                             makedev(st.stx_rdev_major, st.stx_rdev_minor));
+  };
+  std::string name = d.name;
+  auto r = co_await make(name);
+  if (!r && r.error().value() == EEXIST) {
+    switch (on_existing(st, s, d)) {
+    case Clash::Skip: co_return true;
+    case Clash::Fail: co_return false;
+    case Clash::Replace: break;
+    }
+    name = hidden_name(d.name);
+    r = co_await make(name);
+    if (r) {
+      r = co_await aio::renameat(d.dirfd, name.c_str(), d.dirfd, d.name.c_str(), 0);
+      if (!r) ::unlinkat(d.dirfd, name.c_str(), 0);
+    }
+    name = d.name;
+  }
+  if (!r) {
+    report(fmt::format("cannot create {} {}",
+                       S_ISLNK(st.stx_mode) ? "symbolic link" : "special file", quote(d.path)),
+           r.error());
+    co_return false;
+  }
+  int nf = AT_SYMLINK_NOFOLLOW;
+  if (o_.preserve.ownership) {
+    if (!aio::set_owner(d.dirfd, name.c_str(), st.stx_uid, st.stx_gid, nf))
+      (void)aio::set_owner(d.dirfd, name.c_str(), static_cast<uid_t>(-1), st.stx_gid, nf);
+  }
+  if (o_.preserve.mode && !S_ISLNK(st.stx_mode))
+    (void)::fchmodat(d.dirfd, name.c_str(), st.stx_mode & 07777, 0);
+  if (o_.preserve.timestamps)
+    (void)aio::set_times(d.dirfd, name.c_str(), st.stx_atime, st.stx_mtime, nf);
+  co_return true;
+}
+
+aio::Task<void> Copier::copy_any(Place s, struct statx st, Place d, bool dst_checked) {
+  (void)dst_checked;
+  std::shared_ptr<LinkTarget> first;
+  if (o_.preserve.links && st.stx_nlink > 1 && !is_dir(st)) {
+    auto key = std::tuple(st.stx_dev_major, st.stx_dev_minor, std::uint64_t{st.stx_ino});
+    auto it = links_.find(key);
+    if (it != links_.end()) {
+      auto t = it->second; // keeps it alive while we wait
+      if (!t->done.is_set()) (void)co_await t->done.wait();
+      if (t->ok) {
+        auto r = co_await aio::linkat(AT_FDCWD, t->path.c_str(), d.dirfd, d.name.c_str(), 0);
+        if (r) {
+          verbose(s.path, d.path);
+          co_return;
+        }
+        if (r.error().value() != EEXIST) {
+          report(fmt::format("cannot create hard link {} to {}", quote(d.path), quote(t->path)),
+                 r.error());
+          co_return;
+        }
+        // An existing name: copied over as a file would be (below).
+      }
+    } else {
+      first = std::make_shared<LinkTarget>();
+      first->path = d.path;
+      links_.emplace(key, first);
+    }
+  }
+  bool ok = false;
+  bool contents = !o_.recursive || o_.copy_contents;
+  if (S_ISREG(st.stx_mode)) {
+    ok = co_await copy_regular(s, st, d);
+  } else if (S_ISDIR(st.stx_mode)) {
+    co_await copy_dir(s, st, d, nullptr, o_.follows(true));
+    co_return;
+  } else if (S_ISLNK(st.stx_mode) || !contents || S_ISSOCK(st.stx_mode)) {
+    ok = co_await place_special(s, st, d);
+  } else {
+    // A FIFO or device read for its content.
+    auto in = co_await aio::openat(s.dirfd, s.name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (!in) {
+      report(fmt::format("cannot open {} for reading", quote(s.path)), in.error());
+    } else {
+      ok = co_await copy_stream(in->get(), S_ISFIFO(st.stx_mode), d, st.stx_mode, s.path);
+    }
+  }
+  if (ok) verbose(s.path, d.path);
+  if (first) {
+    first->ok = ok;
+    first->done.set();
+  }
+}
+
+aio::Task<void> Copier::entry(aio::BufferPool::Lease lease, DirNode* node, std::string name) {
+  (void)lease; // the file's slot in flight, given back at the end
+  Place s{node->src.get(), name, join(node->spath, name)};
+  Place d{node->dst.get(), name, join(node->dpath, name)};
+  auto st = stat_at(s.dirfd, name.c_str(), AT_SYMLINK_NOFOLLOW);
+  if (!st) {
+    report(fmt::format("cannot stat {}", quote(s.path)), st.error());
+  } else if (o_.follows(false) && S_ISLNK(st->stx_mode)) {
+    auto t = stat_at(s.dirfd, name.c_str(), 0);
+    if (!t)
+      report(fmt::format("cannot stat {}", quote(s.path)), t.error());
+    else
+      co_await copy_any(s, *t, d, false);
+  } else {
+    co_await copy_any(s, *st, d, false);
+  }
+  release(node);
+}
+
+void Copier::release(DirNode* node) {
+  if (--node->pending != 0) return;
+  scope_->spawn(finish_dir(node));
+}
+
+aio::Task<void> Copier::finish_dir(DirNode* node) {
+  std::unique_ptr<DirNode> own(node);
+  auto token = co_await aio::stop_token();
+  if (!token.stop_requested()) {
+    set_fd_meta(node->dst.get(), node->st, node->dpath, node->created);
+    if (o_.fsync) {
+      if (auto r = co_await aio::fsync(node->dst.get()); !r)
+        report(fmt::format("error syncing {}", quote(node->dpath)), r.error());
+    }
+  }
+  DirNode* parent = node->parent;
+  own.reset();
+  if (parent != nullptr) release(parent);
+}
+
+aio::Task<void> Copier::copy_dir(Place s, struct statx st, Place d, DirNode* parent, bool follow) {
+  int nofollow = follow ? 0 : O_NOFOLLOW;
+  auto sfd =
+      co_await aio::openat(s.dirfd, s.name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | nofollow);
+  if (!sfd) {
+    report(fmt::format("cannot open directory {}", quote(s.path)), sfd.error());
+    co_return;
+  }
+  bool created = true;
+  auto mk = co_await aio::mkdirat(d.dirfd, d.name.c_str(), (st.stx_mode & 0777) | S_IRWXU);
+  if (!mk) {
+    auto ex = stat_at(d.dirfd, d.name.c_str(), 0);
+    if (mk.error().value() != EEXIST || !ex) {
+      report(fmt::format("cannot create directory {}", quote(d.path)), mk.error());
+      co_return;
+    }
+    if (!is_dir(*ex)) {
+      fail("cannot overwrite non-directory {} with directory {}", quote(d.path), quote(s.path));
+      co_return;
+    }
+    created = false;
+  }
+  auto dfd = co_await aio::openat(d.dirfd, d.name.c_str(),
+                                  O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  if (!dfd) {
+    report(fmt::format("cannot open directory {}", quote(d.path)), dfd.error());
+    co_return;
+  }
+  verbose(s.path, d.path);
+  auto* node = new DirNode;
+  node->parent = parent;
+  node->src = std::move(*sfd);
+  node->dst = std::move(*dfd);
+  node->st = st;
+  node->spath = s.path;
+  node->dpath = d.path;
+  node->created = created;
+  if (parent != nullptr) ++parent->pending;
+  co_await copy_xattrs(node->src.get(), node->dst.get(), d.path);
+
+  aio::DirReader reader(node->src.get());
+  aio::DirReader::Entry e{};
+  while (reader.next(e)) {
+    std::string name = e.name;
+    unsigned char type = e.type;
+    int follow = o_.follows(false) ? 0 : AT_SYMLINK_NOFOLLOW;
+    if (type == DT_UNKNOWN || (type == DT_LNK && follow == 0)) {
+      auto t = stat_at(node->src.get(), name.c_str(), follow);
+      if (t && is_dir(*t)) type = DT_DIR; // else the entry reports what is wrong
+    }
+    if (type == DT_DIR) {
+      // Directories inline, depth first: open directories are bounded by
+      // the depth, files in flight by the pool.
+      Place cs{node->src.get(), name, join(node->spath, name)};
+      auto cst = stat_at(cs.dirfd, name.c_str(), follow);
+      if (!cst) {
+        report(fmt::format("cannot stat {}", quote(cs.path)), cst.error());
+        continue;
+      }
+      // Named, not a temporary in the co_await: GCC 12 destroys such
+      // temporaries twice.
+      Place cd{node->dst.get(), name, join(node->dpath, name)};
+      co_await copy_dir(cs, *cst, cd, node, follow == 0);
+      continue;
+    }
+    auto lease = co_await pool_.acquire();
+    if (!lease) break; // stopped
+    ++node->pending;
+    scope_->spawn(entry(std::move(*lease), node, std::move(name)));
+  }
+  if (reader.error())
+    report(fmt::format("cannot read directory {}", quote(s.path)), reader.error());
+  release(node);
+}
+
+aio::Task<void> Copier::operand(std::string src, std::string dst) {
+  if (src == "-") {
+    auto dirfd =
+        co_await aio::openat(AT_FDCWD, dir_name(dst).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (!dirfd) {
+      report(fmt::format("cannot create regular file {}", quote(dst)), dirfd.error());
+      co_return;
+    }
+    struct stat in {};
+    ::fstat(0, &in);
+    Place d{dirfd->get(), base_name(dst), dst};
+    std::string name = "-";
+    if (co_await copy_stream(0, false, d, 0666, name)) verbose(src, dst);
+    co_return;
+  }
+  int follow = o_.follows(true) ? 0 : AT_SYMLINK_NOFOLLOW;
+  auto st = stat_at(AT_FDCWD, src.c_str(), follow);
+  if (!st) {
+    report(fmt::format("cannot stat {}", quote(src)), st.error());
+    co_return;
+  }
+  // The destination: through a symlink to an existing file as cp writes
+  // through it; never through a dangling or looping one.
+  std::string dpath = dst;
+  auto lst = stat_at(AT_FDCWD, dst.c_str(), AT_SYMLINK_NOFOLLOW);
+  std::optional<struct statx> dstat;
+  if (lst) {
+    dstat = *lst;
+    if (S_ISLNK(lst->stx_mode) && !S_ISLNK(st->stx_mode) && !(is_dir(*st))) {
+      auto target = stat_at(AT_FDCWD, dst.c_str(), 0);
+      if (!target && target.error().value() == ENOENT) {
+        fail("not writing through dangling symlink {}", quote(dst));
+        co_return;
+      }
+      if (!target) {
+        report(fmt::format("cannot stat {}", quote(dst)), target.error());
+        co_return;
+      }
+      char* real = ::realpath(dst.c_str(), nullptr);
+      if (real != nullptr) {
+        dpath = real;
+        std::free(real);
+      }
+      dstat = *target;
+    }
+  }
+  if (dstat && same_inode(*st, *dstat)) {
+    fail("{} and {} are the same file", quote(src), quote(dst));
+    co_return;
+  }
+  if (is_dir(*st)) {
+    if (!o_.recursive) {
+      fail("-r not specified; omitting directory {}", quote(src));
+      co_return;
+    }
+    char* rs = ::realpath(src.c_str(), nullptr);
+    char* rp = ::realpath(dir_name(dst).c_str(), nullptr);
+    if (rs != nullptr && rp != nullptr) {
+      std::string s = rs, t = join(rp, base_name(dst));
+      if (t == s || t.rfind(s + "/", 0) == 0) {
+        std::free(rs);
+        std::free(rp);
+        fail("cannot copy a directory, {}, into itself, {}", quote(src), quote(dst));
+        co_return;
+      }
+    }
+    std::free(rs);
+    std::free(rp);
+    if (dstat && !is_dir(*dstat)) {
+      fail("cannot overwrite non-directory {} with directory {}", quote(dst), quote(src));
+      co_return;
+    }
+  } else if (dstat && is_dir(*dstat)) {
+    fail("cannot overwrite directory {} with non-directory", quote(dst));
+    co_return;
+  }
+  auto parent =
+      co_await aio::openat(AT_FDCWD, dir_name(dpath).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (!parent) {
+    report(
+        fmt::format("cannot create {} {}", is_dir(*st) ? "directory" : "regular file", quote(dst)),
+        parent.error());
+    co_return;
+  }
+  int pfd = parent->get();
+  top_fds_.push_back(std::move(*parent));
+  Place s{AT_FDCWD, src, src};
+  Place d{pfd, base_name(dpath), dst};
+  if (is_dir(*st)) {
+    if (o_.atomic_tree) {
+      if (dstat) {
+        fail("--atomic-tree: destination {} exists", quote(dst));
+        co_return;
+      }
+      std::string hidden = hidden_name("tree");
+      trees_.push_back({pfd, hidden, d.name, dst});
+      d.name = hidden;
+    }
+    co_await copy_dir(s, *st, d, nullptr, o_.follows(true));
+    co_return;
+  }
+  auto lease = co_await pool_.acquire();
+  if (!lease) co_return;
+  scope_->spawn([](Copier* self, aio::BufferPool::Lease l, Place s, struct statx st,
+                   Place d) -> aio::Task<void> {
+    (void)l;
+    co_await self->copy_any(std::move(s), st, std::move(d), true);
+  }(this, std::move(*lease), s, *st, d));
+}
+
+// Removes a tree built for --atomic-tree that is not to be renamed into
+// place: direct calls, on the stop and error paths where ring operations
+// are cancelled; bounded by the (partial) tree just written.
+void remove_tree(int dirfd, const char* name) {
+  int fd = ::openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd >= 0) {
+    aio::UniqueFd own(fd);
+    aio::DirReader r(fd);
+    aio::DirReader::Entry e{};
+    std::vector<std::string> names;
+    while (r.next(e))
+      names.emplace_back(e.name);
+    for (const auto& n : names)
+      if (::unlinkat(fd, n.c_str(), 0) != 0 && errno == EISDIR) remove_tree(fd, n.c_str());
+  }
+  ::unlinkat(dirfd, name, AT_REMOVEDIR);
+}
+
+aio::Task<int> Copier::run() {
+  auto missing = aio::fs_ops_missing();
+  if (!missing.empty()) {
+    std::string list;
+    for (auto& m : missing)
+      list += (list.empty() ? "" : ", ") + m;
+    fmt::print(stderr, "acp: this kernel's io_uring lacks: {}\n", list);
+    co_return 1;
+  }
+  if (o_.interactive && !::isatty(0)) {
+    fmt::print(stderr, "acp: -i needs a terminal on stdin to ask\n");
+    co_return 1;
+  }
+  std::vector<std::pair<std::string, std::string>> jobs;
+  auto ops = o_.operands;
+  if (o_.target_dir) {
+    auto t = stat_at(AT_FDCWD, o_.target_dir->c_str(), 0);
+    if (!t || !is_dir(*t)) {
+      if (!t)
+        fail("target directory {}: {}", quote(*o_.target_dir), errstr(t.error()));
+      else
+        fail("target {} is not a directory", quote(*o_.target_dir));
+      co_return 1;
+    }
+    for (auto& s : ops)
+      jobs.emplace_back(s, join(*o_.target_dir, base_name(s)));
+  } else {
+    std::string last = ops.back();
+    ops.pop_back();
+    auto t = stat_at(AT_FDCWD, last.c_str(), 0);
+    bool into = !o_.no_target_dir && t && is_dir(*t);
+    if (o_.no_target_dir || (ops.size() == 1 && !into)) {
+      jobs.emplace_back(ops[0], last);
+    } else if (!into) {
+      if (!t)
+        fail("target {}: {}", quote(last), errstr(t.error()));
+      else
+        fail("target {} is not a directory", quote(last));
+      co_return 1;
+    } else {
+      for (auto& s : ops)
+        jobs.emplace_back(s, join(last, base_name(s)));
+    }
+  }
+
+  aio::Scope scope(co_await aio::stop_token());
+  scope_ = &scope;
+  for (auto& [s, d] : jobs) {
+    co_await operand(s, d);
+    if ((co_await aio::stop_token()).stop_requested()) break;
+  }
+  co_await scope.join();
+  stopped_ = (co_await aio::stop_token()).stop_requested();
+  for (auto& t : trees_) {
+    if (errors_ == 0 && !stopped_) {
+      auto r = co_await aio::renameat(t.dirfd, t.hidden.c_str(), t.dirfd, t.name.c_str(),
+                                      RENAME_NOREPLACE);
+      if (r) {
+        if (o_.fsync) (void)co_await aio::fsync(t.dirfd);
+        continue;
+      }
+      report(fmt::format("cannot move the tree into place as {}", quote(t.path)), r.error());
+    }
+    remove_tree(t.dirfd, t.hidden.c_str());
+  }
+  if (o_.fsync && !stopped_) {
+    for (auto& fd : top_fds_)
+      if (auto r = co_await aio::fsync(fd.get()); !r) ++errors_;
+  }
+  co_return errors_ == 0 ? 0 : 1;
+}
+
+} // namespace
+
+aio::Task<int> run(const Options& opts) {
+  Copier c(opts);
+  co_return co_await c.run();
+}
+
+} // namespace acp

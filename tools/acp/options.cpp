@@ -1,0 +1,257 @@
+#include "options.hpp"
+
+#include <getopt.h>
+
+#include <cstring>
+
+namespace acp {
+
+namespace {
+
+enum LongOnly {
+  kPreserve = 256,
+  kNoPreserve,
+  kReflink,
+  kSparse,
+  kFsync,
+  kProgress,
+  kAtomicTree,
+  kCopyContents,
+  kHelp,
+  kVersion,
+  kUpdate,
+};
+
+// GNU's argmatch: an exact name, or an unambiguous abbreviation of one.
+int match(const char* arg, std::initializer_list<const char*> names) {
+  int i = 0, found = -1, hits = 0;
+  for (const char* n : names) {
+    if (std::strcmp(arg, n) == 0) return i;
+    if (std::strncmp(arg, n, std::strlen(arg)) == 0 && arg[0] != 0) {
+      found = i;
+      ++hits;
+    }
+    ++i;
+  }
+  return hits == 1 ? found : -1;
+}
+
+bool set_preserve(Preserve& p, const char* list, bool on, std::string& error) {
+  std::string s(list);
+  std::size_t start = 0;
+  while (start <= s.size()) {
+    std::size_t comma = s.find(',', start);
+    std::string word =
+        s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    int k = match(word.c_str(),
+                  {"mode", "ownership", "timestamps", "links", "xattr", "all", "context"});
+    switch (k) {
+    case 0: p.mode = on; break;
+    case 1: p.ownership = on; break;
+    case 2: p.timestamps = on; break;
+    case 3: p.links = on; break;
+    case 4: p.xattr = on; break;
+    case 5: p.mode = p.ownership = p.timestamps = p.links = p.xattr = on; break;
+    case 6: break; // SELinux context: not kept (no SELinux here); accepted as cp -a does
+    default: error = "invalid argument '" + word + "' for '--preserve'"; return false;
+    }
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return true;
+}
+
+} // namespace
+
+const char* help_text() {
+  return R"(Usage: acp [OPTION]... [-T] SOURCE DEST
+  or:  acp [OPTION]... SOURCE... DIRECTORY
+  or:  acp [OPTION]... -t DIRECTORY SOURCE...
+Copy SOURCE to DEST, or multiple SOURCE(s) to DIRECTORY, as cp does, with
+every file written where no one sees it and linked under its name only when
+complete. One thread on io_uring; many files copied at once.
+
+  -a, --archive                same as -dR --preserve=all
+      --atomic-tree            with -r and a DEST that does not exist: build the
+                                 tree under a hidden name and rename it into place
+      --copy-contents          copy contents of special files when recursive
+  -d                           same as --no-dereference --preserve=links
+  -f, --force                  accepted for cp compatibility (a copy replaces the
+                                 destination by a rename, so it is never opened)
+      --fsync                  make every copied file and the directories naming
+                                 them durable before exiting 0
+  -i, --interactive            prompt before overwrite (needs a terminal on stdin)
+  -H                           follow command-line symbolic links in SOURCE
+  -L, --dereference            always follow symbolic links in SOURCE
+  -n, --no-clobber             do not overwrite an existing file
+  -P, --no-dereference         never follow symbolic links in SOURCE
+  -p                           same as --preserve=mode,ownership,timestamps
+      --preserve[=ATTR_LIST]   preserve the specified attributes (default:
+                                 mode,ownership,timestamps); also links, xattr, all
+      --no-preserve=ATTR_LIST  don't preserve the specified attributes
+      --progress[=bar|plain]   show progress on stderr (a bar on a terminal;
+                                 plain: one line a second)
+  -R, -r, --recursive          copy directories recursively
+      --reflink[=WHEN]         clone data where the file system can: auto
+                                 (default), always, never
+      --sparse=WHEN            keep holes: auto (default, holes of the source),
+                                 always (same), never
+  -t, --target-directory=DIRECTORY  copy all SOURCE arguments into DIRECTORY
+  -T, --no-target-directory    treat DEST as a normal file
+  -u, --update                 copy only when the SOURCE file is newer than the
+                                 destination file or when it is missing
+  -v, --verbose                explain what is being done
+      --help                   display this help and exit
+      --version                output version information and exit
+
+Limits: 64 files in flight; the kernel's io-wq workers are capped at 2 per
+pool (bounded and unbounded), so a copy runs on 1 user thread plus at most
+4 iou-wrk threads.
+Exit status: 0 if all went well, 1 on any error (usage errors too, as cp);
+death by SIGINT/SIGTERM after removing the file in progress.
+)";
+}
+
+ParseOutcome parse(int argc, char** argv, Options& opts, std::string& error) {
+  static const option kLong[] = {
+      {"archive", no_argument, nullptr, 'a'},
+      {"atomic-tree", no_argument, nullptr, kAtomicTree},
+      {"copy-contents", no_argument, nullptr, kCopyContents},
+      {"dereference", no_argument, nullptr, 'L'},
+      {"force", no_argument, nullptr, 'f'},
+      {"fsync", no_argument, nullptr, kFsync},
+      {"interactive", no_argument, nullptr, 'i'},
+      {"no-clobber", no_argument, nullptr, 'n'},
+      {"no-dereference", no_argument, nullptr, 'P'},
+      {"no-preserve", required_argument, nullptr, kNoPreserve},
+      {"no-target-directory", no_argument, nullptr, 'T'},
+      {"preserve", optional_argument, nullptr, kPreserve},
+      {"progress", optional_argument, nullptr, kProgress},
+      {"recursive", no_argument, nullptr, 'R'},
+      {"reflink", optional_argument, nullptr, kReflink},
+      {"sparse", required_argument, nullptr, kSparse},
+      {"target-directory", required_argument, nullptr, 't'},
+      {"update", optional_argument, nullptr, kUpdate},
+      {"verbose", no_argument, nullptr, 'v'},
+      {"help", no_argument, nullptr, kHelp},
+      {"version", no_argument, nullptr, kVersion},
+      {nullptr, 0, nullptr, 0},
+  };
+  // getopt prints its own errors with argv[0]: make that "acp".
+  std::vector<char*> args(argv, argv + argc);
+  std::string name = "acp";
+  if (!args.empty()) args[0] = name.data();
+  args.push_back(nullptr);
+  optind = 0; // a full reset, so that parse can run more than once (tests)
+  opterr = 1;
+  int c;
+  while ((c = getopt_long(argc, args.data(), "adfHiLnPpRrt:Tuv", kLong, nullptr)) != -1) {
+    switch (c) {
+    case 'a':
+      opts.recursive = true;
+      opts.deref = Deref::Never;
+      set_preserve(opts.preserve, "all", true, error);
+      break;
+    case 'd':
+      opts.deref = Deref::Never;
+      opts.preserve.links = true;
+      break;
+    case 'f': opts.force = true; break;
+    case 'H': opts.deref = Deref::CommandLine; break;
+    case 'i':
+      opts.interactive = true;
+      opts.no_clobber = false;
+      break;
+    case 'L': opts.deref = Deref::Always; break;
+    case 'n':
+      opts.no_clobber = true;
+      opts.interactive = false;
+      break;
+    case 'P': opts.deref = Deref::Never; break;
+    case 'p': set_preserve(opts.preserve, "mode,ownership,timestamps", true, error); break;
+    case 'R':
+    case 'r': opts.recursive = true; break;
+    case 't': opts.target_dir = optarg; break;
+    case 'T': opts.no_target_dir = true; break;
+    case 'u': opts.update = true; break;
+    case kUpdate:
+      if (optarg == nullptr || match(optarg, {"older"}) == 0) {
+        opts.update = true;
+      } else if (match(optarg, {"all", "none"}) == 0) {
+        opts.update = false;
+      } else if (match(optarg, {"all", "none"}) == 1) {
+        opts.no_clobber = true;
+      } else {
+        error = std::string("invalid argument '") + optarg + "' for '--update'";
+        return ParseOutcome::UsageError;
+      }
+      break;
+    case 'v': opts.verbose = true; break;
+    case kPreserve:
+      if (!set_preserve(opts.preserve, optarg ? optarg : "mode,ownership,timestamps", true, error))
+        return ParseOutcome::UsageError;
+      break;
+    case kNoPreserve:
+      if (!set_preserve(opts.preserve, optarg, false, error)) return ParseOutcome::UsageError;
+      break;
+    case kReflink: {
+      int k = optarg ? match(optarg, {"auto", "always", "never"}) : 1;
+      if (k < 0) {
+        error = std::string("invalid argument '") + optarg + "' for '--reflink'";
+        return ParseOutcome::UsageError;
+      }
+      opts.reflink = k == 0 ? Reflink::Auto : k == 1 ? Reflink::Always : Reflink::Never;
+      break;
+    }
+    case kSparse: {
+      int k = match(optarg, {"auto", "always", "never"});
+      if (k < 0) {
+        error = std::string("invalid argument '") + optarg + "' for '--sparse'";
+        return ParseOutcome::UsageError;
+      }
+      opts.sparse = k == 0 ? Sparse::Auto : k == 1 ? Sparse::Always : Sparse::Never;
+      break;
+    }
+    case kProgress: {
+      int k = optarg ? match(optarg, {"bar", "plain"}) : 0;
+      if (k < 0) {
+        error = std::string("invalid argument '") + optarg + "' for '--progress'";
+        return ParseOutcome::UsageError;
+      }
+      opts.progress = k == 0 ? Progress::Bar : Progress::Plain;
+      break;
+    }
+    case kFsync: opts.fsync = true; break;
+    case kAtomicTree: opts.atomic_tree = true; break;
+    case kCopyContents: opts.copy_contents = true; break;
+    case kHelp: return ParseOutcome::Help;
+    case kVersion: return ParseOutcome::Version;
+    default: error.clear(); return ParseOutcome::UsageError; // getopt said why
+    }
+  }
+  for (int i = optind; i < argc; ++i)
+    opts.operands.emplace_back(argv[i]);
+  if (opts.target_dir && opts.no_target_dir) {
+    error = "cannot combine --target-directory (-t) and --no-target-directory (-T)";
+    return ParseOutcome::UsageError;
+  }
+  if (opts.operands.empty()) {
+    error = "missing file operand";
+    return ParseOutcome::UsageError;
+  }
+  if (opts.operands.size() == 1 && !opts.target_dir) {
+    error = "missing destination file operand after '" + opts.operands[0] + "'";
+    return ParseOutcome::UsageError;
+  }
+  if (opts.no_target_dir && opts.operands.size() > 2) {
+    error = "extra operand '" + opts.operands[2] + "'";
+    return ParseOutcome::UsageError;
+  }
+  if (opts.atomic_tree && !opts.recursive) {
+    error = "--atomic-tree needs -r";
+    return ParseOutcome::UsageError;
+  }
+  return ParseOutcome::Run;
+}
+
+} // namespace acp
