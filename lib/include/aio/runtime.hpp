@@ -3,6 +3,7 @@
 // own CQE and the CQE of any cancel aimed at it.
 #pragma once
 
+#include "aio/backend.hpp"
 #include "aio/hot.hpp"
 #include "aio/result.hpp"
 #include "aio/ring.hpp"
@@ -28,6 +29,14 @@ struct RuntimeOptions {
 };
 
 RuntimeOptions default_runtime_options();
+
+// The backend Runtime::create would choose now, without printing: io_uring
+// when it can be set up with every opcode the runtime needs, else epoll;
+// AIO_BACKEND=uring|epoll forces one. Sets up a ring and closes it again.
+// `why`, if given, receives why io_uring is not used (empty when it is).
+// Fails only for a bad AIO_BACKEND, or uring forced where it is denied.
+Result<BackendKind> choose_backend(const RuntimeOptions& opts = default_runtime_options(),
+                                   std::string* why = nullptr);
 
 // Base of everything submitted to the ring. Subclasses say how to fill the
 // SQE and what to do once everything is over; the runtime does the rest.
@@ -97,7 +106,9 @@ struct RuntimeStats {
 
 class Runtime {
 public:
-  // `why` receives a sentence for the user when io_uring is unusable.
+  // `why` receives a sentence for the user when no backend can be had (or
+  // io_uring is forced, AIO_BACKEND=uring, and unusable). Where io_uring
+  // is denied the readiness backend is chosen silently (see choose_backend).
   static Result<std::unique_ptr<Runtime>>
   create(const RuntimeOptions& opts = default_runtime_options(), std::string* why = nullptr);
   Runtime(const Runtime&) = delete;
@@ -162,7 +173,12 @@ public:
   // How many operations may be in the kernel at once (half the CQ).
   unsigned capacity() const noexcept { return capacity_; }
   const RuntimeStats& stats() const noexcept { return stats_; }
+  // The io_uring instance; not set up on the readiness backend.
   Ring& ring() noexcept { return ring_; }
+  BackendKind backend() const noexcept { return epoll_ ? BackendKind::Epoll : BackendKind::Uring; }
+  const char* backend_name() const noexcept { return backend_kind_name(backend()); }
+  // The readiness backend, or null on io_uring.
+  EpollBackend* epoll() noexcept { return epoll_.get(); }
   bool tracing() const noexcept { return trace_; }
   // Inline so that, with tracing off, the hot path never jumps to the
   // cold page the formatting code lives on.
@@ -174,6 +190,10 @@ private:
   explicit Runtime(bool trace) : trace_(trace) {}
   [[gnu::cold]] void print_trace(const char* event, const Operation* op, int res) const noexcept;
   io_uring_sqe* get_sqe() noexcept;
+  void submit_now() noexcept;
+  [[gnu::cold]] io_uring_sqe* epoll_get_sqe() noexcept;
+  [[gnu::cold]] void wait_epoll() noexcept;
+  [[gnu::cold]] void reap_epoll() noexcept;
   bool begin(Operation& op, StopToken token) noexcept;
   void enqueue(Operation& op) noexcept;
   void submit_op(Operation& op) noexcept;
@@ -191,6 +211,7 @@ private:
   bool has_room(unsigned n = 1) const noexcept { return ops_inflight_ + n <= capacity_; }
 
   Ring ring_;
+  std::unique_ptr<EpollBackend> epoll_; // set: the readiness backend runs the SQEs
   bool trace_;
   unsigned capacity_ = 0;      // operations that may be in the kernel at once
   unsigned ops_inflight_ = 0;  // operations in the kernel
