@@ -105,3 +105,38 @@ TEST_CASE("open_fifo_write waits for a reader without blocking the thread") {
   CHECK(r.timed_out);
   CHECK(r.value.cancelled());
 }
+
+TEST_CASE("readers in a vector that grows while a read is pending still read their FIFO") {
+  test::TempDir dir;
+  auto path = dir.fifo("f");
+  auto rt = test::make_runtime();
+  std::string got;
+  std::size_t disconnects = 0;
+  rt->block_on([&]() -> aio::Task<void> {
+    std::vector<aio::FifoReader> readers;
+    auto first = co_await aio::FifoReader::open(path, true);
+    REQUIRE(first.ok());
+    readers.push_back(std::move(*first));
+    aio::Scope scope(co_await aio::stop_token());
+    scope.spawn([](std::vector<aio::FifoReader>& rs, std::string& out) -> aio::Task<void> {
+      std::array<std::byte, 16> buf{};
+      // The reader is read through the vector's first slot, which moves below.
+      auto r = co_await rs[0].read(buf);
+      if (r) out = as_string(std::span(buf).first(*r));
+    }(readers, got));
+    // Grow the vector under the pending read: every reader moves.
+    for (int i = 0; i < 64; ++i) {
+      auto more = co_await aio::FifoReader::open(path, false);
+      REQUIRE(more.ok());
+      readers.push_back(std::move(*more));
+    }
+    {
+      aio::UniqueFd w(::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+      REQUIRE(::write(w.get(), "moved", 5) == 5);
+    }
+    co_await scope.join();
+    disconnects = readers[0].disconnects();
+  }());
+  CHECK(got == "moved");
+  CHECK(disconnects == 0);
+}

@@ -194,3 +194,31 @@ TEST_CASE("an event with a name does not fit a quiet inotify read: EINVAL, and n
   CHECK(head.error() == std::errc::invalid_argument);
   CHECK(names == std::vector<std::string>{"created"});
 }
+
+TEST_CASE("a watcher moved while next() is pending still gets its event") {
+  test::TempDir dir;
+  auto path = dir.file("log");
+  { std::ofstream(path) << "x"; }
+  auto rt = test::make_runtime();
+  std::uint32_t mask = 0;
+  rt->block_on([&]() -> aio::Task<void> {
+    std::vector<aio::Inotify> watchers;
+    auto ino = aio::Inotify::create();
+    REQUIRE(ino.ok());
+    REQUIRE(ino->add_watch(path, IN_MODIFY).ok());
+    watchers.push_back(std::move(*ino));
+    aio::Scope scope(co_await aio::stop_token());
+    scope.spawn([](std::vector<aio::Inotify>& ws, std::uint32_t& out) -> aio::Task<void> {
+      auto evs = co_await ws[0].next();
+      if (evs && !evs->empty()) out = evs->front().mask;
+    }(watchers, mask));
+    for (int i = 0; i < 16; ++i) { // grow: every watcher moves
+      auto more = aio::Inotify::create();
+      REQUIRE(more.ok());
+      watchers.push_back(std::move(*more));
+    }
+    std::ofstream(path, std::ios::app) << "y";
+    co_await scope.join();
+  }());
+  CHECK((mask & IN_MODIFY) != 0);
+}

@@ -25,29 +25,29 @@ Result<FifoReader> FifoReader::adopt(UniqueFd fd, std::string path, bool follow)
   if (flags < 0 || fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK) < 0) return errno_code(errno);
   FifoReader r(std::move(fd), std::move(path), follow);
   // An inherited pipe (stdin) already has its writer: no false EOF to fear.
-  r.writer_seen_ = true;
+  r.s_->writer_seen = true;
   return r;
 }
 
-AIO_HOT Task<Result<std::size_t>> FifoReader::read(std::span<std::byte> buf) {
+AIO_HOT Task<Result<std::size_t>> FifoReader::read_on(State& s, std::span<std::byte> buf) {
   for (;;) {
-    if (!writer_seen_) {
+    if (!s.writer_seen) {
       // Until a writer has come, a read would say EOF; POLLIN fires on data
       // or on a writer that came and left.
-      auto p = co_await poll(fd_.get(), POLLIN);
+      auto p = co_await poll(s.fd.get(), POLLIN);
       if (!p) co_return p.error();
-      writer_seen_ = true;
+      s.writer_seen = true;
     }
-    auto r = co_await read_ready(fd_.get(), buf);
-    if (!r || *r > 0 || !follow_) co_return r;
-    ++disconnects_;
-    if (path_.empty()) co_return r; // an anonymous pipe has no next writer
+    auto r = co_await read_ready(s.fd.get(), buf);
+    if (!r || *r > 0 || !s.follow) co_return r;
+    ++s.disconnects;
+    if (s.path.empty()) co_return r; // an anonymous pipe has no next writer
     // Open the new fd before closing the old one, so the pipe and any bytes a
     // next writer already put in it survive the switch.
-    auto fresh = co_await openat(AT_FDCWD, path_.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    auto fresh = co_await openat(AT_FDCWD, s.path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (!fresh) co_return fresh.error();
-    fd_ = std::move(*fresh);
-    writer_seen_ = false;
+    s.fd = std::move(*fresh);
+    s.writer_seen = false;
   }
 }
 

@@ -8,7 +8,6 @@
 #include <cstring>
 
 namespace aio {
-Inotify::Inotify(UniqueFd fd) : fd_(std::move(fd)), buf_(new std::byte[kBufSize]) {}
 
 Result<Inotify> Inotify::create() {
   int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
@@ -17,13 +16,13 @@ Result<Inotify> Inotify::create() {
 }
 
 Result<int> Inotify::add_watch(const std::string& path, std::uint32_t mask) {
-  int wd = inotify_add_watch(fd_.get(), path.c_str(), mask);
+  int wd = inotify_add_watch(s_->fd.get(), path.c_str(), mask);
   if (wd < 0) return errno_code(errno);
   return wd;
 }
 
 Result<void> Inotify::remove_watch(int wd) {
-  if (inotify_rm_watch(fd_.get(), wd) != 0) return errno_code(errno);
+  if (inotify_rm_watch(s_->fd.get(), wd) != 0) return errno_code(errno);
   return {};
 }
 
@@ -40,15 +39,15 @@ AIO_HOT void Inotify::parse(std::span<const std::byte> raw, std::vector<InotifyE
   }
 }
 
-AIO_HOT std::span<const InotifyEvent> Inotify::take(std::size_t n) {
-  parse(std::span<const std::byte>(buf_.get(), n), events_);
-  return events_;
+AIO_HOT std::span<const InotifyEvent> Inotify::State::take(std::size_t n) {
+  parse(std::span<const std::byte>(buf.get(), n), events);
+  return events;
 }
 
 // A quiet read succeeds only when it was not short: one whole event.
 AIO_HOT std::span<const InotifyEvent> Inotify::take_quiet() { return take(kEventSize); }
 
-AIO_HOT Task<Result<std::span<const InotifyEvent>>> Inotify::next() {
+AIO_HOT Task<Result<std::span<const InotifyEvent>>> Inotify::next_on(State& s) {
   // An IN_NONBLOCK inotify fd is pollable, so the kernel arms a poll for a
   // read of it by itself (measured on 6.18: no io-wq worker). One read op per
   // event batch instead of poll then read saves an io_uring_enter on the
@@ -56,13 +55,13 @@ AIO_HOT Task<Result<std::span<const InotifyEvent>>> Inotify::next() {
   // saves a coroutine frame on it; the poll is kept for kernels that answer
   // EAGAIN instead.
   for (;;) {
-    auto r = co_await read(fd_.get(), std::span(buf_.get(), kBufSize));
+    auto r = co_await read(s.fd.get(), std::span(s.buf.get(), kBufSize));
     if (!r && r.error() == std::errc::resource_unavailable_try_again) {
-      if (auto p = co_await poll(fd_.get(), POLLIN); !p) co_return p.error();
+      if (auto p = co_await poll(s.fd.get(), POLLIN); !p) co_return p.error();
       continue;
     }
     if (!r) co_return r.error();
-    co_return take(*r);
+    co_return s.take(*r);
   }
 }
 

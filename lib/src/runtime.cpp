@@ -170,6 +170,7 @@ AIO_HOT bool Runtime::begin(Operation& op, StopToken token) noexcept {
     return false;
   }
   retain_fd(op.fd_);
+  retain_fd(op.fd2_);
   return true;
 }
 
@@ -496,6 +497,7 @@ AIO_HOT void Runtime::finish(Operation& op) noexcept {
   op.state_ = Operation::State::Done;
   op.stop_cb_.detach();
   release_fd(op.fd_);
+  release_fd(op.fd2_);
   ++stats_.completed;
   op.complete_(op);
 }

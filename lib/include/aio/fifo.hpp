@@ -14,6 +14,7 @@
 #include "aio/unique_fd.hpp"
 
 #include <cstddef>
+#include <memory>
 #include <span>
 #include <string>
 
@@ -32,23 +33,32 @@ public:
   // Wraps an fd already open on a FIFO or pipe (made O_NONBLOCK here).
   static Result<FifoReader> adopt(UniqueFd fd, std::string path, bool follow);
 
+  // Moving is safe even while a read is pending (a growing vector of
+  // readers): the read works on the state, which stays where it is. A
+  // moved-from reader may only be destroyed or assigned to.
   FifoReader(FifoReader&&) noexcept = default;
   FifoReader& operator=(FifoReader&&) noexcept = default;
 
   // Waits for data or a writer; 0 means every writer left (not with follow).
-  Task<Result<std::size_t>> read(std::span<std::byte> buf);
-  int fd() const noexcept { return fd_.get(); }
+  Task<Result<std::size_t>> read(std::span<std::byte> buf) { return read_on(*s_, buf); }
+  int fd() const noexcept { return s_->fd.get(); }
   // Writers seen to leave (each EOF crossed in follow mode).
-  std::size_t disconnects() const noexcept { return disconnects_; }
+  std::size_t disconnects() const noexcept { return s_->disconnects; }
 
 private:
+  // Pinned on the heap: a pending read's coroutine refers to it, never to
+  // the FifoReader, which its owner may move.
+  struct State {
+    std::string path;
+    UniqueFd fd;
+    bool follow;
+    bool writer_seen = false;
+    std::size_t disconnects = 0;
+  };
   FifoReader(UniqueFd fd, std::string path, bool follow)
-      : path_(std::move(path)), fd_(std::move(fd)), follow_(follow) {}
-  std::string path_;
-  UniqueFd fd_;
-  bool follow_;
-  bool writer_seen_ = false;
-  std::size_t disconnects_ = 0;
+      : s_(std::make_unique<State>(State{std::move(path), std::move(fd), follow})) {}
+  static Task<Result<std::size_t>> read_on(State& s, std::span<std::byte> buf);
+  std::unique_ptr<State> s_;
 };
 
 // Opens a FIFO for writing without blocking: ENXIO (no reader) is retried

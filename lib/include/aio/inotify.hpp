@@ -31,6 +31,9 @@ struct InotifyEvent {
 class Inotify {
 public:
   static Result<Inotify> create();
+  // Moving is safe even while next() is pending: it works on the state,
+  // which stays where it is. A moved-from watcher may only be destroyed or
+  // assigned to.
   Inotify(Inotify&&) noexcept = default;
   Inotify& operator=(Inotify&&) noexcept = default;
 
@@ -42,14 +45,14 @@ public:
   // until the next call. Nothing is allocated per batch: this is on the
   // path from an append to acat -f's write, where every cold cache line
   // after a wake-up costs.
-  Task<Result<std::span<const InotifyEvent>>> next();
-  int fd() const noexcept { return fd_.get(); }
+  Task<Result<std::span<const InotifyEvent>>> next() { return next_on(*s_); }
+  int fd() const noexcept { return s_->fd.get(); }
 
   // The read next() makes, as a bare operation to link another behind
   // (aio::Linked); take() turns its count into the batch. Where the kernel
   // answers it with EAGAIN (no poll-armed read of inotify), call next().
-  auto read_op() noexcept { return read(fd_.get(), std::span(buf_.get(), kBufSize)); }
-  std::span<const InotifyEvent> take(std::size_t n);
+  auto read_op() noexcept { return read(s_->fd.get(), std::span(s_->buf.get(), kBufSize)); }
+  std::span<const InotifyEvent> take(std::size_t n) { return s_->take(n); }
 
   // A read of one event of the watched object itself (one without a name)
   // as the quiet head of a linked pair (Operation::set_quiet): its success
@@ -57,10 +60,10 @@ public:
   // that event's size: a short read counts as failed in a link and would
   // post its CQE. An event with a name does not fit: EINVAL, then next()
   // reads it. After its success, take_quiet() gives the event.
-  auto quiet_read_op() noexcept { return quiet_read(fd_.get(), quiet_buffer()); }
+  auto quiet_read_op() noexcept { return quiet_read(s_->fd.get(), quiet_buffer()); }
   std::span<const InotifyEvent> take_quiet();
   // Where that read puts its event, for a caller that makes the read itself.
-  std::span<std::byte> quiet_buffer() noexcept { return {buf_.get(), kEventSize}; }
+  std::span<std::byte> quiet_buffer() noexcept { return {s_->buf.get(), kEventSize}; }
 
   // Replaces `out` with the events packed in `raw`; names point into `raw`.
   static void parse(std::span<const std::byte> raw, std::vector<InotifyEvent>& out);
@@ -70,12 +73,18 @@ private:
   // read in one go.
   static constexpr std::size_t kBufSize = std::size_t{64} * 1024;
   static constexpr std::size_t kEventSize = sizeof(inotify_event); // one without a name
-  explicit Inotify(UniqueFd fd);
-  UniqueFd fd_;
-  // On the heap so that moving the watcher never moves a buffer the kernel
-  // may be writing into.
-  std::unique_ptr<std::byte[]> buf_;
-  std::vector<InotifyEvent> events_;
+  // Pinned on the heap: the kernel writes into `buf` and a pending next()
+  // refers to the state, never to the Inotify, which its owner may move.
+  struct State {
+    explicit State(UniqueFd f) : fd(std::move(f)), buf(new std::byte[kBufSize]) {}
+    std::span<const InotifyEvent> take(std::size_t n);
+    UniqueFd fd;
+    std::unique_ptr<std::byte[]> buf;
+    std::vector<InotifyEvent> events;
+  };
+  explicit Inotify(UniqueFd fd) : s_(std::make_unique<State>(std::move(fd))) {}
+  static Task<Result<std::span<const InotifyEvent>>> next_on(State& s);
+  std::unique_ptr<State> s_;
 };
 
 } // namespace aio

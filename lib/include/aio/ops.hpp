@@ -27,8 +27,8 @@ inline constexpr std::uint64_t kCurrentPosition = static_cast<std::uint64_t>(-1)
 // fill the SQE and await_resume().
 class AwaitableOp : public Operation {
 public:
-  AwaitableOp(const char* name, int fd, PrepareFn prepare) noexcept
-      : Operation(name, fd, prepare, &AwaitableOp::resume_waiter) {}
+  AwaitableOp(const char* name, int fd, PrepareFn prepare, int fd2 = -1) noexcept
+      : Operation(name, fd, prepare, &AwaitableOp::resume_waiter, fd2) {}
   bool await_ready() noexcept { return false; }
   // `now`: submit at once (see Urgent).
   template <class P>
@@ -91,10 +91,22 @@ template <class Op> Urgent(Op) -> Urgent<Op>;
 
 // An operation described by two small functions: how to fill the SQE, and
 // how to turn the kernel's value into the caller's result.
+// Every descriptor an operation's SQE names, held by the runtime until its
+// last CQE (see Operation). A directory fd of AT_FDCWD is no descriptor.
+struct Fds {
+  int fd = -1;
+  int fd2 = -1;
+  Fds(int a) noexcept : fd(a) {} // NOLINT(google-explicit-constructor): one fd is the usual case
+  Fds(int a, int b) noexcept : fd(a), fd2(b) {}
+};
+namespace detail {
+inline int dir_fd(int dirfd) noexcept { return dirfd >= 0 ? dirfd : -1; }
+} // namespace detail
+
 template <class Prep, class Map> class BasicOp final : public AwaitableOp {
 public:
-  BasicOp(const char* name, int fd, Prep prep, Map map, bool quiet = false) noexcept
-      : AwaitableOp(name, fd, &BasicOp::fill), prep_(prep), map_(map) {
+  BasicOp(const char* name, Fds fds, Prep prep, Map map, bool quiet = false) noexcept
+      : AwaitableOp(name, fds.fd, &BasicOp::fill, fds.fd2), prep_(prep), map_(map) {
     if (quiet) set_quiet();
   }
   auto await_resume() { return map_(raw_result()); }
@@ -122,9 +134,10 @@ struct AsVoid {
 };
 inline constexpr AsCount as_count{};
 inline constexpr AsVoid as_void{};
+// `fds`: every descriptor the SQE names, e.g. `{dirfd}` or `{fd_in, fd_out}`.
 template <class Prep, class Map>
-auto make_op(const char* name, int fd, Prep prep, Map map, bool quiet = false) {
-  return BasicOp<Prep, Map>(name, fd, prep, map, quiet);
+auto make_op(const char* name, Fds fds, Prep prep, Map map, bool quiet = false) {
+  return BasicOp<Prep, Map>(name, fds, prep, map, quiet);
 }
 } // namespace detail
 
@@ -184,7 +197,7 @@ inline auto poll(int fd, unsigned events) {
 inline auto splice(int fd_in, std::int64_t off_in, int fd_out, std::int64_t off_out, unsigned len,
                    unsigned flags = 0) {
   return detail::make_op(
-      "splice", fd_in,
+      "splice", {fd_in, fd_out},
       [=](io_uring_sqe* s) { io_uring_prep_splice(s, fd_in, off_in, fd_out, off_out, len, flags); },
       detail::as_count);
 }
@@ -192,7 +205,8 @@ inline auto splice(int fd_in, std::int64_t off_in, int fd_out, std::int64_t off_
 // `path` must stay valid until the operation completes.
 inline auto openat(int dirfd, const char* path, int flags, mode_t mode = 0) {
   return detail::make_op(
-      "openat", -1, [=](io_uring_sqe* s) { io_uring_prep_openat(s, dirfd, path, flags, mode); },
+      "openat", detail::dir_fd(dirfd),
+      [=](io_uring_sqe* s) { io_uring_prep_openat(s, dirfd, path, flags, mode); },
       [](int res) -> Result<UniqueFd> {
         // An open that completes after a too-late cancel still yields an fd:
         // it is handed over (and closed by its owner), never leaked.
@@ -217,8 +231,8 @@ inline auto cancel_fd(int fd) {
 class StatxOp final : public AwaitableOp {
 public:
   StatxOp(int dirfd, const char* path, int flags, unsigned mask) noexcept
-      : AwaitableOp("statx", -1, &StatxOp::fill), dirfd_(dirfd), path_(path), flags_(flags),
-        mask_(mask) {}
+      : AwaitableOp("statx", detail::dir_fd(dirfd), &StatxOp::fill), dirfd_(dirfd), path_(path),
+        flags_(flags), mask_(mask) {}
   Result<struct statx> await_resume() {
     auto r = interpret(raw_result());
     if (!r) return r.error();

@@ -50,13 +50,18 @@ public:
   using PrepareFn = void (*)(Operation&, io_uring_sqe*) noexcept;
   using CompleteFn = void (*)(Operation&) noexcept;
 
-  Operation(const char* name, int fd, PrepareFn prepare, CompleteFn complete) noexcept
-      : prepare_(prepare), complete_(complete), fd_(fd), name_(name) {}
+  // `fd` and `fd2` are every descriptor the SQE names (-1: none, and
+  // AT_FDCWD is not one): the runtime holds both until the last CQE, so a
+  // close by their owner meanwhile is deferred and the numbers cannot be
+  // reused under the operation (an openat's directory, both ends of a splice).
+  Operation(const char* name, int fd, PrepareFn prepare, CompleteFn complete, int fd2 = -1) noexcept
+      : prepare_(prepare), complete_(complete), fd_(fd), fd2_(fd2), name_(name) {}
   Operation(const Operation&) = delete;
   Operation& operator=(const Operation&) = delete;
 
   const char* name() const noexcept { return name_; }
   int fd() const noexcept { return fd_; }
+  int fd2() const noexcept { return fd2_; }
   // The kernel's value; turn it into a result with interpret().
   int raw_result() const noexcept { return res_; }
   bool cancel_requested() const noexcept { return cancel_requested_; }
@@ -80,6 +85,7 @@ private:
   Operation* link_next_ = nullptr; // the head of a linked pair: its tail
   Operation* link_prev_ = nullptr; // the tail of a linked pair: its head
   int fd_;
+  int fd2_;
   int res_ = 0;
   State state_ = State::Idle;
   std::uint8_t pending_cqes_ = 0;

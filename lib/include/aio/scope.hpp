@@ -77,8 +77,11 @@ inline void start_runner(Runner r, StopToken token, ChildSink* sink) {
 
 class Scope final : private detail::ChildSink {
 public:
-  // Links to `parent`: stopping the parent stops every child.
-  explicit Scope(StopToken parent = {}) { source_.link_to(parent); }
+  // Links to `parent`: stopping the parent stops every child. There is no
+  // default: a scope that ignored its caller's stop would keep SIGINT from
+  // its children. Write `Scope s(co_await aio::stop_token());` (or pass
+  // `StopToken()` to say, visibly, that nothing outside may stop it).
+  explicit Scope(StopToken parent) { source_.link_to(parent); }
   Scope(const Scope&) = delete;
   Scope& operator=(const Scope&) = delete;
   ~Scope() {
