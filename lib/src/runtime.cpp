@@ -34,7 +34,8 @@ const std::vector<int>& required_opcodes() {
 
 // AIO_BACKEND: unset or empty lets the runtime choose.
 enum class Forced { None, Uring, Epoll, Bad };
-Forced forced_backend() {
+Forced forced_backend(const RuntimeOptions& opts) {
+  if (opts.backend) return *opts.backend == BackendKind::Uring ? Forced::Uring : Forced::Epoll;
   const char* e = std::getenv("AIO_BACKEND");
   if (e == nullptr || *e == '\0') return Forced::None;
   if (std::strcmp(e, "uring") == 0 || std::strcmp(e, "io_uring") == 0) return Forced::Uring;
@@ -60,7 +61,7 @@ Result<void> init_uring(Ring& ring, const RuntimeOptions& opts, std::string* why
 // The choice, leaving the ring set up in `ring` when it is io_uring.
 Result<BackendKind> choose(Ring& ring, const RuntimeOptions& opts, std::string* why) {
   std::string reason;
-  switch (forced_backend()) {
+  switch (forced_backend(opts)) {
   case Forced::Epoll: reason = "AIO_BACKEND=epoll"; break;
   case Forced::Bad:
     if (why != nullptr) *why = "AIO_BACKEND must be 'uring' or 'epoll'";
@@ -119,6 +120,7 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const RuntimeOptions& opts, std
     }
     rt->epoll_ = std::move(*b);
     cq_entries = rt->epoll_->cq_entries();
+    if (why != nullptr) *why = reason; // why not io_uring
   }
   if (rt->trace_)
     std::fprintf(stderr, "aio[%d]: backend    %s%s%s\n", static_cast<int>(getpid()),

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ class Runtime;
 
 struct RuntimeOptions {
   RingOptions ring;
+  // Forces a backend over AIO_BACKEND (for a caller whose figures are the
+  // backend's own, as aiobench's uring rows); unset lets create choose.
+  std::optional<BackendKind> backend;
   // Log submissions, completions and cancellations to stderr. Defaults to
   // on when the environment has AIO_TRACE set (to anything but "0").
   bool trace = false;
@@ -114,7 +118,8 @@ class Runtime {
 public:
   // `why` receives a sentence for the user when no backend can be had (or
   // io_uring is forced, AIO_BACKEND=uring, and unusable). Where io_uring
-  // is denied the readiness backend is chosen silently (see choose_backend).
+  // is denied the readiness backend is chosen silently (see choose_backend),
+  // and `why` then says why io_uring is not used.
   static Result<std::unique_ptr<Runtime>>
   create(const RuntimeOptions& opts = default_runtime_options(), std::string* why = nullptr);
   Runtime(const Runtime&) = delete;
