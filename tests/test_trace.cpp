@@ -103,8 +103,14 @@ TEST_CASE("a read blocked inside an io-wq worker is interrupted by its cancel") 
     scope.request_stop();
     co_await scope.join();
   }());
-  CHECK(threads_during >= 2); // the worker was really there
-  CHECK(cancelled);           // -EINTR/-ERESTARTSYS from the worker reads as cancelled
+  // The worker was really there. The readiness backend has none: the read
+  // of a blocking FIFO waits in epoll and is never issued, so the loop's
+  // thread is the only one.
+  if (rt->backend() == aio::BackendKind::Uring)
+    CHECK(threads_during >= 2);
+  else
+    CHECK(threads_during == 1);
+  CHECK(cancelled); // -EINTR/-ERESTARTSYS from the worker reads as cancelled
   CHECK(rt->inflight() == 0);
   rt.reset();
   CHECK(test::settled_thread_count() == 1);

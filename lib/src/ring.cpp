@@ -5,8 +5,13 @@
 
 namespace aio {
 
-Ring::~Ring() {
-  if (live_) io_uring_queue_exit(&ring_);
+Ring::~Ring() { close(); }
+
+void Ring::close() noexcept {
+  if (!live_) return;
+  io_uring_queue_exit(&ring_);
+  live_ = false;
+  probe_.reset();
 }
 
 Result<void> Ring::init(const RingOptions& opts, std::string* why) {

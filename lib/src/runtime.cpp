@@ -33,7 +33,57 @@ const std::vector<int>& required_opcodes() {
   return ops;
 }
 
+// AIO_BACKEND: unset or empty lets the runtime choose.
+enum class Forced { None, Uring, Epoll, Bad };
+Forced forced_backend(const RuntimeOptions& opts) {
+  if (opts.backend) return *opts.backend == BackendKind::Uring ? Forced::Uring : Forced::Epoll;
+  const char* e = std::getenv("AIO_BACKEND");
+  if (e == nullptr || *e == '\0') return Forced::None;
+  if (std::strcmp(e, "uring") == 0 || std::strcmp(e, "io_uring") == 0) return Forced::Uring;
+  if (std::strcmp(e, "epoll") == 0) return Forced::Epoll;
+  return Forced::Bad;
+}
+
+// Sets up `ring` with every opcode the runtime needs; `why` says why not.
+Result<void> init_uring(Ring& ring, const RuntimeOptions& opts, std::string* why) {
+  if (auto r = ring.init(opts.ring, why); !r) return r.error();
+  if (auto miss = ring.missing(required_opcodes()); !miss.empty()) {
+    if (why != nullptr) {
+      *why = "this kernel's io_uring lacks";
+      for (const auto& m : miss)
+        *why += " " + m;
+    }
+    ring.close();
+    return errno_code(ENOSYS);
+  }
+  return {};
+}
+
+// The choice, leaving the ring set up in `ring` when it is io_uring.
+Result<BackendKind> choose(Ring& ring, const RuntimeOptions& opts, std::string* why) {
+  std::string reason;
+  switch (forced_backend(opts)) {
+  case Forced::Epoll: reason = "AIO_BACKEND=epoll"; break;
+  case Forced::Bad:
+    if (why != nullptr) *why = "AIO_BACKEND must be 'uring' or 'epoll'";
+    return errno_code(EINVAL);
+  case Forced::Uring:
+    if (auto r = init_uring(ring, opts, why); !r) return r.error();
+    return BackendKind::Uring;
+  case Forced::None:
+    if (init_uring(ring, opts, &reason)) return BackendKind::Uring;
+    break;
+  }
+  if (why != nullptr) *why = reason;
+  return BackendKind::Epoll;
+}
+
 } // namespace
+
+Result<BackendKind> choose_backend(const RuntimeOptions& opts, std::string* why) {
+  Ring probe;
+  return choose(probe, opts, why);
+}
 
 RuntimeOptions default_runtime_options() {
   RuntimeOptions o;
@@ -54,15 +104,24 @@ void Operation::on_stop(void* self) noexcept {
 
 Result<std::unique_ptr<Runtime>> Runtime::create(const RuntimeOptions& opts, std::string* why) {
   std::unique_ptr<Runtime> rt(new Runtime(opts.trace));
-  if (auto r = rt->ring_.init(opts.ring, why); !r) return r.error();
-  if (auto miss = rt->ring_.missing(required_opcodes()); !miss.empty()) {
-    if (why != nullptr) {
-      *why = "this kernel's io_uring lacks";
-      for (const auto& m : miss)
-        *why += " " + m;
-    }
-    return errno_code(ENOSYS);
+  std::string reason;
+  auto kind = choose(rt->ring_, opts, &reason);
+  if (!kind) {
+    if (why != nullptr) *why = reason;
+    return kind.error();
   }
+  if (*kind == BackendKind::Epoll) {
+    auto b = EpollBackend::create(opts.ring.entries);
+    if (!b) {
+      if (why != nullptr) *why = reason + "; cannot set up epoll: " + b.error().message();
+      return b.error();
+    }
+    rt->epoll_ = std::move(*b);
+    if (why != nullptr) *why = reason; // why not io_uring
+  }
+  if (rt->trace_)
+    std::fprintf(stderr, "aio[%d]: backend    %s%s%s\n", static_cast<int>(getpid()),
+                 rt->backend_name(), reason.empty() ? "" : ": ", reason.c_str());
   // No cap on operations in flight: a cap (it was half the CQ) let
   // thousands of long waits (FIFO reads) hold every slot, and a timer, a
   // signal's read or a nop queued behind them was never issued. CQEs past
@@ -131,7 +190,7 @@ AIO_HOT bool Runtime::start(Operation& op, StopToken token, bool now) noexcept {
   if (!begin(op, token)) return false;
   // Before the stop callback is attached: it touches other objects, cold
   // after a wake-up, and nothing can complete before the loop runs again.
-  if (issue(op) && now) (void)io_uring_submit(ring_.get());
+  if (issue(op) && now) submit_now();
   op.stop_cb_.attach(token.source(), &Operation::on_stop, &op);
   return true;
 }
@@ -149,7 +208,27 @@ AIO_HOT bool Runtime::start_linked(Operation& first, Operation& then, StopToken 
   return true;
 }
 
+AIO_HOT void Runtime::submit_now() noexcept {
+  if (epoll_ != nullptr) [[unlikely]]
+    return epoll_->submit();
+  (void)io_uring_submit(ring_.get());
+}
+
+// The readiness backend's side of the seam is out of line and cold: on
+// io_uring each costs one test of epoll_, and acat -f's hot path stays in
+// its two pages (tests/acat_layout.py).
+io_uring_sqe* Runtime::epoll_get_sqe() noexcept {
+  io_uring_sqe* sqe = epoll_->get_sqe();
+  if (sqe == nullptr) {
+    epoll_->submit();
+    sqe = epoll_->get_sqe();
+  }
+  return sqe;
+}
+
 AIO_HOT io_uring_sqe* Runtime::get_sqe() noexcept {
+  if (epoll_ != nullptr) [[unlikely]]
+    return epoll_get_sqe();
   io_uring_sqe* sqe = io_uring_get_sqe(ring_.get());
   if (sqe == nullptr) {
     io_uring_submit(ring_.get());
@@ -160,9 +239,12 @@ AIO_HOT io_uring_sqe* Runtime::get_sqe() noexcept {
 
 // Room for `n` SQEs in the SQ, submitting what is there to make it.
 AIO_HOT bool Runtime::sq_room(unsigned n) noexcept {
-  if (io_uring_sq_space_left(ring_.get()) >= n) return true;
-  (void)io_uring_submit(ring_.get());
-  return io_uring_sq_space_left(ring_.get()) >= n;
+  auto left = [this] {
+    return epoll_ != nullptr ? epoll_->sq_space_left() : io_uring_sq_space_left(ring_.get());
+  };
+  if (left() >= n) return true;
+  submit_now();
+  return left() >= n;
 }
 
 // Prepares `op` (and, for the head of a linked pair, its tail right after
@@ -182,7 +264,7 @@ AIO_HOT bool Runtime::issue(Operation& op) noexcept {
 }
 
 AIO_HOT void Runtime::prepare(Operation& op) noexcept {
-  io_uring_sqe* sqe = io_uring_get_sqe(ring_.get()); // sq_room() made room
+  io_uring_sqe* sqe = get_sqe(); // sq_room() made room
   op.prepare_(op, sqe);
   // Hard: the tail runs even when the head fails or is short, as an inotify
   // read always is.
@@ -286,6 +368,8 @@ AIO_HOT void Runtime::run_once() {
     std::fputs("aio: deadlock: a task waits but no operation is in flight\n", stderr);
     std::abort();
   }
+  if (epoll_ != nullptr) [[unlikely]]
+    return wait_epoll();
   // Completions already in the CQ (those of an operation submitted at
   // once, see aio::Urgent) need no trip into the kernel.
   if (io_uring_sq_ready(ring_.get()) == 0 && io_uring_cq_ready(ring_.get()) > 0) {
@@ -331,6 +415,17 @@ void Runtime::enter_failed(int ret) noexcept {
   }
 }
 
+// run_once's wait on the readiness backend: it runs what was queued, waits
+// in epoll for at least one completion, and its completions are reaped as
+// CQEs are.
+void Runtime::wait_epoll() noexcept {
+  if (epoll_->sq_ready() > 0 || !epoll_->cq_ready()) {
+    ++stats_.waits;
+    epoll_->submit_and_wait();
+  }
+  reap();
+}
+
 void Runtime::drain() {
   if (inflight_ > 0 || qhead_ != nullptr) root_->request_stop();
   for (;;) {
@@ -346,6 +441,8 @@ AIO_HOT void Runtime::reap() noexcept {
     std::uint64_t user_data;
     int res;
   } events[64];
+  if (epoll_ != nullptr) [[unlikely]]
+    return reap_epoll();
   for (;;) {
     // Walk the CQ in place: io_uring_peek_batch_cqe costs ~70 instructions
     // a call even when it finds one CQE, on the path of every wake-up.
@@ -362,6 +459,13 @@ AIO_HOT void Runtime::reap() noexcept {
     for (unsigned i = 0; i < n; ++i)
       dispatch(events[i].user_data, events[i].res);
   }
+}
+
+void Runtime::reap_epoll() noexcept {
+  Completion done[64];
+  while (unsigned n = epoll_->reap(done, 64))
+    for (unsigned i = 0; i < n; ++i)
+      dispatch(done[i].user_data, done[i].res);
 }
 
 AIO_HOT void Runtime::dispatch(std::uint64_t user_data, int res) noexcept {

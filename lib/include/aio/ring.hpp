@@ -32,6 +32,10 @@ public:
   // On failure `why` says what to tell a user.
   Result<void> init(const RingOptions& opts, std::string* why = nullptr);
 
+  // Tears the ring down (a runtime that chose another backend after all).
+  void close() noexcept;
+  bool live() const noexcept { return live_; }
+
   io_uring* get() noexcept { return &ring_; }
   unsigned setup_flags() const noexcept { return flags_; }
   unsigned sq_entries() const noexcept { return ring_.sq.ring_entries; }

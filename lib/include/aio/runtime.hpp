@@ -3,6 +3,7 @@
 // own CQE and the CQE of any cancel aimed at it.
 #pragma once
 
+#include "aio/backend.hpp"
 #include "aio/hot.hpp"
 #include "aio/result.hpp"
 #include "aio/ring.hpp"
@@ -13,6 +14,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,12 +24,23 @@ class Runtime;
 
 struct RuntimeOptions {
   RingOptions ring;
+  // Forces a backend over AIO_BACKEND (for a caller whose figures are the
+  // backend's own, as aiobench's uring rows); unset lets create choose.
+  std::optional<BackendKind> backend;
   // Log submissions, completions and cancellations to stderr. Defaults to
   // on when the environment has AIO_TRACE set (to anything but "0").
   bool trace = false;
 };
 
 RuntimeOptions default_runtime_options();
+
+// The backend Runtime::create would choose now, without printing: io_uring
+// when it can be set up with every opcode the runtime needs, else epoll;
+// AIO_BACKEND=uring|epoll forces one. Sets up a ring and closes it again.
+// `why`, if given, receives why io_uring is not used (empty when it is).
+// Fails only for a bad AIO_BACKEND, or uring forced where it is denied.
+Result<BackendKind> choose_backend(const RuntimeOptions& opts = default_runtime_options(),
+                                   std::string* why = nullptr);
 
 // Base of everything submitted to the ring. Subclasses say how to fill the
 // SQE and what to do once everything is over; the runtime does the rest.
@@ -103,7 +116,10 @@ struct RuntimeStats {
 
 class Runtime {
 public:
-  // `why` receives a sentence for the user when io_uring is unusable.
+  // `why` receives a sentence for the user when no backend can be had (or
+  // io_uring is forced, AIO_BACKEND=uring, and unusable). Where io_uring
+  // is denied the readiness backend is chosen silently (see choose_backend),
+  // and `why` then says why io_uring is not used.
   static Result<std::unique_ptr<Runtime>>
   create(const RuntimeOptions& opts = default_runtime_options(), std::string* why = nullptr);
   Runtime(const Runtime&) = delete;
@@ -166,7 +182,12 @@ public:
   bool defer_close(int fd) noexcept;
   unsigned inflight() const noexcept { return inflight_; }
   const RuntimeStats& stats() const noexcept { return stats_; }
+  // The io_uring instance; not set up on the readiness backend.
   Ring& ring() noexcept { return ring_; }
+  BackendKind backend() const noexcept { return epoll_ ? BackendKind::Epoll : BackendKind::Uring; }
+  const char* backend_name() const noexcept { return backend_kind_name(backend()); }
+  // The readiness backend, or null on io_uring.
+  EpollBackend* epoll() noexcept { return epoll_.get(); }
   bool tracing() const noexcept { return trace_; }
   // Inline so that, with tracing off, the hot path never jumps to the
   // cold page the formatting code lives on.
@@ -178,6 +199,10 @@ private:
   explicit Runtime(bool trace) : trace_(trace) {}
   [[gnu::cold]] void print_trace(const char* event, const Operation* op, int res) const noexcept;
   io_uring_sqe* get_sqe() noexcept;
+  void submit_now() noexcept;
+  [[gnu::cold]] io_uring_sqe* epoll_get_sqe() noexcept;
+  [[gnu::cold]] void wait_epoll() noexcept;
+  [[gnu::cold]] void reap_epoll() noexcept;
   bool begin(Operation& op, StopToken token) noexcept;
   void enqueue(Operation& op) noexcept;
   bool sq_room(unsigned n) noexcept;
@@ -197,6 +222,7 @@ private:
   void release_fd(int fd) noexcept;
 
   Ring ring_;
+  std::unique_ptr<EpollBackend> epoll_; // set: the readiness backend runs the SQEs
   bool trace_;
   unsigned inflight_ = 0;      // CQEs due: operations' and cancels'
   Operation* qhead_ = nullptr; // operations waiting for an SQE, FIFO

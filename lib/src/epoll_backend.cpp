@@ -1,0 +1,509 @@
+#include "aio/backend.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <map>
+#include <unordered_map>
+
+namespace aio {
+namespace {
+
+using Clock = std::chrono::steady_clock; // CLOCK_MONOTONIC, as io_uring's timeouts
+constexpr std::uint64_t kNoOffset = static_cast<std::uint64_t>(-1);
+constexpr std::uint32_t kAlways = POLLERR | POLLHUP; // reported whatever was asked
+
+bool linked(const io_uring_sqe& s) noexcept {
+  return (s.flags & (IOSQE_IO_LINK | IOSQE_IO_HARDLINK)) != 0;
+}
+
+// The kernel counts a short read or write as a failure in a link (and then
+// posts a quiet head's CQE after all).
+bool failed(const io_uring_sqe& s, int res) noexcept {
+  if (res < 0) return true;
+  const bool rw = s.opcode == IORING_OP_READ || s.opcode == IORING_OP_WRITE;
+  return rw && static_cast<unsigned>(res) != s.len;
+}
+
+int neg_errno() noexcept { return -errno; }
+
+// What poll(2) with no wait says of `fd` now, for `events`.
+short ready_now(int fd, short events) noexcept {
+  pollfd p{fd, events, 0};
+  if (::poll(&p, 1, 0) < 0) return POLLERR;
+  return p.revents;
+}
+
+// How much a write to a blocking pipe may carry without waiting for its
+// reader: the free room, less a page (the reader's half-consumed page
+// cannot take new bytes). poll's POLLOUT promises one free page at least.
+std::size_t pipe_room(int fd, std::size_t len) noexcept {
+  constexpr long kPage = 4096;
+  const int size = ::fcntl(fd, F_GETPIPE_SZ);
+  int queued = 0;
+  if (size <= 0 || ::ioctl(fd, FIONREAD, &queued) != 0) return std::min<std::size_t>(len, kPage);
+  long room = size - (queued + kPage - 1) / kPage * kPage - kPage;
+  room = std::max(room, kPage);
+  return std::min(len, static_cast<std::size_t>(room));
+}
+
+} // namespace
+
+const char* backend_kind_name(BackendKind k) noexcept {
+  return k == BackendKind::Uring ? "io_uring" : "epoll";
+}
+
+struct EpollBackend::Request {
+  io_uring_sqe sqe;
+  Request* tail = nullptr; // linked behind this one, not issued yet
+  FdWait* fdw = nullptr;   // waiting for readiness of this fd
+  std::uint32_t events = 0;
+  bool timed = false;
+  bool known = false; // in Impl::by_data (cancellable)
+  std::multimap<Clock::time_point, Request*>::iterator timer;
+};
+
+struct EpollBackend::FdWait {
+  int fd;
+  std::uint32_t registered = 0; // the union epoll has now
+  std::vector<Request*> waiters;
+};
+
+struct EpollBackend::Impl {
+  std::deque<Request> pool; // stable addresses
+  std::vector<Request*> free;
+  std::unordered_map<std::uint64_t, Request*> by_data; // waiting, by user_data
+  std::unordered_map<int, FdWait> fds;                 // node-based: stable
+  std::multimap<Clock::time_point, Request*> timers;
+};
+
+Result<std::unique_ptr<EpollBackend>> EpollBackend::create(unsigned entries) {
+  int epfd = ::epoll_create1(EPOLL_CLOEXEC);
+  if (epfd < 0) return errno_code(errno);
+  return std::unique_ptr<EpollBackend>(new EpollBackend(epfd, std::max(entries, 2U)));
+}
+
+EpollBackend::EpollBackend(int epfd, unsigned entries)
+    : epfd_(epfd), sq_entries_(entries), sq_(new io_uring_sqe[entries]),
+      impl_(std::make_unique<Impl>()) {
+  cq_.reserve(2 * entries);
+}
+
+EpollBackend::~EpollBackend() { ::close(epfd_); }
+
+io_uring_sqe* EpollBackend::get_sqe() noexcept {
+  if (sq_count_ == sq_entries_) return nullptr;
+  io_uring_sqe* s = &sq_[sq_count_++];
+  std::memset(s, 0, sizeof *s);
+  return s;
+}
+
+std::size_t EpollBackend::registered_fds() const noexcept { return impl_->fds.size(); }
+std::size_t EpollBackend::waiting() const noexcept { return impl_->by_data.size(); }
+
+EpollBackend::Request* EpollBackend::alloc(const io_uring_sqe& sqe) noexcept {
+  Request* r;
+  if (!impl_->free.empty()) {
+    r = impl_->free.back();
+    impl_->free.pop_back();
+    *r = Request{};
+  } else {
+    r = &impl_->pool.emplace_back();
+  }
+  r->sqe = sqe;
+  return r;
+}
+
+void EpollBackend::release(Request* r) noexcept { impl_->free.push_back(r); }
+
+void EpollBackend::submit() noexcept {
+  // Copied out first: issuing never takes SQ slots, but a chain is built
+  // from adjacent SQEs before any of it runs.
+  const unsigned n = sq_count_;
+  sq_count_ = 0;
+  for (unsigned i = 0; i < n; ++i) {
+    Request* head = alloc(sq_[i]);
+    for (Request* cur = head; linked(cur->sqe) && i + 1 < n; cur = cur->tail)
+      cur->tail = alloc(sq_[++i]);
+    issue(head);
+  }
+}
+
+void EpollBackend::submit_and_wait() noexcept {
+  submit();
+  // With completions in hand, still look at epoll and the clock once
+  // without waiting: a stream of reads of a regular file (always ready)
+  // must not starve a FIFO, a signalfd or a timer.
+  if (cq_ready()) {
+    if (!impl_->by_data.empty()) poll_once(false);
+    return;
+  }
+  while (!cq_ready())
+    poll_once(true);
+}
+
+unsigned EpollBackend::reap(Completion* out, unsigned max) noexcept {
+  unsigned n = 0;
+  while (n < max && cq_head_ < cq_.size())
+    out[n++] = cq_[cq_head_++];
+  if (cq_head_ == cq_.size()) {
+    cq_.clear();
+    cq_head_ = 0;
+  }
+  return n;
+}
+
+void EpollBackend::complete(Request* r, int res) noexcept {
+  const io_uring_sqe& s = r->sqe;
+  if (r->known) {
+    impl_->by_data.erase(s.user_data);
+    r->known = false;
+  }
+  const bool fail = failed(s, res);
+  // A quiet success posts nothing, as IOSQE_CQE_SKIP_SUCCESS in the kernel.
+  if (fail || (s.flags & IOSQE_CQE_SKIP_SUCCESS) == 0) post(s.user_data, res);
+  Request* tail = r->tail;
+  const bool soft = (s.flags & IOSQE_IO_HARDLINK) == 0;
+  release(r);
+  if (tail == nullptr) return;
+  // A hard link issues the tail whatever the head's result; a soft one
+  // cancels the rest of the chain after a failure.
+  if (soft && fail) {
+    tail->sqe.flags &= static_cast<std::uint8_t>(~IOSQE_CQE_SKIP_SUCCESS);
+    complete(tail, -ECANCELED);
+  } else {
+    issue(tail);
+  }
+}
+
+void EpollBackend::issue(Request* r) noexcept {
+  const io_uring_sqe& s = r->sqe;
+  const int fd = s.fd;
+  const auto* path = reinterpret_cast<const char*>(s.addr); // NOLINT(performance-no-int-to-ptr)
+  int res = 0;
+  switch (s.opcode) {
+  case IORING_OP_NOP: break;
+  case IORING_OP_READ:
+  case IORING_OP_WRITE:
+  case IORING_OP_SPLICE:
+  case IORING_OP_POLL_ADD: (void)attempt(r); return;
+  case IORING_OP_TIMEOUT: {
+    const auto* ts = reinterpret_cast<const __kernel_timespec*>(s.addr); // NOLINT
+    const auto d = std::chrono::seconds(ts->tv_sec) + std::chrono::nanoseconds(ts->tv_nsec);
+    const auto at = (s.timeout_flags & IORING_TIMEOUT_ABS) != 0
+                        ? Clock::time_point(std::chrono::duration_cast<Clock::duration>(d))
+                        : Clock::now() + std::chrono::duration_cast<Clock::duration>(d);
+    r->timed = true;
+    r->timer = impl_->timers.emplace(at, r);
+    r->known = true;
+    impl_->by_data[s.user_data] = r;
+    return;
+  }
+  case IORING_OP_ASYNC_CANCEL:
+    cancel(s);
+    res = cancel_result_;
+    break;
+  case IORING_OP_OPENAT: {
+    // As io_uring's inline attempt: a FIFO's open never waits for its peer;
+    // O_NONBLOCK is dropped again if it was not asked for.
+    const int flags = static_cast<int>(s.open_flags);
+    res = ::openat(fd, path, flags | O_NONBLOCK, static_cast<mode_t>(s.len));
+    if (res < 0)
+      res = neg_errno();
+    else if ((flags & O_NONBLOCK) == 0)
+      (void)::fcntl(res, F_SETFL, ::fcntl(res, F_GETFL) & ~O_NONBLOCK);
+    break;
+  }
+  case IORING_OP_CLOSE: res = ::close(fd) == 0 ? 0 : neg_errno(); break;
+  case IORING_OP_STATX:
+    res = ::statx(fd, path, static_cast<int>(s.statx_flags), s.len,
+                  reinterpret_cast<struct statx*>(s.off)) == 0 // NOLINT
+              ? 0
+              : neg_errno();
+    break;
+  case IORING_OP_FSYNC:
+    res = ((s.fsync_flags & IORING_FSYNC_DATASYNC) != 0 ? ::fdatasync(fd) : ::fsync(fd)) == 0
+              ? 0
+              : neg_errno();
+    break;
+  case IORING_OP_MKDIRAT:
+    res = ::mkdirat(fd, path, static_cast<mode_t>(s.len)) == 0 ? 0 : neg_errno();
+    break;
+  case IORING_OP_UNLINKAT:
+    res = ::unlinkat(fd, path, static_cast<int>(s.unlink_flags)) == 0 ? 0 : neg_errno();
+    break;
+  case IORING_OP_RENAMEAT:
+    res = ::renameat2(fd, path, static_cast<int>(s.len), reinterpret_cast<const char*>(s.off),
+                      s.rename_flags) == 0 // NOLINT
+              ? 0
+              : neg_errno();
+    break;
+  case IORING_OP_LINKAT:
+    res = ::linkat(fd, path, static_cast<int>(s.len), reinterpret_cast<const char*>(s.off),
+                   static_cast<int>(s.hardlink_flags)) == 0 // NOLINT
+              ? 0
+              : neg_errno();
+    break;
+  case IORING_OP_SYMLINKAT:
+    res = ::symlinkat(path, fd, reinterpret_cast<const char*>(s.off)) == 0 ? 0
+                                                                           : neg_errno(); // NOLINT
+    break;
+  case IORING_OP_FALLOCATE:
+    res = ::fallocate(fd, static_cast<int>(s.len), static_cast<off_t>(s.off),
+                      static_cast<off_t>(s.addr)) == 0
+              ? 0
+              : neg_errno();
+    break;
+  case IORING_OP_FGETXATTR: {
+    const ssize_t n = ::fgetxattr(fd, path, reinterpret_cast<void*>(s.off), s.len); // NOLINT
+    res = n >= 0 ? static_cast<int>(n) : neg_errno();
+    break;
+  }
+  case IORING_OP_FSETXATTR:
+    res = ::fsetxattr(fd, path, reinterpret_cast<const void*>(s.off), s.len, // NOLINT
+                      static_cast<int>(s.xattr_flags)) == 0
+              ? 0
+              : neg_errno();
+    break;
+  default: res = -EINVAL; break;
+  }
+  complete(r, res);
+}
+
+// One try of a read, write, splice or poll: completes `r`, or leaves it
+// waiting in epoll for the readiness it lacks. Returns true if completed.
+bool EpollBackend::attempt(Request* r) noexcept {
+  const io_uring_sqe& s = r->sqe;
+  const int fd = s.fd;
+  if (s.opcode == IORING_OP_POLL_ADD) {
+    const short want = static_cast<short>(s.poll32_events);
+    const short got = ready_now(fd, want);
+    if ((got & POLLNVAL) != 0) return complete(r, -EBADF), true;
+    if ((got & (want | kAlways)) != 0) return complete(r, got & (want | kAlways)), true;
+    return wait_fd(r, fd, static_cast<std::uint32_t>(want)), false;
+  }
+  if (s.opcode == IORING_OP_SPLICE) {
+    const int in = s.splice_fd_in;
+    auto off_in = static_cast<loff_t>(s.splice_off_in);
+    auto off_out = static_cast<loff_t>(s.off);
+    // SPLICE_F_NONBLOCK: the pipe ends never block, whatever their O_NONBLOCK.
+    const unsigned flags = s.splice_flags | SPLICE_F_NONBLOCK;
+    ssize_t n;
+    do {
+      n = ::splice(in, s.splice_off_in == kNoOffset ? nullptr : &off_in, fd,
+                   s.off == kNoOffset ? nullptr : &off_out, s.len, flags);
+    } while (n < 0 && errno == EINTR);
+    if (n >= 0 || errno != EAGAIN)
+      return complete(r, n >= 0 ? static_cast<int>(n) : neg_errno()), true;
+    // Wait for whichever side is not ready.
+    if ((ready_now(in, POLLIN) & (POLLIN | kAlways)) == 0)
+      wait_fd(r, in, POLLIN);
+    else
+      wait_fd(r, fd, POLLOUT);
+    return false;
+  }
+  const bool rd = s.opcode == IORING_OP_READ;
+  const short want = rd ? POLLIN : POLLOUT;
+  const int fl = ::fcntl(fd, F_GETFL);
+  if (fl < 0) return complete(r, neg_errno()), true;
+  std::size_t len = s.len;
+  bool sock = false;
+  if ((fl & O_NONBLOCK) == 0) {
+    // A blocking fd (an inherited stdin or stdout: its O_NONBLOCK is not
+    // ours to flip, other processes share it) is touched only once ready;
+    // a regular file always is.
+    const short got = ready_now(fd, want);
+    if ((got & POLLNVAL) != 0) return complete(r, -EBADF), true;
+    if ((got & (want | kAlways)) == 0)
+      return wait_fd(r, fd, static_cast<std::uint32_t>(want)), false;
+    struct stat st {};
+    if (!rd && ::fstat(fd, &st) == 0) {
+      // A write longer than the pipe's room would block until the reader
+      // drained it; a socket takes MSG_DONTWAIT.
+      if (S_ISFIFO(st.st_mode)) len = pipe_room(fd, len);
+      sock = S_ISSOCK(st.st_mode);
+    }
+  }
+  auto* buf = reinterpret_cast<void*>(s.addr); // NOLINT(performance-no-int-to-ptr)
+  ssize_t n;
+  do {
+    if (sock) {
+      n = ::send(fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    } else {
+      iovec iov{buf, len};
+      // The offset is ignored on a stream (a pipe), as io_uring ignores it.
+      auto off = s.off == kNoOffset ? static_cast<off_t>(-1) : static_cast<off_t>(s.off);
+      n = rd ? ::preadv2(fd, &iov, 1, off, static_cast<int>(s.rw_flags))
+             : ::pwritev2(fd, &iov, 1, off, static_cast<int>(s.rw_flags));
+      if (n < 0 && errno == ESPIPE && off != -1)
+        n = rd ? ::preadv2(fd, &iov, 1, -1, static_cast<int>(s.rw_flags))
+               : ::pwritev2(fd, &iov, 1, -1, static_cast<int>(s.rw_flags));
+    }
+  } while (n < 0 && errno == EINTR);
+  if (n < 0 && (errno == EAGAIN || (sock && errno == EWOULDBLOCK)))
+    return wait_fd(r, fd, static_cast<std::uint32_t>(want)), false;
+  complete(r, n >= 0 ? static_cast<int>(n) : neg_errno());
+  return true;
+}
+
+void EpollBackend::wait_fd(Request* r, int fd, std::uint32_t events) noexcept {
+  auto [it, fresh] = impl_->fds.try_emplace(fd);
+  FdWait& w = it->second;
+  if (fresh) w.fd = fd;
+  w.waiters.push_back(r);
+  r->fdw = &w;
+  r->events = events;
+  if (!r->known) {
+    r->known = true;
+    impl_->by_data[r->sqe.user_data] = r;
+  }
+  update_interest(w);
+}
+
+// Takes `r` off its fd's list; the caller updates the epoll interest.
+void EpollBackend::unwait_fd(Request* r) noexcept {
+  auto& v = r->fdw->waiters;
+  v.erase(std::find(v.begin(), v.end(), r));
+  r->fdw = nullptr;
+}
+
+// Gives epoll the union of what the fd's waiters want: one registration
+// per fd, removed with its last waiter (a cancelled read leaves nothing).
+void EpollBackend::update_interest(FdWait& w) noexcept {
+  std::uint32_t want = 0;
+  for (Request* r : w.waiters)
+    want |= r->events;
+  if (want == w.registered) {
+    if (want == 0) impl_->fds.erase(w.fd);
+    return;
+  }
+  epoll_event ev{};
+  ev.events = want;
+  ev.data.fd = w.fd;
+  int op = w.registered == 0 ? EPOLL_CTL_ADD : want == 0 ? EPOLL_CTL_DEL : EPOLL_CTL_MOD;
+  int rc = ::epoll_ctl(epfd_, op, w.fd, &ev);
+  if (rc != 0 && op == EPOLL_CTL_ADD && errno == EEXIST)
+    rc = ::epoll_ctl(epfd_, EPOLL_CTL_MOD, w.fd, &ev);
+  if (op == EPOLL_CTL_DEL || want == 0) {
+    impl_->fds.erase(w.fd); // a failed DEL: the fd is already gone from epoll
+    return;
+  }
+  if (rc == 0) {
+    w.registered = want;
+    return;
+  }
+  // Cannot be waited for (EPERM: not pollable; EBADF): fail the waiters
+  // rather than wait forever.
+  const int err = errno;
+  const int fd = w.fd;
+  std::vector<Request*> stuck;
+  stuck.swap(w.waiters);
+  if (w.registered != 0) (void)::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+  impl_->fds.erase(fd);
+  for (Request* r : stuck) {
+    r->fdw = nullptr;
+    complete(r, -err);
+  }
+}
+
+void EpollBackend::cancel(const io_uring_sqe& s) noexcept {
+  const unsigned f = s.cancel_flags;
+  const bool all = (f & (IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_ANY)) != 0;
+  std::vector<Request*> targets;
+  if ((f & (IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_FD)) != 0) {
+    for (auto& [ud, r] : impl_->by_data) {
+      if ((f & IORING_ASYNC_CANCEL_ANY) != 0 || r->sqe.fd == s.fd) targets.push_back(r);
+      if (!all && !targets.empty()) break;
+    }
+  } else if (auto it = impl_->by_data.find(s.addr); it != impl_->by_data.end()) {
+    targets.push_back(it->second);
+  }
+  for (Request* r : targets)
+    cancel_one(r);
+  const int found = static_cast<int>(targets.size());
+  cancel_result_ = found == 0 ? -ENOENT : all ? found : 0;
+}
+
+// Drops `r`'s wait (its epoll interest or its deadline) and completes it
+// with ECANCELED: it is over, nothing is read or written for it after this.
+void EpollBackend::cancel_one(Request* r) noexcept {
+  if (r->fdw != nullptr) {
+    FdWait& w = *r->fdw;
+    unwait_fd(r);
+    update_interest(w);
+  }
+  if (r->timed) {
+    impl_->timers.erase(r->timer);
+    r->timed = false;
+  }
+  complete(r, -ECANCELED);
+}
+
+void EpollBackend::expire_timers() noexcept {
+  if (impl_->timers.empty()) return;
+  const auto now = Clock::now();
+  while (!impl_->timers.empty() && impl_->timers.begin()->first <= now) {
+    Request* r = impl_->timers.begin()->second;
+    impl_->timers.erase(impl_->timers.begin());
+    r->timed = false;
+    complete(r, -ETIME);
+  }
+}
+
+void EpollBackend::poll_once(bool block) noexcept {
+  timespec ts{0, 0};
+  timespec* tsp = &ts;
+  if (block) {
+    if (impl_->timers.empty()) {
+      tsp = nullptr;
+    } else {
+      auto d = impl_->timers.begin()->first - Clock::now();
+      if (d.count() > 0) {
+        auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
+        ts.tv_sec = ns / 1'000'000'000;
+        ts.tv_nsec = ns % 1'000'000'000;
+      }
+    }
+  }
+  epoll_event evs[64];
+  int n = ::epoll_pwait2(epfd_, evs, 64, tsp, nullptr);
+  if (n < 0 && errno == ENOSYS) {
+    // Before 5.11: milliseconds, rounded up so a deadline is never early.
+    int ms = tsp == nullptr
+                 ? -1
+                 : static_cast<int>(ts.tv_sec * 1000 + (ts.tv_nsec + 999'999) / 1'000'000);
+    n = ::epoll_wait(epfd_, evs, 64, ms);
+  }
+  for (int i = 0; i < n; ++i) {
+    const int fd = evs[i].data.fd;
+    auto it = impl_->fds.find(fd);
+    if (it == impl_->fds.end()) continue;
+    const std::uint32_t got = evs[i].events;
+    std::vector<Request*> run;
+    auto& v = it->second.waiters;
+    for (Request* r : v)
+      if ((r->events & got) != 0 || (got & kAlways) != 0) run.push_back(r);
+    for (Request* r : run)
+      unwait_fd(r);
+    // Each retry completes or waits again; the fd's entry may come and go
+    // meanwhile (a linked tail issued on completion), so it is found again.
+    for (Request* r : run)
+      (void)attempt(r);
+    if (auto again = impl_->fds.find(fd); again != impl_->fds.end()) update_interest(again->second);
+  }
+  expire_timers();
+}
+
+} // namespace aio

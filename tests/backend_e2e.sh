@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# acat where io_uring is denied, as in a default Docker container: under
+# deny_uring (a seccomp filter making io_uring_setup fail with EPERM) and,
+# when root on a kernel that has it, under kernel.io_uring_disabled=2, acat
+# must give the same bytes and exit codes as without, on the readiness
+# backend, silently. Asserts bytes and exit codes only.
+# Usage: backend_e2e.sh path/to/acat path/to/deny_uring
+set -u
+ACAT=$(readlink -f "$1")
+DENY=$(readlink -f "$2")
+T=$(mktemp -d "$PWD/backend-e2e.XXXXXX" 2>/dev/null || mktemp -d /tmp/backend-e2e.XXXXXX)
+SYSCTL=/proc/sys/kernel/io_uring_disabled
+OLD_SYSCTL=
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+  # Whatever happened, the host gets its io_uring back.
+  [[ -n "$OLD_SYSCTL" ]] && echo "$OLD_SYSCTL" >"$SYSCTL"
+  rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+cd "$T" || exit 1
+unset AIO_BACKEND AIO_TRACE
+FAILS=0
+PASSES=0
+ok() { PASSES=$((PASSES + 1)); }
+fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
+eq() { if [[ "$2" == "$3" ]]; then ok; else fail "$1: got '$2', want '$3'"; fi; }
+
+# The corpus: text, binary, empty, a file larger than a pipe, a missing one.
+printf 'one\ntwo\nthree\n' >small
+head -c 300000 /dev/urandom >binary
+: >empty
+seq 1 200000 >big
+mkfifo fifo
+
+# run_case NAME WRAPPER...: runs each acat invocation plainly and under
+# WRAPPER, and compares stdout bytes, stderr and exit codes.
+# Each invocation is "shell text" with $A standing for acat.
+CASES=(
+  '$A small binary empty big'
+  '$A small missing big'
+  '$A <big'
+  'cat big | $A - small'
+  '$A big | cat'
+  '$A -n 5 big small'
+  '$A -c +1000 binary'
+  '$A -n +199990 big'
+  '(sleep 0.2; echo through-fifo >fifo) & $A fifo; wait'
+  '$A big | head -c 10'
+  '$A --bogus-option'
+)
+run_cases() {
+  local label=$1 i
+  shift
+  for i in "${!CASES[@]}"; do
+    local c=${CASES[$i]}
+    A=$ACAT bash -c "${c//\$A/$ACAT}" >"want.$i" 2>"want_err.$i"
+    local want=$?
+    A=$ACAT "$@" bash -c "${c//\$A/$ACAT}" >"got.$i" 2>"got_err.$i"
+    local got=$?
+    eq "$label: exit code of '$c'" "$got" "$want"
+    if cmp -s "want.$i" "got.$i"; then ok; else fail "$label: stdout of '$c' differs"; fi
+    if cmp -s "want_err.$i" "got_err.$i"; then ok; else
+      fail "$label: stderr of '$c' differs"
+      diff "want_err.$i" "got_err.$i" | head -4
+    fi
+  done
+}
+
+# The filter itself: forcing io_uring under it fails as io_uring fails today.
+AIO_BACKEND=uring "$DENY" "$ACAT" small >/dev/null 2>err
+eq "forced uring under the filter exits" "$?" 1
+eq "forced uring under the filter says why" "$(cat err)" \
+  "acat: cannot set up io_uring: Operation not permitted"
+
+# Silently on the readiness backend; AIO_TRACE says which.
+AIO_TRACE=1 "$DENY" "$ACAT" small 2>trace >/dev/null
+if grep -q 'backend    epoll: cannot set up io_uring: Operation not permitted' trace; then ok; else
+  fail "AIO_TRACE names the epoll backend and why"
+  head -3 trace
+fi
+
+run_cases seccomp "$DENY"
+
+# acat -f under the filter: what is appended comes out, once.
+: >grow
+"$DENY" "$ACAT" -f grow >follow.out 2>follow.err &
+PIDS+=($!)
+for ((i = 0; i < 2000; i++)); do
+  [[ -n "$(ls -l /proc/${PIDS[-1]}/fd 2>/dev/null | grep grow)" ]] && break
+  sleep 0.01
+done
+sleep 0.2 # the watch is set once the first pass is over
+printf 'line 1\n' >>grow
+for ((i = 0; i < 2000; i++)); do grep -q 'line 1' follow.out && break; sleep 0.01; done
+printf 'line 2\nline 3\n' >>grow
+for ((i = 0; i < 2000; i++)); do grep -q 'line 3' follow.out && break; sleep 0.01; done
+kill -TERM "${PIDS[-1]}"
+wait "${PIDS[-1]}"
+eq "acat -f under the filter: exit code after SIGTERM" "$?" 143
+eq "acat -f under the filter: bytes" "$(cat follow.out)" "$(printf 'line 1\nline 2\nline 3')"
+eq "acat -f under the filter: threads" "$(ls /proc/self/task | wc -l)" 1
+
+# kernel.io_uring_disabled=2, as an admin sets it.
+if [[ $(id -u) -ne 0 ]]; then
+  echo "SKIP: kernel.io_uring_disabled case needs root"
+elif [[ ! -w $SYSCTL ]]; then
+  echo "SKIP: this kernel has no writable kernel.io_uring_disabled"
+else
+  OLD_SYSCTL=$(cat "$SYSCTL")
+  if echo 2 >"$SYSCTL" 2>/dev/null; then
+    run_cases io_uring_disabled=2 env
+    AIO_BACKEND=uring "$ACAT" small >/dev/null 2>err
+    eq "forced uring with io_uring_disabled=2 says why" "$(cat err)" \
+      "acat: io_uring is disabled on this host (kernel.io_uring_disabled=2)"
+  else
+    echo "SKIP: cannot write kernel.io_uring_disabled (a container's read-only /proc/sys?)"
+  fi
+  echo "$OLD_SYSCTL" >"$SYSCTL"
+  OLD_SYSCTL=
+fi
+
+echo "backend_e2e: $PASSES passed, $FAILS failed"
+[[ $FAILS -eq 0 ]]

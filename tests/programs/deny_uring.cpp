@@ -1,0 +1,46 @@
+// deny_uring PROGRAM [ARGS...]: runs PROGRAM with io_uring_setup denied
+// (EPERM), as Docker's and containerd's default seccomp profiles deny it.
+// A classic BPF filter; no_new_privs lets an unprivileged user install it.
+#include <cerrno>
+#include <cstddef>
+#include <cstdio>
+#include <cstring>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#if defined(__x86_64__)
+#define ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define ARCH AUDIT_ARCH_AARCH64
+#else
+#error "deny_uring: unknown architecture"
+#endif
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    fputs("usage: deny_uring PROGRAM [ARGS...]\n", stderr);
+    return 2;
+  }
+  struct sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = {.len = sizeof filter / sizeof filter[0], .filter = filter};
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+      prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) != 0) {
+    fprintf(stderr, "deny_uring: cannot install the seccomp filter: %s\n", strerror(errno));
+    return 125;
+  }
+  execvp(argv[1], argv + 1);
+  fprintf(stderr, "deny_uring: cannot run '%s': %s\n", argv[1], strerror(errno));
+  return 127;
+}
