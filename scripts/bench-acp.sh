@@ -31,7 +31,7 @@ while True:
         break
     try:
         # A kernel io-wq worker has PF_IO_WORKER (0x10) in its flags (field
-        # 9 of stat); its comm may still be the parent's just after creation.
+        # 9 of stat); its comm may still be that of the parent just after creation.
         flags = []
         for t in os.listdir(f"/proc/{pid}/task"):
             with open(f"/proc/{pid}/task/{t}/stat") as f:
