@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -79,6 +80,9 @@ struct EpollBackend::FdWait {
   int fd;
   std::uint32_t registered = 0; // the union epoll has now
   std::vector<Request*> waiters;
+  // Per event bit, how many waiters want it: the union in O(1), where a
+  // walk of 10,000 waiters per change made a mass cancel quadratic.
+  std::array<unsigned, 32> wanted{};
 };
 
 struct EpollBackend::Impl {
@@ -365,6 +369,8 @@ void EpollBackend::wait_fd(Request* r, int fd, std::uint32_t events) noexcept {
   w.waiters.push_back(r);
   r->fdw = &w;
   r->events = events;
+  for (unsigned b = 0; b < 32; ++b)
+    if ((events >> b & 1U) != 0) ++w.wanted[b];
   if (!r->known) {
     r->known = true;
     impl_->by_data[r->sqe.user_data] = r;
@@ -374,8 +380,11 @@ void EpollBackend::wait_fd(Request* r, int fd, std::uint32_t events) noexcept {
 
 // Takes `r` off its fd's list; the caller updates the epoll interest.
 void EpollBackend::unwait_fd(Request* r) noexcept {
-  auto& v = r->fdw->waiters;
+  FdWait& w = *r->fdw;
+  auto& v = w.waiters;
   v.erase(std::find(v.begin(), v.end(), r));
+  for (unsigned b = 0; b < 32; ++b)
+    if ((r->events >> b & 1U) != 0) --w.wanted[b];
   r->fdw = nullptr;
 }
 
@@ -383,8 +392,8 @@ void EpollBackend::unwait_fd(Request* r) noexcept {
 // per fd, removed with its last waiter (a cancelled read leaves nothing).
 void EpollBackend::update_interest(FdWait& w) noexcept {
   std::uint32_t want = 0;
-  for (Request* r : w.waiters)
-    want |= r->events;
+  for (unsigned b = 0; b < 32; ++b)
+    if (w.wanted[b] != 0) want |= 1U << b;
   if (want == w.registered) {
     if (want == 0) impl_->fds.erase(w.fd);
     return;
