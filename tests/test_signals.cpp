@@ -118,7 +118,13 @@ TEST_CASE("SIGINT is answered within 100 ms with 10,000 FIFO reads pending") {
   REQUIRE(WIFSIGNALED(status));
   CHECK(WTERMSIG(status) == SIGINT);
   MESSAGE("exit after SIGINT with 10,000 reads pending, ms: " << took);
+#if defined(__SANITIZE_ADDRESS__)
+  // An unoptimised, instrumented build spends ~0.5 s just cancelling 10,000
+  // operations; the bound that matters is checked in the optimised build.
+  CHECK(took < 3000.0);
+#else
   CHECK(took < 100.0);
+#endif
 }
 
 TEST_CASE("SIGTERM kills it by SIGTERM") {
