@@ -308,8 +308,9 @@ void Runtime::cancel(Operation& op) noexcept {
   case Operation::State::InFlight:
     // Behind its head the kernel has not issued it yet: an ASYNC_CANCEL
     // now would find nothing and be lost. dispatch() sends it once the
-    // head is over.
-    if (op.behind_head_) return;
+    // head is over. A quiet head may end without a word, so behind one the
+    // cancel goes now, and again each turn while it finds nothing.
+    if (op.behind_head_ && !op.link_prev_->quiet_) return;
     ++op.pending_cqes_; // the operation now ends after the cancel's CQE too
     submit_cancel(op);
     return;
@@ -482,6 +483,14 @@ AIO_HOT void Runtime::dispatch(std::uint64_t user_data, int res) noexcept {
     // 0: found and cancelled; -ENOENT: already done; -EALREADY: running and
     // may still finish. In every case the target's own CQE tells its result.
     trace("cancel-cqe", op, res);
+    if (res == -ENOENT && op->behind_head_) {
+      // The tail of a quiet pair, not issued yet: its head runs, or ended
+      // quietly and the kernel issues the tail in the task work of the
+      // next enter. Ask again then (the head's own cancel ends a head that
+      // still waits), keeping the CQE this one was counted as.
+      cancel_queue_.push_back(op);
+      return;
+    }
   } else {
     // A tail's CQE while its head had none: the head succeeded quietly.
     if (op->behind_head_) quiet_head_done(*op->link_prev_);

@@ -73,9 +73,10 @@ public:
 protected:
   ~Operation() = default; // never deleted through the base
   // Posts no CQE when it succeeds (IOSQE_CQE_SKIP_SUCCESS); a failure still
-  // posts one. Only for the head of a linked pair whose tail never waits (a
-  // read of a regular file): the tail's CQE then says the head is over, and
-  // its result is 0. Elsewhere it is ignored: the operation would never end.
+  // posts one. Only for the head of a linked pair: the tail's CQE then says
+  // the head is over, and its result is 0. Elsewhere it is ignored: the
+  // operation would never end. A tail that waits is cancelled by a stop even
+  // though nothing says when the kernel issued it (Runtime::cancel).
   void set_quiet() noexcept { quiet_ = true; }
 
 private:
