@@ -319,12 +319,12 @@ TEST_CASE("a stop ends a quiet pair whose head succeeded and whose tail waits on
   std::array<std::byte, 8> head_buf{};
   rt->block_on([&]() -> aio::Task<void> {
     aio::Scope scope(co_await aio::stop_token());
-    scope.spawn([](int head_fd, std::span<std::byte> hb, int tail_fd,
-                   PairOutcome& o) -> aio::Task<void> {
-      std::array<std::byte, 64> b{};
-      auto [h, t] = co_await aio::Linked{aio::quiet_read(head_fd, hb), aio::read(tail_fd, b)};
-      o.record(h, t, b);
-    }(head_file.get(), head_buf, tail_fifo.rd.get(), out));
+    scope.spawn(
+        [](int head_fd, std::span<std::byte> hb, int tail_fd, PairOutcome& o) -> aio::Task<void> {
+          std::array<std::byte, 64> b{};
+          auto [h, t] = co_await aio::Linked{aio::quiet_read(head_fd, hb), aio::read(tail_fd, b)};
+          o.record(h, t, b);
+        }(head_file.get(), head_buf, tail_fifo.rd.get(), out));
     (void)co_await aio::nop();
     (void)co_await aio::nop();
     scope.request_stop();

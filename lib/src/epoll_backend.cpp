@@ -102,7 +102,7 @@ Result<std::unique_ptr<EpollBackend>> EpollBackend::create(unsigned entries) {
 EpollBackend::EpollBackend(int epfd, unsigned entries)
     : epfd_(epfd), sq_entries_(entries), sq_(new io_uring_sqe[entries]),
       impl_(std::make_unique<Impl>()) {
-  cq_.reserve(2 * entries);
+  cq_.reserve(2 * std::size_t{entries});
 }
 
 EpollBackend::~EpollBackend() { ::close(epfd_); }
@@ -196,6 +196,7 @@ void EpollBackend::issue(Request* r) noexcept {
   const io_uring_sqe& s = r->sqe;
   const int fd = s.fd;
   const auto* path = reinterpret_cast<const char*>(s.addr); // NOLINT(performance-no-int-to-ptr)
+  const auto* path2 = reinterpret_cast<const char*>(s.off); // NOLINT(performance-no-int-to-ptr)
   int res = 0;
   switch (s.opcode) {
   case IORING_OP_NOP: break;
@@ -249,21 +250,16 @@ void EpollBackend::issue(Request* r) noexcept {
     res = ::unlinkat(fd, path, static_cast<int>(s.unlink_flags)) == 0 ? 0 : neg_errno();
     break;
   case IORING_OP_RENAMEAT:
-    res = ::renameat2(fd, path, static_cast<int>(s.len), reinterpret_cast<const char*>(s.off),
-                      s.rename_flags) == 0 // NOLINT
-              ? 0
-              : neg_errno();
+    res = ::renameat2(fd, path, static_cast<int>(s.len), path2, s.rename_flags) == 0 ? 0
+                                                                                     : neg_errno();
     break;
   case IORING_OP_LINKAT:
-    res = ::linkat(fd, path, static_cast<int>(s.len), reinterpret_cast<const char*>(s.off),
-                   static_cast<int>(s.hardlink_flags)) == 0 // NOLINT
-              ? 0
-              : neg_errno();
+    res =
+        ::linkat(fd, path, static_cast<int>(s.len), path2, static_cast<int>(s.hardlink_flags)) == 0
+            ? 0
+            : neg_errno();
     break;
-  case IORING_OP_SYMLINKAT:
-    res = ::symlinkat(path, fd, reinterpret_cast<const char*>(s.off)) == 0 ? 0
-                                                                           : neg_errno(); // NOLINT
-    break;
+  case IORING_OP_SYMLINKAT: res = ::symlinkat(path, fd, path2) == 0 ? 0 : neg_errno(); break;
   case IORING_OP_FALLOCATE:
     res = ::fallocate(fd, static_cast<int>(s.len), static_cast<off_t>(s.off),
                       static_cast<off_t>(s.addr)) == 0
@@ -295,7 +291,9 @@ bool EpollBackend::attempt(Request* r) noexcept {
     const short want = static_cast<short>(s.poll32_events);
     const short got = ready_now(fd, want);
     if ((got & POLLNVAL) != 0) return complete(r, -EBADF), true;
-    if ((got & (want | kAlways)) != 0) return complete(r, got & (want | kAlways)), true;
+    // A poll's result is its revents: 16 bits, never negative.
+    const auto seen = static_cast<int>(static_cast<std::uint32_t>(got) & (want | kAlways));
+    if (seen != 0) return complete(r, seen), true;
     return wait_fd(r, fd, static_cast<std::uint32_t>(want)), false;
   }
   if (s.opcode == IORING_OP_SPLICE) {

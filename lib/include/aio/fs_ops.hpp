@@ -137,7 +137,8 @@ public:
     std::uint64_t ino;
     unsigned char type; // DT_*
   };
-  explicit DirReader(int dirfd, std::size_t buffer = 32 * 1024) : fd_(dirfd), buf_(buffer) {}
+  explicit DirReader(int dirfd, std::size_t buffer = std::size_t{32} << 10)
+      : fd_(dirfd), buf_(buffer) {}
   // The next entry, "." and ".." skipped; false at the end or on an error
   // (then error() says which).
   bool next(Entry& e) noexcept;
