@@ -4,10 +4,14 @@
 # when root on a kernel that has it, under kernel.io_uring_disabled=2, acat
 # must give the same bytes and exit codes as without, on the readiness
 # backend, silently. Asserts bytes and exit codes only.
-# Usage: backend_e2e.sh path/to/acat path/to/deny_uring
+# acp too (a tree copy: bytes, modes, links, exit codes), and every tool's
+# --version names the backend it would run on.
+# Usage: backend_e2e.sh path/to/acat path/to/deny_uring path/to/acp path/to/aiobench
 set -u
 ACAT=$(readlink -f "$1")
 DENY=$(readlink -f "$2")
+ACP=$(readlink -f "$3")
+AIOBENCH=$(readlink -f "$4")
 T=$(mktemp -d "$PWD/backend-e2e.XXXXXX" 2>/dev/null || mktemp -d /tmp/backend-e2e.XXXXXX)
 SYSCTL=/proc/sys/kernel/io_uring_disabled
 OLD_SYSCTL=
@@ -111,6 +115,38 @@ wait "${PIDS[-1]}"
 eq "acat -f under the filter: exit code after SIGTERM" "$?" 143
 eq "acat -f under the filter: bytes" "$(cat follow.out)" "$(printf 'line 1\nline 2\nline 3')"
 eq "acat -f under the filter: threads" "$(ls /proc/self/task | wc -l)" 1
+
+# --version of every tool names the backend, and why not io_uring.
+for tool in "$ACAT" "$ACP" "$AIOBENCH"; do
+  name=$(basename "$tool")
+  eq "$name --version, io_uring usable" "$("$tool" --version | tail -n 1)" "backend: io_uring"
+  eq "$name --version under the filter" "$("$DENY" "$tool" --version | tail -n 1)" \
+    "backend: epoll (cannot set up io_uring: Operation not permitted)"
+  eq "$name --version, AIO_BACKEND=epoll" "$(AIO_BACKEND=epoll "$tool" --version | tail -n 1)" \
+    "backend: epoll (AIO_BACKEND=epoll)"
+done
+
+# acp under the filter: the same tree, modes, links and exit codes as without.
+mkdir -p src/sub
+printf 'alpha\n' >src/a
+head -c 300000 /dev/urandom >src/sub/bin
+ln -s a src/link
+ln src/a src/hard
+chmod 640 src/sub/bin
+tree_of() { (cd "$1" && find . -printf '%p %y %m %l %n\n' | sort && find . -type f -exec md5sum {} + | sort); }
+"$ACP" -a src plain.out 2>plain.err
+want=$?
+"$DENY" "$ACP" -a src denied.out 2>denied.err
+got=$?
+eq "acp -a under the filter: exit code" "$got" "$want"
+eq "acp -a under the filter: tree" "$(tree_of denied.out)" "$(tree_of plain.out)"
+eq "acp -a: the copy is right" "$(tree_of plain.out)" "$(tree_of src)"
+"$ACP" src/missing x.out 2>want_err; want=$?
+"$DENY" "$ACP" src/missing x.out 2>got_err; got=$?
+eq "acp of a missing file under the filter: exit code" "$got" "$want"
+eq "acp of a missing file under the filter: message" "$(cat got_err)" "$(cat want_err)"
+"$DENY" "$ACP" src/a single.out
+eq "acp of one file under the filter: bytes" "$(cat single.out)" "alpha"
 
 # kernel.io_uring_disabled=2, as an admin sets it.
 if [[ $(id -u) -ne 0 ]]; then

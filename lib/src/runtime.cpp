@@ -85,6 +85,15 @@ Result<BackendKind> choose_backend(const RuntimeOptions& opts, std::string* why)
   return choose(probe, opts, why);
 }
 
+std::string backend_line(const RuntimeOptions& opts) {
+  std::string why;
+  auto kind = choose_backend(opts, &why);
+  if (!kind) return "backend: none (" + why + ")";
+  std::string line = std::string("backend: ") + backend_kind_name(*kind);
+  if (!why.empty()) line += " (" + why + ")";
+  return line;
+}
+
 RuntimeOptions default_runtime_options() {
   RuntimeOptions o;
   const char* t = std::getenv("AIO_TRACE");

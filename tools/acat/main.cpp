@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
   switch (acat::parse(argc, argv, opts, error)) {
   case acat::ParseOutcome::Help: return print_or_fail(acat::help_text());
   case acat::ParseOutcome::Version:
-    return print_or_fail(std::string("acat ") + ACAT_VERSION + "\n");
+    return print_or_fail(std::string("acat ") + ACAT_VERSION + "\n" + aio::backend_line() + "\n");
   case acat::ParseOutcome::UsageError:
     if (!error.empty()) fmt::print(stderr, "acat: {}\n", error);
     fmt::print(stderr, "Try 'acat --help' for more information.\n");

@@ -14,7 +14,9 @@ int main(int argc, char** argv) {
   std::string error;
   switch (acp::parse(argc, argv, opts, error)) {
   case acp::ParseOutcome::Help: fmt::print("{}", acp::help_text()); return 0;
-  case acp::ParseOutcome::Version: fmt::print("acp {}\n", ACP_VERSION); return 0;
+  case acp::ParseOutcome::Version:
+    fmt::print("acp {}\n{}\n", ACP_VERSION, aio::backend_line());
+    return 0;
   case acp::ParseOutcome::UsageError:
     if (!error.empty()) fmt::print(stderr, "acp: {}\n", error);
     fmt::print(stderr, "Try 'acp --help' for more information.\n");

@@ -3,6 +3,8 @@
 #include "options.hpp"
 #include "run.hpp"
 
+#include "aio/runtime.hpp"
+
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <unistd.h>
@@ -14,7 +16,10 @@ int main(int argc, char** argv) {
   aiobench::Options o;
   CLI::App app{"aiobench: compare io_uring, a thread pool, epoll and blocking I/O on this host:\n"
                "threads, io-wq workers, leaks, latency and throughput."};
-  app.set_version_flag("-V,--version", std::string("aiobench ") + AIOBENCH_VERSION);
+  // The backend a tool would run on here; aiobench's uring rows force io_uring.
+  app.set_version_flag("-V,--version", [] {
+    return std::string("aiobench ") + AIOBENCH_VERSION + "\n" + aio::backend_line();
+  });
   std::vector<std::string> scenarios{"all"}, strategies{"all"}, patterns{"all"}, modes{"all"};
   std::vector<unsigned> depths;
   unsigned rounds = 0;

@@ -42,6 +42,10 @@ RuntimeOptions default_runtime_options();
 Result<BackendKind> choose_backend(const RuntimeOptions& opts = default_runtime_options(),
                                    std::string* why = nullptr);
 
+// For a tool's --version: "backend: io_uring", or "backend: epoll (why
+// not io_uring)", or why neither can be had.
+std::string backend_line(const RuntimeOptions& opts = default_runtime_options());
+
 // Base of everything submitted to the ring. Subclasses say how to fill the
 // SQE and what to do once everything is over; the runtime does the rest.
 class Operation {
