@@ -151,7 +151,8 @@ std::string json_num(double v) {
 const Row* find(const Report& r, const std::string& scen, const std::string& strat,
                 const std::string& variant) {
   for (const auto& row : r.rows)
-    if (row.scenario == scen && row.strategy == strat && row.variant == variant && !row.skipped)
+    if (row.scenario == scen && row.strategy == strat && row.variant == variant && !row.skipped &&
+        !row.failed)
       return &row;
   return nullptr;
 }
@@ -338,7 +339,8 @@ std::string to_json(const Report& r, const Options& opt) {
     j += fmt::format("    {{\"scenario\": {}, \"strategy\": {}, \"variant\": {}, \"skipped\": {}, "
                      "\"note\": {},\n      \"figures\": {{",
                      json_str(row.scenario), json_str(row.strategy), json_str(row.variant),
-                     row.skipped ? "true" : "false", json_str(row.note));
+                     row.skipped ? "true" : "false", row.failed ? "true" : "false",
+                     json_str(row.note));
     for (std::size_t k = 0; k < row.figures.size(); ++k)
       j += fmt::format("{}{}: {}", k == 0 ? "" : ", ", json_str(row.figures[k].first),
                        json_num(row.figures[k].second));
