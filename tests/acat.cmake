@@ -17,3 +17,5 @@ add_test(NAME acat_units COMMAND acat_tests)
 add_test(NAME acat_e2e COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/acat_e2e.sh $<TARGET_FILE:acat>)
 set_tests_properties(acat_e2e PROPERTIES TIMEOUT 300)
 
+add_test(NAME acat_gnu_e2e COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/acat_gnu_e2e.sh $<TARGET_FILE:acat>)
+set_tests_properties(acat_gnu_e2e PROPERTIES TIMEOUT 120)

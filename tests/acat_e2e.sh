@@ -180,13 +180,13 @@ fi
 "$ACAT" nonl >/dev/full 2>err.a; eq "write error exit" $? 1
 eq "write error message" "$(cat err.a)" "acat: write error: No space left on device"
 "$ACAT" nonl 2>err.a >&-; eq "closed fd 1 exit" $? 1
-eq "closed fd 1 message" "$(cat err.a)" "acat: write error: Bad file descriptor"
+eq "closed fd 1 message (as cat's)" "$(cat err.a)" "acat: standard output: Bad file descriptor"
 
-# ---- usage: bad options exit 2 with one line and a hint; --help/--version exit 0
+# ---- usage: bad options exit 1 (as tail and cat) with the reason and a hint; --help/--version exit 0
 for bad in "--bogus" "-n abc" "-c 5q" "--follow=sideways" "--pid=abc" "--idle-timeout=soon" "-n"; do
   # shellcheck disable=SC2086
   "$ACAT" $bad nonl >out.a 2>err.a; ra=$?
-  eq "usage error $bad" $ra 2
+  eq "usage error $bad" $ra 1
   eq "usage error $bad hint" "$(tail -n 1 err.a)" "Try 'acat --help' for more information."
   eq "usage error $bad stdout" "$(wc -c <out.a)" 0
 done

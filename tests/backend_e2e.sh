@@ -75,6 +75,15 @@ eq "forced uring under the filter exits" "$?" 1
 eq "forced uring under the filter says why" "$(cat err)" \
   "acat: cannot set up io_uring: Operation not permitted"
 
+# A profile that allows io_uring_setup but denies io_uring_register (the
+# opcode probe): the reason given is that denial, not missing opcodes, and
+# unforced it falls back as silently.
+AIO_BACKEND=uring "$DENY" --register "$ACAT" small >/dev/null 2>err
+eq "forced uring with io_uring_register denied exits" "$?" 1
+eq "forced uring with io_uring_register denied says why" "$(cat err)" \
+  "acat: cannot probe io_uring's operations: Operation not permitted"
+eq "io_uring_register denied: bytes" "$("$DENY" --register "$ACAT" small 2>&1)" "$(cat small)"
+
 # Silently on the readiness backend; AIO_TRACE says which.
 AIO_TRACE=1 "$DENY" "$ACAT" small 2>trace >/dev/null
 if grep -q 'backend    epoll: cannot set up io_uring: Operation not permitted' trace; then ok; else

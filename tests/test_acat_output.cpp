@@ -25,9 +25,16 @@ TEST_CASE("a kernel copy into a regular file counts as input for --idle-timeout"
   const auto started = o.last_activity();
   std::this_thread::sleep_for(std::chrono::milliseconds(2));
   std::uint64_t pos = 0;
-  auto n = o.copy_from(in.get(), pos);
+  auto n = o.copy_from(in.get(), pos, 5); // a tail's first pass stops at its end
   REQUIRE(n.ok());
-  CHECK(*n == 7);
+  CHECK(*n == 5);
+  CHECK(pos == 5);
+  n = o.copy_from(in.get(), pos, 5);
+  REQUIRE(n.ok());
+  CHECK(*n == 0);
+  n = o.copy_from(in.get(), pos, ~std::uint64_t{0});
+  REQUIRE(n.ok());
+  CHECK(*n == 2);
   CHECK(pos == 7);
   // Otherwise a first pass longer than the timeout would end the follow
   // that comes after it at once.

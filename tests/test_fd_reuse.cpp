@@ -100,3 +100,60 @@ TEST_CASE("a deferred close still closes once the last operation on the fd ends"
   }());
   CHECK(fcntl(number, F_GETFD) == -1);
 }
+
+TEST_CASE("close() of an fd with a read pending returns only once the fd is closed") {
+  test::ConnectedFifo f;
+  auto rt = test::make_runtime();
+  const int number = f.rd.get();
+  bool open_when_close_returned = true;
+  bool close_ok = false;
+  rt->block_on([&]() -> aio::Task<void> {
+    aio::Scope scope(co_await aio::stop_token());
+    scope.spawn([](int fd) -> aio::Task<void> {
+      std::array<std::byte, 8> buf{};
+      (void)co_await aio::read(fd, buf);
+    }(number));
+    scope.spawn([](aio::UniqueFd fd, bool& open, bool& ok) -> aio::Task<void> {
+      auto r = co_await aio::close(std::move(fd));
+      ok = r.ok();
+      open = false;
+    }(std::move(f.rd), open_when_close_returned, close_ok));
+    (void)co_await aio::nop();
+    // The read still holds the fd: close() has not returned.
+    CHECK(open_when_close_returned);
+    CHECK(fcntl(number, F_GETFD) != -1);
+    REQUIRE(::write(f.wr.get(), "x", 1) == 1);
+    co_await scope.join();
+  }());
+  CHECK_FALSE(open_when_close_returned);
+  CHECK(close_ok);
+  CHECK(fcntl(number, F_GETFD) == -1);
+}
+
+TEST_CASE("a close that returns EINTR or ERESTARTSYS has closed the fd: never retried") {
+  // Linux frees the number whatever close returns; retrying could close
+  // whatever reused it. Only a close cancelled before it ran is not done.
+  CHECK(aio::interpret_close(0).ok());
+  CHECK(aio::interpret_close(-EINTR).ok());
+  CHECK(aio::interpret_close(-aio::kErestartsys).ok());
+  CHECK(aio::interpret_close(-EIO).error() == std::errc::io_error);
+}
+
+TEST_CASE("close() in a stopped task still closes the fd, once") {
+  test::ConnectedFifo f;
+  auto rt = test::make_runtime();
+  const int number = f.rd.get();
+  aio::UniqueFd successor;
+  rt->block_on([&]() -> aio::Task<void> {
+    aio::Scope scope(co_await aio::stop_token());
+    scope.request_stop();
+    scope.spawn([](aio::UniqueFd fd) -> aio::Task<void> {
+      (void)co_await aio::close(std::move(fd));
+    }(std::move(f.rd)));
+    co_await scope.join();
+  }());
+  CHECK(fcntl(number, F_GETFD) == -1);
+  successor.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  REQUIRE(successor.get() == number); // the lowest free number: reused
+  CHECK(fcntl(number, F_GETFD) != -1);
+}

@@ -216,3 +216,67 @@ TEST_CASE("a directory fd closed under a pending mkdirat is not reused before it
   }());
   CHECK(exists(dir.file("held")));
 }
+
+namespace {
+// Closes `held` while `start` (an operation naming it) is pending, opens
+// another directory at once (which would get the same number were it not
+// held), and says whether that number was reused.
+template <class Start>
+bool reused_under(aio::Runtime& rt, aio::UniqueFd& held, const std::string& other, Start start) {
+  int number = held.get();
+  int got = -1;
+  rt.block_on([&]() -> aio::Task<void> {
+    aio::Scope scope(co_await aio::stop_token());
+    scope.spawn(start());
+    held.reset();
+    aio::UniqueFd c(::open(other.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+    got = c.get();
+    co_await scope.join();
+  }());
+  return got == number;
+}
+} // namespace
+
+TEST_CASE("a renameat whose source directory fd is closed meanwhile moves from that directory") {
+  test::TempDir top;
+  for (const char* d : {"A", "B", "C"})
+    std::filesystem::create_directory(top.path() / d);
+  spit(top.file("A/f"), "from A");
+  spit(top.file("C/f"), "from C");
+  auto rt = test::make_runtime();
+  aio::UniqueFd a(::open(top.file("A").c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+  aio::UniqueFd b(::open(top.file("B").c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+  int afd = a.get();
+  int bfd = b.get();
+  bool ok = false;
+  bool reused = reused_under(*rt, a, top.file("C"), [&]() -> aio::Task<void> {
+    ok = (co_await aio::renameat(afd, "f", bfd, "g", RENAME_NOREPLACE)).ok();
+  });
+  CHECK_FALSE(reused);
+  CHECK(ok);
+  CHECK_FALSE(exists(top.file("A/f")));
+  CHECK(slurp(top.file("B/g")) == "from A");
+  CHECK(slurp(top.file("C/f")) == "from C");
+}
+
+TEST_CASE(
+    "a linkat whose source directory fd is closed meanwhile links the file in that directory") {
+  test::TempDir top;
+  for (const char* d : {"A", "B", "C"})
+    std::filesystem::create_directory(top.path() / d);
+  spit(top.file("A/f"), "from A");
+  spit(top.file("C/f"), "from C");
+  auto rt = test::make_runtime();
+  aio::UniqueFd a(::open(top.file("A").c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+  aio::UniqueFd b(::open(top.file("B").c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC));
+  int afd = a.get();
+  int bfd = b.get();
+  bool ok = false;
+  bool reused = reused_under(*rt, a, top.file("C"), [&]() -> aio::Task<void> {
+    ok = (co_await aio::linkat(afd, "f", bfd, "g")).ok();
+  });
+  CHECK_FALSE(reused);
+  CHECK(ok);
+  CHECK(slurp(top.file("B/g")) == "from A");
+  CHECK(slurp(top.file("A/f")) == "from A");
+}

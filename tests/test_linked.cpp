@@ -306,3 +306,35 @@ TEST_CASE("a stop ends a quiet pair whose head waits on a silent FIFO") {
   CHECK(p.rt->inflight() == 0);
   CHECK(test::thread_count() == 1);
 }
+
+TEST_CASE("a stop ends a quiet pair whose head succeeded and whose tail waits on a silent FIFO") {
+  // The head's success posts no CQE, so nothing says the kernel issued the
+  // tail: the cancel for the tail cannot wait for the head's end, as it
+  // does in a loud pair. It goes out at once and again until it lands.
+  TailFile head_file("12345678");
+  test::ConnectedFifo tail_fifo;
+  REQUIRE(test::settled_thread_count() == 1);
+  auto rt = test::make_runtime();
+  PairOutcome out;
+  std::array<std::byte, 8> head_buf{};
+  rt->block_on([&]() -> aio::Task<void> {
+    aio::Scope scope(co_await aio::stop_token());
+    scope.spawn(
+        [](int head_fd, std::span<std::byte> hb, int tail_fd, PairOutcome& o) -> aio::Task<void> {
+          std::array<std::byte, 64> b{};
+          auto [h, t] = co_await aio::Linked{aio::quiet_read(head_fd, hb), aio::read(tail_fd, b)};
+          o.record(h, t, b);
+        }(head_file.get(), head_buf, tail_fifo.rd.get(), out));
+    (void)co_await aio::nop();
+    (void)co_await aio::nop();
+    scope.request_stop();
+    co_await scope.join();
+  }());
+  CHECK(out.ended == 1);
+  REQUIRE(out.head.ok());
+  CHECK(*out.head == 0);
+  CHECK(std::string(reinterpret_cast<const char*>(head_buf.data()), 8) == "12345678");
+  CHECK(out.tail.cancelled());
+  CHECK(rt->inflight() == 0);
+  CHECK(test::thread_count() == 1);
+}

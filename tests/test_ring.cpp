@@ -2,6 +2,13 @@
 #include "support.hpp"
 
 #include <doctest/doctest.h>
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <string>
 
 TEST_CASE("the ring is set up single-issuer with deferred task work where the kernel has it") {
   aio::Ring ring;
@@ -46,4 +53,46 @@ TEST_CASE("interpret maps kernel results to counts, cancellation and errors") {
   CHECK(aio::interpret(-EINTR).cancelled());
   CHECK(aio::interpret(-aio::kErestartsys).cancelled());
   CHECK(aio::interpret(-ENOENT).error() == std::errc::no_such_file_or_directory);
+}
+
+TEST_CASE("an io_uring_enter error other than EINTR ends the process with its reason, no spin") {
+  // A broken ring (here its fd replaced by /dev/null, so enter says
+  // EOPNOTSUPP) can never tell how its operations ended: going on as if
+  // the wait had returned would spin at full CPU forever.
+  if (auto k = aio::choose_backend(); !k || *k != aio::BackendKind::Uring) {
+    MESSAGE("skipped: the readiness backend makes no io_uring_enter");
+    return;
+  }
+  int err[2];
+  REQUIRE(pipe2(err, O_CLOEXEC) == 0);
+  pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    dup2(err[1], 2);
+    auto rt = aio::Runtime::create();
+    if (!rt) _exit(3);
+    const int ring_fd = (*rt)->ring().get()->ring_fd;
+    const int null_fd = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (null_fd < 0 || dup2(null_fd, ring_fd) < 0) _exit(4);
+    (*rt)->block_on([]() -> aio::Task<void> { (void)co_await aio::nop(); }());
+    _exit(0); // not reached
+  }
+  ::close(err[1]);
+  int status = 0;
+  pid_t got = 0;
+  for (int i = 0; i < 500 && got == 0; ++i) {
+    got = waitpid(child, &status, WNOHANG);
+    if (got == 0) usleep(10'000);
+  }
+  if (got == 0) {
+    kill(child, SIGKILL);
+    waitpid(child, &status, 0);
+  }
+  std::string said(256, '\0');
+  said.resize(std::max<ssize_t>(0, ::read(err[0], said.data(), said.size())));
+  ::close(err[0]);
+  REQUIRE(got == child); // ended by itself within 5 s
+  REQUIRE(WIFSIGNALED(status));
+  CHECK(WTERMSIG(status) == SIGABRT);
+  CHECK(said.find("aio: io_uring_enter failed: Operation not supported") != std::string::npos);
 }

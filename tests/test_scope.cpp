@@ -128,3 +128,26 @@ TEST_CASE("stop callbacks run once and not after detach") {
       &src, [](void* p) noexcept { ++*static_cast<int*>(p); }, &runs);
   CHECK(runs == 2); // attaching to a stopped source runs at once
 }
+
+TEST_CASE("an exception between spawn and join stops the children, waits for them and propagates") {
+  test::ConnectedFifo f;
+  auto rt = test::make_runtime();
+  int cancelled = 0;
+  bool caught = false;
+  try {
+    rt->block_on([&]() -> aio::Task<void> {
+      std::array<std::byte, 8> buf{}; // the child reads into the owner's frame
+      aio::Scope scope(co_await aio::stop_token());
+      scope.spawn([](int fd, std::span<std::byte> b, int& c) -> aio::Task<void> {
+        c += (co_await aio::read(fd, b)).cancelled() ? 1 : 0;
+      }(f.rd.get(), buf, cancelled));
+      (void)co_await aio::nop();
+      throw std::runtime_error("owner failed");
+    }());
+  } catch (const std::runtime_error& e) {
+    caught = std::string(e.what()) == "owner failed";
+  }
+  CHECK(caught);
+  CHECK(cancelled == 1);
+  CHECK(rt->inflight() == 0);
+}

@@ -45,3 +45,20 @@ TEST_CASE("block_on drains: a stop of the root cancels everything and returns") 
       []() -> aio::Task<aio::Result<std::size_t>> { co_return co_await aio::nop(); }());
   CHECK(r.ok());
 }
+
+TEST_CASE("block_on returns with a read in flight that no stop token reaches") {
+  // Started with StopToken(): the root's stop cannot cancel it; the drain's
+  // cancel-everything does, so block_on returns and the read ends once.
+  test::ConnectedFifo f;
+  auto rt = test::make_runtime();
+  int calls = 0;
+  int result = 0;
+  test::RecordingRead op(f.rd.get(), calls, result);
+  rt->block_on([&]() -> aio::Task<void> {
+    REQUIRE(rt->start(op, aio::StopToken()));
+    (void)co_await aio::nop();
+  }());
+  CHECK(calls == 1);
+  CHECK(result == -ECANCELED);
+  CHECK(rt->inflight() == 0);
+}

@@ -3,6 +3,8 @@
 
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <vector>
@@ -71,4 +73,49 @@ TEST_CASE("write to a pipe with no reader gives EPIPE as an error, not a signal 
   signal(SIGPIPE, SIG_DFL);
   REQUIRE_FALSE(r.ok());
   CHECK(r.error() == std::errc::broken_pipe);
+}
+
+TEST_CASE("write_all reports the bytes written before a failure") {
+  // A pipe with 64 KiB of room whose reader goes away after the first
+  // write: the second write fails with EPIPE, the count is kept.
+  int p[2];
+  REQUIRE(pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0);
+  aio::UniqueFd rd(p[0]);
+  aio::UniqueFd wr(p[1]);
+  signal(SIGPIPE, SIG_IGN);
+  std::vector<std::byte> data(1 << 20, std::byte{'a'});
+  std::size_t written = 0;
+  auto rt = test::make_runtime();
+  auto r = rt->block_on([&]() -> aio::Task<aio::Result<std::size_t>> {
+    aio::Scope scope(co_await aio::stop_token());
+    scope.spawn([](aio::UniqueFd& rd) -> aio::Task<void> {
+      (void)co_await aio::nop();
+      rd.reset(); // the reader leaves with the pipe full
+    }(rd));
+    auto w = co_await aio::write_all(wr.get(), data, aio::kCurrentPosition, &written);
+    co_await scope.join();
+    co_return w;
+  }());
+  signal(SIGPIPE, SIG_DFL);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.error() == std::errc::broken_pipe);
+  CHECK(written > 0);
+  CHECK(written < data.size());
+  CHECK(written % 4096 == 0);
+}
+
+TEST_CASE("a write of more than 4 GiB comes back short, not cut to its low 32 bits") {
+  // 4 GiB + 16 of address space, never touched: /dev/null reads none of it.
+  const std::size_t len = (std::size_t{1} << 32) + 16;
+  void* m = mmap(nullptr, len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  REQUIRE(m != MAP_FAILED);
+  aio::UniqueFd null(::open("/dev/null", O_WRONLY | O_CLOEXEC));
+  auto rt = test::make_runtime();
+  auto r = rt->block_on([&]() -> aio::Task<aio::Result<std::size_t>> {
+    co_return co_await aio::write(null.get(), std::span(static_cast<const std::byte*>(m), len));
+  }());
+  munmap(m, len);
+  REQUIRE(r.ok());
+  // Cut to 32 bits it would have been 16.
+  CHECK(*r == aio::kMaxIo);
 }

@@ -4,34 +4,51 @@
 
 namespace aio {
 
+namespace {
+// Suspends until the runtime has closed a deferred fd (Runtime::CloseWaiter).
+struct WaitClosed {
+  Runtime::CloseWaiter& w;
+  bool await_ready() noexcept { return false; }
+  void await_suspend(std::coroutine_handle<> h) noexcept { w.h = h; }
+  void await_resume() noexcept {}
+};
+struct RawResult {
+  int operator()(int res) const noexcept { return res; }
+};
+} // namespace
+
 Task<Result<void>> close(UniqueFd fd) {
   if (!fd) co_return Result<void>::failure(EBADF);
-  int raw = fd.get();
-  if (Runtime::current()->defer_close(raw)) {
-    (void)fd.release(); // the runtime owns it now and closes it when idle
-    co_return Result<void>{};
+  Runtime::CloseWaiter waiter;
+  if (Runtime::current()->defer_close(fd.get(), &waiter)) {
+    // Operations still use it: it is closed when the last of them ends,
+    // and only then does this close return, with close's own result.
+    (void)fd.release();
+    co_await WaitClosed{waiter};
+    co_return interpret_close(waiter.res);
   }
-  raw = fd.release();
-  auto r = co_await detail::make_op(
-      "close", -1, [=](io_uring_sqe* s) { io_uring_prep_close(s, raw); }, detail::as_void);
-  // A close cancelled before it ran (the task was stopped) must still happen:
-  // an fd is never leaked because its owner was cancelled.
-  if (r.cancelled()) {
-    ::close(raw);
-    co_return Result<void>{};
-  }
-  co_return r;
+  const int raw = fd.release();
+  const int res = co_await Shielded{detail::make_op(
+      "close", -1, [=](io_uring_sqe* s) { io_uring_prep_close(s, raw); }, RawResult{})};
+  // Cancelled before it ran (only the end-of-run sweep can): still open.
+  if (res == -ECANCELED)
+    co_return interpret_close(::close(raw) == 0 || errno == EINTR ? 0 : -errno);
+  co_return interpret_close(res);
 }
 
 AIO_HOT Task<Result<std::size_t>> write_all(int fd, std::span<const std::byte> buf,
-                                            std::uint64_t offset) {
+                                            std::uint64_t offset, std::size_t* written) {
   std::size_t done = 0;
+  std::size_t ignored = 0;
+  std::size_t& out = written != nullptr ? *written : ignored;
+  out = 0;
   while (done < buf.size()) {
     std::uint64_t off = offset == kCurrentPosition ? offset : offset + done;
     auto r = co_await write(fd, buf.subspan(done), off);
     if (!r) co_return r.error();
     if (*r == 0) co_return Result<std::size_t>::failure(EIO); // no progress: never spin
     done += *r;
+    out = done;
   }
   co_return done;
 }

@@ -1,6 +1,7 @@
 #include "aio/ring.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <fstream>
 
 namespace aio {
@@ -40,13 +41,35 @@ Result<void> Ring::init(const RingOptions& opts, std::string* why) {
     return ec;
   }
   live_ = true;
-  probe_.reset(io_uring_get_probe_ring(&ring_));
+  if (int r = probe(); r < 0) {
+    // A seccomp profile may allow io_uring_setup but deny io_uring_register:
+    // say that, not that every operation is missing.
+    auto ec = errno_code(-r);
+    if (why != nullptr) *why = "cannot probe io_uring's operations: " + ec.message();
+    close();
+    return ec;
+  }
   if (opts.max_iowq_workers > 0) {
     unsigned vals[2] = {opts.max_iowq_workers, opts.max_iowq_workers};
     // Older kernels lack the cap; the ring still works, only unbounded.
     (void)io_uring_register_iowq_max_workers(&ring_, vals);
   }
   return {};
+}
+
+// io_uring_get_probe_ring, but keeping the register call's errno.
+int Ring::probe() noexcept {
+  constexpr unsigned kOps = 256; // every opcode number a probe can name
+  auto* p = static_cast<io_uring_probe*>(
+      std::calloc(1, sizeof(io_uring_probe) + kOps * sizeof(io_uring_probe_op)));
+  if (p == nullptr) return -ENOMEM;
+  const int r = io_uring_register_probe(&ring_, p, kOps);
+  if (r < 0) {
+    std::free(p);
+    return r;
+  }
+  probe_.reset(p); // io_uring_free_probe frees what calloc gave
+  return 0;
 }
 
 bool Ring::supports(int opcode) const noexcept {

@@ -134,18 +134,10 @@ Result<std::unique_ptr<Runtime>> Runtime::create(const RuntimeOptions& opts, std
 }
 
 Runtime::~Runtime() {
-  if (inflight_ > 0) {
-    // Work still in flight when its owner forgot to wait: cancel it all and
-    // wait for every CQE, so the kernel never writes into freed memory and
-    // nothing completes after the ring is gone.
-    root_->request_stop();
-    if (io_uring_sqe* sqe = get_sqe(); sqe != nullptr) {
-      io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY);
-      io_uring_sqe_set_data64(sqe, kInternal);
-      ++inflight_;
-    }
-    drain();
-  }
+  // Work still in flight when its owner forgot to wait: cancel it all and
+  // wait for every CQE, so the kernel never writes into freed memory and
+  // nothing completes after the ring is gone.
+  if (inflight_ > 0 || qhead_ != nullptr) drain();
   if (t_current == this) t_current = prev_current_;
 }
 
@@ -316,8 +308,9 @@ void Runtime::cancel(Operation& op) noexcept {
   case Operation::State::InFlight:
     // Behind its head the kernel has not issued it yet: an ASYNC_CANCEL
     // now would find nothing and be lost. dispatch() sends it once the
-    // head is over.
-    if (op.behind_head_) return;
+    // head is over. A quiet head may end without a word, so behind one the
+    // cancel goes now, and again each turn while it finds nothing.
+    if (op.behind_head_ && !op.link_prev_->quiet_) return;
     ++op.pending_cqes_; // the operation now ends after the cancel's CQE too
     submit_cancel(op);
     return;
@@ -427,45 +420,56 @@ void Runtime::wait_epoll() noexcept {
 }
 
 void Runtime::drain() {
-  if (inflight_ > 0 || qhead_ != nullptr) root_->request_stop();
+  if ((inflight_ > 0 || qhead_ != nullptr) && root_ != nullptr) root_->request_stop();
+  bool swept = false;
   for (;;) {
     run_ready();
     flush_queues();
     if (inflight_ == 0) break;
+    // The root's stop reaches only operations under its token; one started
+    // with StopToken() (a chain its owner restarts, a close) would keep the
+    // loop turning for ever once its owner is gone.
+    if (!swept) cancel_everything();
+    swept = true;
     run_once();
   }
 }
 
-AIO_HOT void Runtime::reap() noexcept {
-  struct Event {
-    std::uint64_t user_data;
-    int res;
-  } events[64];
-  if (epoll_ != nullptr) [[unlikely]]
-    return reap_epoll();
-  for (;;) {
-    // Walk the CQ in place: io_uring_peek_batch_cqe costs ~70 instructions
-    // a call even when it finds one CQE, on the path of every wake-up.
-    unsigned n = 0;
-    unsigned head;
-    io_uring_cqe* cqe;
-    io_uring_for_each_cqe(ring_.get(), head, cqe) {
-      events[n++] = {cqe->user_data, cqe->res};
-      if (n == 64) break;
-    }
-    if (n == 0) break;
-    // Consume before dispatching: resumed tasks may submit and wait again.
-    io_uring_cq_advance(ring_.get(), n);
-    for (unsigned i = 0; i < n; ++i)
-      dispatch(events[i].user_data, events[i].res);
-  }
+// One ASYNC_CANCEL for every request in the kernel, whatever its token.
+// Each cancelled one completes as usual, with -ECANCELED.
+void Runtime::cancel_everything() noexcept {
+  if (!sq_room(1)) return; // the next turn reaps; the root's cancels still go
+  io_uring_sqe* sqe = get_sqe();
+  io_uring_prep_cancel64(sqe, 0, IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_ALL);
+  io_uring_sqe_set_data64(sqe, kInternal);
+  ++inflight_;
+  trace("cancel-all", nullptr, 0);
 }
 
-void Runtime::reap_epoll() noexcept {
-  Completion done[64];
-  while (unsigned n = epoll_->reap(done, 64))
-    for (unsigned i = 0; i < n; ++i)
-      dispatch(done[i].user_data, done[i].res);
+AIO_HOT void Runtime::reap() noexcept {
+  for (;;) {
+    while (batch_pos_ < batch_len_) {
+      const Completion c = batch_[batch_pos_++];
+      dispatch(c.user_data, c.res);
+    }
+    batch_pos_ = batch_len_ = 0;
+    if (epoll_ != nullptr) [[unlikely]] {
+      batch_len_ = epoll_->reap(batch_, 64);
+    } else {
+      // Walk the CQ in place: io_uring_peek_batch_cqe costs ~70
+      // instructions a call even when it finds one CQE, on the path of
+      // every wake-up.
+      unsigned head;
+      io_uring_cqe* cqe;
+      io_uring_for_each_cqe(ring_.get(), head, cqe) {
+        batch_[batch_len_++] = {cqe->user_data, cqe->res};
+        if (batch_len_ == 64) break;
+      }
+      // Consume before dispatching: resumed tasks may submit and wait again.
+      io_uring_cq_advance(ring_.get(), batch_len_);
+    }
+    if (batch_len_ == 0) break;
+  }
 }
 
 AIO_HOT void Runtime::dispatch(std::uint64_t user_data, int res) noexcept {
@@ -479,6 +483,14 @@ AIO_HOT void Runtime::dispatch(std::uint64_t user_data, int res) noexcept {
     // 0: found and cancelled; -ENOENT: already done; -EALREADY: running and
     // may still finish. In every case the target's own CQE tells its result.
     trace("cancel-cqe", op, res);
+    if (res == -ENOENT && op->behind_head_) {
+      // The tail of a quiet pair, not issued yet: its head runs, or ended
+      // quietly and the kernel issues the tail in the task work of the
+      // next enter. Ask again then (the head's own cancel ends a head that
+      // still waits), keeping the CQE this one was counted as.
+      cancel_queue_.push_back(op);
+      return;
+    }
   } else {
     // A tail's CQE while its head had none: the head succeeded quietly.
     if (op->behind_head_) quiet_head_done(*op->link_prev_);
@@ -539,14 +551,30 @@ AIO_HOT void Runtime::release_fd(int fd) noexcept {
   if (--r == kDeferredClose) {
     r = 0;
     trace("close", nullptr, fd);
-    ::close(fd);
+    // Never retried, not even on EINTR: Linux frees the number whatever
+    // close returns, and a second close could hit someone else's fd.
+    const int res = ::close(fd) == 0 || errno == EINTR ? 0 : -errno;
+    for (CloseWaiter** w = &close_waiters_; *w != nullptr;) {
+      if ((*w)->fd != fd) {
+        w = &(*w)->next;
+        continue;
+      }
+      (*w)->res = res;
+      post((*w)->h);
+      *w = (*w)->next;
+    }
   }
 }
 
-bool Runtime::defer_close(int fd) noexcept {
+bool Runtime::defer_close(int fd, CloseWaiter* waiter) noexcept {
   auto i = static_cast<std::size_t>(fd);
   if (fd < 0 || i >= fd_refs_.size() || (fd_refs_[i] & ~kDeferredClose) == 0) return false;
   fd_refs_[i] |= kDeferredClose;
+  if (waiter != nullptr) {
+    waiter->fd = fd;
+    waiter->next = close_waiters_;
+    close_waiters_ = waiter;
+  }
   return true;
 }
 

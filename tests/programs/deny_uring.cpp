@@ -1,5 +1,7 @@
-// deny_uring PROGRAM [ARGS...]: runs PROGRAM with io_uring_setup denied
-// (EPERM), as Docker's and containerd's default seccomp profiles deny it.
+// deny_uring [--register] PROGRAM [ARGS...]: runs PROGRAM with io_uring_setup
+// denied (EPERM), as Docker's and containerd's default seccomp profiles deny
+// it; with --register, io_uring_register instead, as a profile that lets a
+// ring be made but not probed.
 // A classic BPF filter; no_new_privs lets an unprivileged user install it.
 #include <cerrno>
 #include <cstddef>
@@ -21,8 +23,14 @@
 #endif
 
 int main(int argc, char** argv) {
-  if (argc < 2) {
-    fputs("usage: deny_uring PROGRAM [ARGS...]\n", stderr);
+  int first = 1;
+  long denied = __NR_io_uring_setup;
+  if (argc > 1 && strcmp(argv[1], "--register") == 0) {
+    denied = __NR_io_uring_register;
+    first = 2;
+  }
+  if (argc <= first) {
+    fputs("usage: deny_uring [--register] PROGRAM [ARGS...]\n", stderr);
     return 2;
   }
   struct sock_filter filter[] = {
@@ -30,7 +38,7 @@ int main(int argc, char** argv) {
       BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, ARCH, 1, 0),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<__u32>(denied), 0, 1),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
       BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
   };
@@ -40,7 +48,7 @@ int main(int argc, char** argv) {
     fprintf(stderr, "deny_uring: cannot install the seccomp filter: %s\n", strerror(errno));
     return 125;
   }
-  execvp(argv[1], argv + 1);
-  fprintf(stderr, "deny_uring: cannot run '%s': %s\n", argv[1], strerror(errno));
+  execvp(argv[first], argv + first);
+  fprintf(stderr, "deny_uring: cannot run '%s': %s\n", argv[first], strerror(errno));
   return 127;
 }

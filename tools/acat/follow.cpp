@@ -398,10 +398,15 @@ aio::Task<aio::Result<void>> watch_end(State& st) {
   co_return co_await never.wait();
 }
 
+// A device such as /dev/null has nothing to follow and is no reason to end:
+// `tail -f /dev/null` is the shell's way to wait until killed.
+aio::Task<void> keep_alive(State& st) { (void)co_await st.finish.wait(); }
+
 aio::Task<aio::Result<void>> run_followers(State& st, std::vector<Input*> files,
-                                           std::vector<Input*> streams) {
+                                           std::vector<Input*> streams, bool devices) {
   aio::Scope scope(co_await aio::stop_token());
   st.scope = &scope;
+  if (devices) scope.spawn(keep_alive(st));
   if (!files.empty()) {
     auto ino = aio::Inotify::create();
     if (ino)
@@ -420,8 +425,11 @@ aio::Task<aio::Result<void>> run_followers(State& st, std::vector<Input*> files,
 
 aio::Task<aio::Result<void>> follow(Context& ctx, std::vector<std::unique_ptr<Input>>& inputs) {
   std::vector<Input*> files, streams;
+  bool devices = false;
   for (auto& in : inputs) {
     if (in->done) continue;
+    // Also on stdin: `tail -f < /dev/null` waits too.
+    if (in->is_open() && in->kind == Kind::Other) devices = true;
     // A regular file on stdin is followed by its descriptor; it has no name.
     if (in->is_stdin() && (in->kind != Kind::Regular || ctx.opts.follow == Follow::Name)) continue;
     bool missing = !in->is_open();
@@ -432,15 +440,27 @@ aio::Task<aio::Result<void>> follow(Context& ctx, std::vector<std::unique_ptr<In
     else if (!missing && in->kind == Kind::Fifo)
       streams.push_back(in.get());
   }
-  if (files.empty() && streams.empty()) co_return aio::Result<void>{};
+  if (ctx.opts.follow == Follow::Descriptor) {
+    // One file named twice is followed once, under its first name, as tail
+    // does: each append printed once.
+    std::vector<Input*> once;
+    for (std::size_t i = 0; i < files.size(); ++i) {
+      bool earlier = false;
+      for (std::size_t j = 0; j < i && !earlier; ++j)
+        earlier = files[j]->dev == files[i]->dev && files[j]->ino == files[i]->ino;
+      if (!earlier) once.push_back(files[i]);
+    }
+    files = std::move(once);
+  }
+  if (files.empty() && streams.empty() && !devices) co_return aio::Result<void>{};
   State st{ctx,
            {},
            {},
            nullptr,
            ctx.opts.pid.has_value() || ctx.opts.idle_timeout.has_value(),
            streams.empty()};
-  auto r =
-      co_await aio::race(run_followers(st, std::move(files), std::move(streams)), watch_end(st));
+  auto r = co_await aio::race(run_followers(st, std::move(files), std::move(streams), devices),
+                              watch_end(st));
   if (!r.first && !r.first.cancelled()) co_return r.first;
   co_return aio::Result<void>{};
 }

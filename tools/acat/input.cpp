@@ -3,7 +3,9 @@
 #include "aio/ops.hpp"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -28,6 +30,13 @@ aio::Result<struct stat> stat_path(const std::string& path) {
   struct stat st {};
   if (stat(path.c_str(), &st) != 0) return aio::errno_code(errno);
   return st;
+}
+
+bool size_is_trusted(int fd, const struct stat& st) {
+  if (st.st_size == 0) return false;
+  struct statfs fs {};
+  if (fstatfs(fd, &fs) != 0) return true;
+  return fs.f_type != PROC_SUPER_MAGIC && fs.f_type != SYSFS_MAGIC;
 }
 
 namespace {
@@ -101,6 +110,8 @@ aio::Task<aio::Result<void>> open_input(Input& in, bool fifo_follow) {
 AIO_HOT aio::Task<aio::Result<std::size_t>> read_some(Input& in, std::span<std::byte> buf) {
   if (in.fifo) co_return co_await in.fifo->read(buf);
   if (in.kind == Kind::Regular) {
+    if (in.pos >= in.end) co_return std::size_t{0};
+    if (in.end - in.pos < buf.size()) buf = buf.first(static_cast<std::size_t>(in.end - in.pos));
     auto r = co_await aio::read(in.fd.get(), buf, in.pos);
     if (r) in.pos += *r;
     co_return r;

@@ -37,6 +37,11 @@ struct Input {
   aio::UniqueFd fd;
   std::optional<aio::FifoReader> fifo;
   std::uint64_t pos = 0; // next offset to read (Regular)
+  // Where the first pass of a tail stops (Regular): the size seen as it
+  // began, as tail does, so a file appended meanwhile (or `acat -n 1 f >>
+  // f`) is printed once and not chased to a moving end.
+  static constexpr std::uint64_t kNoEnd = ~std::uint64_t{0};
+  std::uint64_t end = kNoEnd;
   std::uint64_t dev = 0, ino = 0;
   int wd = -1;       // inotify watch of the open inode
   bool done = false; // no longer read or followed
@@ -84,6 +89,10 @@ struct Context {
 // does not wait for a device.
 aio::Result<struct stat> stat_fd(int fd);
 aio::Result<struct stat> stat_path(const std::string& path);
+
+// Whether a regular file's st_size tells how much it holds: not in procfs
+// or sysfs (0 or a page whatever the content), nor when it says 0.
+bool size_is_trusted(int fd, const struct stat& st);
 
 // Opens `in.path` (stdin for "-") and fills in its kind, device and inode.
 // FIFOs are opened O_NONBLOCK so neither the open nor a read ever parks the

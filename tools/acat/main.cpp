@@ -5,7 +5,6 @@
 #include "aio/runtime.hpp"
 #include "aio/signals.hpp"
 
-#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
 #include <fcntl.h>
@@ -13,24 +12,22 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
 
 namespace {
 
-// GNU's optional argument: a bare --follow means descriptor and never takes
-// the next word as its value (`acat --follow file`).
-std::vector<std::string> normalize(int argc, char** argv) {
-  std::vector<std::string> args;
-  bool options_done = false;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--") options_done = true;
-    if (!options_done && a == "--follow") a = "--follow=descriptor";
-    args.push_back(std::move(a));
+// --help and --version as GNU prints them: a write error (a full disk,
+// a closed stdout) is reported and is exit 1.
+int print_or_fail(const std::string& text) {
+  if (std::fwrite(text.data(), 1, text.size(), stdout) != text.size() || std::fflush(stdout) != 0) {
+    fmt::print(stderr, "acat: write error: {}\n", std::strerror(errno));
+    return 1;
   }
-  return args;
+  return 0;
 }
 
 // Following many files needs as many descriptors: use what the hard limit allows.
@@ -59,75 +56,16 @@ void reserve_std_fds() {
 int main(int argc, char** argv) {
   reserve_std_fds();
   acat::Options opts;
-  CLI::App app{"Concatenate files, FIFOs and stdin to stdout; show their tail; follow them.\n"
-               "One thread, on io_uring: no helper threads, no busy waiting.",
-               "acat"};
-  app.set_version_flag("--version", std::string("acat ") + ACAT_VERSION);
-  std::string lines, bytes, follow, pid, idle;
-  bool f = false, F = false;
-  app.add_option("-n,--lines", lines, "the last N lines, or from line N on with +N")
-      ->type_name("[+]N");
-  app.add_option("-c,--bytes", bytes, "the last N bytes, or from byte N on with +N")
-      ->type_name("[+]N");
-  app.add_flag("-f", f, "follow: print what is appended (--follow=descriptor)");
-  app.add_option("--follow", follow, "follow by descriptor (default) or by name")
-      ->type_name("[=descriptor|name]")
-      ->check(CLI::IsMember({"descriptor", "name"}));
-  app.add_flag("-F", F, "same as --follow=name --retry");
-  app.add_flag("--retry", opts.retry, "keep trying to open a file that is missing or goes away");
-  app.add_flag("--prefix", opts.prefix, "start every line with its source's name");
-  app.add_flag("-q,--quiet,--silent", opts.quiet, "never print ==> name <== headers");
-  app.add_flag("-v,--verbose", opts.verbose, "always print ==> name <== headers");
-  app.add_option("--pid", pid, "with -f, end after process PID ends")->type_name("PID");
-  app.add_option("--idle-timeout", idle, "with -f, end after DURATION without input")
-      ->type_name("DURATION");
-  app.add_option("files", opts.files, "files to read; - or none: stdin")->type_name("FILE");
-
-  auto args = normalize(argc, argv);
-  std::vector<std::string> rev(args.rbegin(), args.rend());
-  try {
-    app.parse(rev);
-    auto count = [](const std::string& v, const char* what) {
-      auto c = acat::parse_count(v);
-      if (!c) throw CLI::ValidationError(fmt::format("invalid number of {}: '{}'", what, v));
-      return *c;
-    };
-    if (!lines.empty()) {
-      opts.mode = acat::Mode::Lines;
-      opts.count = count(lines, "lines");
-    }
-    if (!bytes.empty()) {
-      if (!lines.empty()) throw CLI::ValidationError("-n and -c cannot be used together");
-      opts.mode = acat::Mode::Bytes;
-      opts.count = count(bytes, "bytes");
-    }
-    if (f) opts.follow = acat::Follow::Descriptor;
-    if (!follow.empty())
-      opts.follow = follow == "name" ? acat::Follow::Name : acat::Follow::Descriptor;
-    if (F) {
-      opts.follow = acat::Follow::Name;
-      opts.retry = true;
-    }
-    if (!pid.empty()) {
-      auto p = acat::parse_count(pid);
-      if (!p || p->from_start || pid.find_first_not_of("0123456789") != std::string::npos ||
-          p->n == 0 || p->n > 0x3fffffff)
-        throw CLI::ValidationError(fmt::format("invalid PID: '{}'", pid));
-      opts.pid = static_cast<pid_t>(p->n);
-    }
-    if (!idle.empty()) {
-      opts.idle_timeout = acat::parse_duration(idle);
-      if (!opts.idle_timeout)
-        throw CLI::ValidationError(fmt::format("invalid duration: '{}'", idle));
-    }
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
-  } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
-  } catch (const CLI::ParseError& e) {
-    std::string what = e.what();
-    fmt::print(stderr, "acat: {}\nTry 'acat --help' for more information.\n", what);
-    return 2;
+  std::string error;
+  switch (acat::parse(argc, argv, opts, error)) {
+  case acat::ParseOutcome::Help: return print_or_fail(acat::help_text());
+  case acat::ParseOutcome::Version:
+    return print_or_fail(std::string("acat ") + ACAT_VERSION + "\n");
+  case acat::ParseOutcome::UsageError:
+    if (!error.empty()) fmt::print(stderr, "acat: {}\n", error);
+    fmt::print(stderr, "Try 'acat --help' for more information.\n");
+    return 1; // tail's and cat's code for usage errors
+  case acat::ParseOutcome::Run: break;
   }
 
   // EPIPE is handled (quietly) where it happens; SIGPIPE is given back to

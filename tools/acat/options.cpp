@@ -1,52 +1,56 @@
 #include "options.hpp"
 
+#include <getopt.h>
+
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <string>
+#include <vector>
 
 namespace acat {
 
 std::optional<Count> parse_count(std::string_view text) {
   Count c;
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
+    text.remove_prefix(1);
   if (!text.empty() && (text.front() == '+' || text.front() == '-')) {
     c.from_start = text.front() == '+';
     text.remove_prefix(1);
   }
+  constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
   std::uint64_t n = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
   if (ec == std::errc::result_out_of_range) {
     // tail treats a huge count as "everything", which UINT64_MAX is.
-    n = std::numeric_limits<std::uint64_t>::max();
+    n = kMax;
     while (end != text.data() + text.size() && *end >= '0' && *end <= '9')
       ++end;
   } else if (ec != std::errc{}) {
     return std::nullopt;
   }
-  std::string_view suffix(end, text.data() + text.size() - end);
-  struct Mult {
-    std::string_view name;
-    std::uint64_t base;
-    int power;
-  };
-  static constexpr Mult kMults[] = {
-      {"", 1, 1},       {"b", 512, 1},    {"kB", 1000, 1},  {"K", 1024, 1},   {"KiB", 1024, 1},
-      {"MB", 1000, 2},  {"M", 1024, 2},   {"MiB", 1024, 2}, {"GB", 1000, 3},  {"G", 1024, 3},
-      {"GiB", 1024, 3}, {"TB", 1000, 4},  {"T", 1024, 4},   {"TiB", 1024, 4}, {"PB", 1000, 5},
-      {"P", 1024, 5},   {"PiB", 1024, 5}, {"EB", 1000, 6},  {"E", 1024, 6},   {"EiB", 1024, 6},
-  };
-  for (const auto& m : kMults) {
-    if (suffix != m.name) continue;
-    std::uint64_t mult = 1;
-    for (int i = 0; i < m.power; ++i)
-      mult *= m.base;
-    if (n != 0 && mult > std::numeric_limits<std::uint64_t>::max() / n)
-      n = std::numeric_limits<std::uint64_t>::max();
-    else
-      n *= mult;
-    c.n = n;
-    return c;
+  std::string_view suffix(end, static_cast<std::size_t>(text.data() + text.size() - end));
+  std::uint64_t base = 1024;
+  int power = 0;
+  if (suffix == "b") {
+    base = 512;
+    power = 1;
+  } else if (!suffix.empty()) {
+    static constexpr std::string_view kPowers = "kKmMGTPEZYRQ";
+    const auto at = kPowers.find(suffix.front());
+    if (at == std::string_view::npos) return std::nullopt;
+    // k K: 1; m M: 2; then G T P E Z Y R Q: 3 to 10.
+    power = at < 2 ? 1 : at < 4 ? 2 : static_cast<int>(at) - 1;
+    suffix.remove_prefix(1);
+    if (suffix == "B")
+      base = 1000;
+    else if (!suffix.empty() && suffix != "iB")
+      return std::nullopt;
   }
-  return std::nullopt;
+  for (int i = 0; i < power; ++i)
+    n = n > kMax / base ? kMax : n * base;
+  c.n = n;
+  return c;
 }
 
 std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text) {
@@ -76,6 +80,201 @@ std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text) {
   double ns = v * scale;
   if (!std::isfinite(ns) || ns > 1e18) return std::nullopt;
   return std::chrono::nanoseconds(static_cast<std::int64_t>(ns));
+}
+
+} // namespace acat
+
+namespace acat {
+namespace {
+
+enum LongOnly { kFollow = 256, kRetry, kPrefix, kPid, kIdleTimeout, kHelp, kVersion };
+
+bool set_count(Options& o, Mode mode, std::string_view text, std::string& error) {
+  auto c = parse_count(text);
+  if (!c) {
+    error = std::string("invalid number of ") + (mode == Mode::Lines ? "lines" : "bytes") + ": '" +
+            std::string(text) + "'";
+    return false;
+  }
+  o.mode = mode;
+  o.count = *c;
+  return true;
+}
+
+// tail's obsolete first argument, -NUM[bcl][f] or +NUM[bcl][f], taken only
+// where tail takes it: before at most one operand.
+bool obsolete_count(int argc, char** argv, Options& o) {
+  if (argc != 2 && argc != 3) return false;
+  if (argc == 3 && argv[2][0] == '-' && argv[2][1] != '\0') return false;
+  std::string_view a = argv[1];
+  if (a.size() < 2 || (a[0] != '-' && a[0] != '+') || a[1] < '0' || a[1] > '9') return false;
+  std::size_t i = 1;
+  while (i < a.size() && a[i] >= '0' && a[i] <= '9')
+    ++i;
+  std::string digits(a.substr(1, i - 1));
+  Mode mode = Mode::Lines;
+  std::uint64_t unit = 1;
+  if (i < a.size() && (a[i] == 'b' || a[i] == 'c' || a[i] == 'l')) {
+    if (a[i] != 'l') mode = Mode::Bytes;
+    if (a[i] == 'b') unit = 512;
+    ++i;
+  }
+  bool forever = i < a.size() && a[i] == 'f';
+  if (forever) ++i;
+  if (i != a.size()) return false;
+  auto c = parse_count(digits);
+  if (!c) return false;
+  const std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
+  o.mode = mode;
+  o.count.n = c->n > kMax / unit ? kMax : c->n * unit;
+  o.count.from_start = a[0] == '+';
+  if (forever) o.follow = Follow::Descriptor;
+  return true;
+}
+
+} // namespace
+
+const char* help_text() {
+  return R"(Usage: acat [OPTION]... [FILE]...
+Concatenate files, FIFOs and stdin to stdout; show their tail; follow them.
+One thread, on io_uring: no helper threads, no busy waiting.
+With no FILE, or when FILE is -, read standard input.
+
+  -n, --lines=[+]N         the last N lines, or from line N on with +N
+  -c, --bytes=[+]N         the last N bytes, or from byte N on with +N
+  -f, --follow[={name|descriptor}]
+                           print what is appended; -f, --follow and
+                             --follow=descriptor follow the open file,
+                             --follow=name reopens the name when replaced
+  -F                       same as --follow=name --retry
+      --retry              keep trying to open a file that is missing or goes
+                             away (with --follow=name)
+      --pid=PID            with -f, end after process PID ends
+      --idle-timeout=DURATION
+                           with -f, end after DURATION without input
+                             (N[.M][ms|s|m|h|d], seconds by default)
+      --prefix             start every line with its source's name
+  -q, --quiet, --silent    never print ==> name <== headers
+  -v, --verbose            always print ==> name <== headers
+  -u                       (ignored, as by cat)
+      --help               display this help and exit
+      --version            output version information and exit
+
+N may have a multiplier suffix: b 512, kB 1000, K 1024, MB 1000*1000,
+M 1024*1024, and so on for G, T, P, E, Z, Y, R, Q; binary prefixes can be
+used too: KiB=K, MiB=M, and so on. -NUM and +NUM as the first argument
+before at most one FILE mean -n NUM and -n +NUM, as in tail.
+
+Exit status: 0 if all went well, 1 on any error (usage errors too, as tail);
+death by SIGINT or SIGTERM when interrupted.
+)";
+}
+
+ParseOutcome parse(int argc, char** argv, Options& o, std::string& error) {
+  static const option kLong[] = {
+      {"lines", required_argument, nullptr, 'n'},
+      {"bytes", required_argument, nullptr, 'c'},
+      {"follow", optional_argument, nullptr, kFollow},
+      {"retry", no_argument, nullptr, kRetry},
+      {"prefix", no_argument, nullptr, kPrefix},
+      {"quiet", no_argument, nullptr, 'q'},
+      {"silent", no_argument, nullptr, 'q'},
+      {"verbose", no_argument, nullptr, 'v'},
+      {"pid", required_argument, nullptr, kPid},
+      {"idle-timeout", required_argument, nullptr, kIdleTimeout},
+      {"help", no_argument, nullptr, kHelp},
+      {"version", no_argument, nullptr, kVersion},
+      {nullptr, 0, nullptr, 0},
+  };
+  // getopt prints its own errors with argv[0]: make that "acat".
+  std::vector<char*> args(argv, argv + argc);
+  std::string name = "acat";
+  if (!args.empty()) args[0] = name.data();
+  args.push_back(nullptr);
+  optind = 0; // a full reset, so that parse can run more than once (tests)
+  opterr = 1;
+  if (obsolete_count(argc, args.data(), o)) {
+    args.erase(args.begin() + 1);
+    --argc;
+  }
+  std::string pid_text, idle_text;
+  bool have_pid = false, have_idle = false;
+  int c;
+  while ((c = getopt_long(argc, args.data(), "c:n:fFqvu0123456789", kLong, nullptr)) != -1) {
+    switch (c) {
+    case 'n':
+      if (!set_count(o, Mode::Lines, optarg, error)) return ParseOutcome::UsageError;
+      break;
+    case 'c':
+      if (!set_count(o, Mode::Bytes, optarg, error)) return ParseOutcome::UsageError;
+      break;
+    case 'f': o.follow = Follow::Descriptor; break;
+    case 'F':
+      o.follow = Follow::Name;
+      o.retry = true;
+      break;
+    case kFollow: {
+      // An unambiguous abbreviation, as tail's argmatch takes it.
+      std::string_view how = optarg != nullptr ? optarg : "descriptor";
+      const bool d = !how.empty() && std::string_view("descriptor").starts_with(how);
+      const bool n = !how.empty() && std::string_view("name").starts_with(how);
+      if (!d && !n) {
+        error = "invalid argument '" + std::string(how) + "' for '--follow'\n" +
+                "Valid arguments are:\n  - 'descriptor'\n  - 'name'";
+        return ParseOutcome::UsageError;
+      }
+      o.follow = n ? Follow::Name : Follow::Descriptor;
+      break;
+    }
+    case kRetry: o.retry = true; break;
+    case kPrefix: o.prefix = true; break;
+    case 'q':
+      o.quiet = true;
+      o.verbose = false;
+      break;
+    case 'v':
+      o.verbose = true;
+      o.quiet = false;
+      break;
+    case 'u': break; // cat's -u: output is unbuffered anyway
+    case kPid:
+      pid_text = optarg;
+      have_pid = true;
+      break;
+    case kIdleTimeout:
+      idle_text = optarg;
+      have_idle = true;
+      break;
+    case kHelp: return ParseOutcome::Help;
+    case kVersion: return ParseOutcome::Version;
+    default:
+      if (c >= '0' && c <= '9') {
+        error = std::string("option used in invalid context -- ") + static_cast<char>(c);
+        return ParseOutcome::UsageError;
+      }
+      error.clear(); // getopt said why
+      return ParseOutcome::UsageError;
+    }
+  }
+  for (int i = optind; i < argc; ++i)
+    o.files.emplace_back(args[static_cast<std::size_t>(i)]);
+  if (have_pid) {
+    auto p = parse_count(pid_text);
+    if (!p || p->from_start || pid_text.find_first_not_of("0123456789 ") != std::string::npos ||
+        p->n == 0 || p->n > 0x3fffffff) {
+      error = "invalid PID: '" + pid_text + "'";
+      return ParseOutcome::UsageError;
+    }
+    o.pid = static_cast<pid_t>(p->n);
+  }
+  if (have_idle) {
+    o.idle_timeout = parse_duration(idle_text);
+    if (!o.idle_timeout) {
+      error = "invalid duration: '" + idle_text + "'";
+      return ParseOutcome::UsageError;
+    }
+  }
+  return ParseOutcome::Run;
 }
 
 } // namespace acat

@@ -1,5 +1,6 @@
-// What the command line asked for, and the parsers of its values (kept apart
-// from CLI11 so they can be unit tested).
+// What the command line asked for, and how it is read: getopt_long, as cat
+// and tail read theirs (abbreviated long options, the last of a repeated
+// option wins, permuted operands, `--`), plus tail's obsolete -NUM / +NUM.
 #pragma once
 
 #include <chrono>
@@ -34,8 +35,16 @@ struct Options {
   std::optional<std::chrono::nanoseconds> idle_timeout;
 };
 
-// "[+|-]N[suffix]" with tail's multipliers (b, kB, K, KiB, MB, M, ...).
-// Gives nothing when the text is not a count.
+enum class ParseOutcome { Run, Help, Version, UsageError };
+
+// Fills `opts` from the command line. On UsageError, `error` is the line to
+// print after "acat: " (empty when getopt has printed it already).
+ParseOutcome parse(int argc, char** argv, Options& opts, std::string& error);
+const char* help_text();
+
+// "[+|-]N[suffix]" with tail's multipliers: b 512; k K m M G T P E Z Y R Q
+// powers of 1024, with a B after them (kB, MB) of 1000, with iB (KiB) of
+// 1024. Leading blanks are skipped. Gives nothing when the text is not a count.
 std::optional<Count> parse_count(std::string_view text);
 
 // "N[.M][ms|s|m|h|d]", seconds by default, as timeout(1) reads it.

@@ -52,11 +52,13 @@ AIO_HOT aio::Result<void> Output::write_sync(std::span<const std::byte> data) {
   return {};
 }
 
-aio::Result<std::size_t> Output::copy_from(int fd, std::uint64_t& pos) {
+aio::Result<std::size_t> Output::copy_from(int fd, std::uint64_t& pos, std::uint64_t end) {
+  if (pos >= end) return std::size_t{0};
   auto off = static_cast<loff_t>(pos);
+  const auto len = static_cast<std::size_t>(std::min<std::uint64_t>(kCopyChunk, end - pos));
   ssize_t n;
   do {
-    n = ::copy_file_range(fd, &off, fd_, nullptr, kCopyChunk, 0);
+    n = ::copy_file_range(fd, &off, fd_, nullptr, len, 0);
   } while (n < 0 && errno == EINTR);
   if (n < 0) return aio::errno_code(errno);
   if (n > 0) note_input();

@@ -43,7 +43,7 @@ public:
   // Up to kCopyChunk bytes of the regular file `fd` from `pos` (advanced)
   // to stdout, copied in the kernel (copy_file_range); 0 at the end. A
   // plain syscall, as a write to a regular file is here (see sync_).
-  aio::Result<std::size_t> copy_from(int fd, std::uint64_t& pos);
+  aio::Result<std::size_t> copy_from(int fd, std::uint64_t& pos, std::uint64_t end);
   // stdout is the regular file with this device and inode.
   bool is_file(std::uint64_t dev, std::uint64_t ino) const noexcept {
     return file_ && dev == dev_ && ino == ino_;

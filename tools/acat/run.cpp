@@ -84,7 +84,19 @@ aio::Task<aio::Result<void>> work(Context& ctx, std::vector<std::unique_ptr<Inpu
 
 } // namespace
 
+// stdout closed at start: main holds fd 1 with /dev/null opened read-only.
+static bool stdout_unwritable() {
+  const int fl = fcntl(STDOUT_FILENO, F_GETFL);
+  return fl < 0 || (fl & O_ACCMODE) == O_RDONLY;
+}
+
 aio::Task<int> run(const Options& opts) {
+  // cat says so before reading anything, and tail before following (it
+  // would wait forever to write nowhere); tail alone only fails to write.
+  if ((opts.mode == Mode::Cat || opts.follow != Follow::None) && stdout_unwritable()) {
+    fmt::print(stderr, "acat: standard output: Bad file descriptor\n");
+    co_return 1;
+  }
   bool headers = !opts.prefix && !opts.quiet &&
                  (opts.verbose || (opts.files.size() > 1 &&
                                    (opts.mode != Mode::Cat || opts.follow != Follow::None)));

@@ -90,7 +90,7 @@ aio::Task<aio::Result<void>> copy_to_end(Context& ctx, Input& in, std::optional<
     // early (those in /proc) leaves the rest to the loop below, which then
     // tells which side failed.
     for (;;) {
-      auto n = ctx.out.copy_from(in.fd.get(), in.pos);
+      auto n = ctx.out.copy_from(in.fd.get(), in.pos, in.end);
       if (!n || *n == 0) break;
       // The copy is no operation of the ring: a turn of the loop between
       // chunks lets a signal or a stop end it.
@@ -179,17 +179,14 @@ aio::Task<aio::Result<void>> keep_last(Context& ctx, Input& in) {
   co_return co_await ctx.out.emit(in.src, std::as_bytes(std::span(tail.data(), tail.size())));
 }
 
-} // namespace
-
-aio::Task<aio::Result<void>> first_pass(Context& ctx, Input& in) {
+aio::Task<aio::Result<void>> tail_pass(Context& ctx, Input& in, bool trusted) {
   const Options& o = ctx.opts;
-  if (o.mode == Mode::Cat) co_return co_await copy_to_end(ctx, in);
   if (o.count.from_start) {
     if (in.kind == Kind::Regular && o.mode == Mode::Bytes) {
       // Seek, do not read: +N of a regular file starts at byte N.
       auto st = stat_fd(in.fd.get());
       std::uint64_t skip = o.count.n > 0 ? o.count.n - 1 : 0;
-      if (st && st->st_size > 0) skip = std::min<std::uint64_t>(skip, st->st_size);
+      if (st && trusted) skip = std::min<std::uint64_t>(skip, st->st_size);
       in.pos += skip;
       co_return co_await copy_to_end(ctx, in);
     }
@@ -204,8 +201,8 @@ aio::Task<aio::Result<void>> first_pass(Context& ctx, Input& in) {
       co_return aio::Result<void>{};
     }
     // Files like those in /proc say size 0 but have content: read them as streams.
-    auto size = static_cast<std::uint64_t>(st->st_size);
-    if (size > in.pos) {
+    auto size = std::min(static_cast<std::uint64_t>(st->st_size), in.end);
+    if (trusted && size > in.pos) {
       auto start = co_await tail_start(in, o.count, o.mode, size);
       if (!start) {
         if (start.cancelled()) co_return start.error();
@@ -218,6 +215,22 @@ aio::Task<aio::Result<void>> first_pass(Context& ctx, Input& in) {
     }
   }
   co_return co_await keep_last(ctx, in);
+}
+
+} // namespace
+
+aio::Task<aio::Result<void>> first_pass(Context& ctx, Input& in) {
+  if (ctx.opts.mode == Mode::Cat) co_return co_await copy_to_end(ctx, in);
+  bool trusted = false;
+  if (in.kind == Kind::Regular) {
+    if (auto st = stat_fd(in.fd.get())) {
+      trusted = size_is_trusted(in.fd.get(), *st);
+      if (trusted) in.end = static_cast<std::uint64_t>(st->st_size);
+    }
+  }
+  auto r = co_await tail_pass(ctx, in, trusted);
+  in.end = Input::kNoEnd; // following goes on from there
+  co_return r;
 }
 
 } // namespace acat

@@ -252,7 +252,8 @@ void Copier::set_fd_meta(int fd, const struct statx& st, const std::string& dpat
   } else if (created && S_ISDIR(st.stx_mode)) {
     struct stat cur {};
     ::fstat(fd, &cur);
-    (void)aio::set_mode(fd, ((st.stx_mode & 0777) & ~umask_) | (cur.st_mode & S_ISGID));
+    // As cp -r: the sticky bit kept, setuid/setgid only as mkdir gave them.
+    (void)aio::set_mode(fd, ((st.stx_mode & 01777) & ~umask_) | (cur.st_mode & S_ISGID));
   }
   if (o_.preserve.timestamps) {
     if (auto r = aio::set_times(fd, "", st.stx_atime, st.stx_mtime, 0); !r)

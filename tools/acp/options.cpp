@@ -229,8 +229,9 @@ ParseOutcome parse(int argc, char** argv, Options& opts, std::string& error) {
     default: error.clear(); return ParseOutcome::UsageError; // getopt said why
     }
   }
+  // getopt permuted `args` (operands last), not argv.
   for (int i = optind; i < argc; ++i)
-    opts.operands.emplace_back(argv[i]);
+    opts.operands.emplace_back(args[static_cast<std::size_t>(i)]);
   if (opts.target_dir && opts.no_target_dir) {
     error = "cannot combine --target-directory (-t) and --no-target-directory (-T)";
     return ParseOutcome::UsageError;

@@ -3,8 +3,9 @@
 // those in ops.hpp; the ones it lacks are plain calls made on the loop
 // thread, each bounded (it never waits on another process) and said so.
 // Paths and buffers handed to an operation must stay valid until it
-// completes. Each operation names its directory fd (or its file fd) as the
-// operation's fd, so that fd is held by the runtime until the last CQE.
+// completes. Each operation names every fd its SQE names (directories and
+// files, AT_FDCWD excepted), so each is held by the runtime until the last
+// CQE: a close meanwhile is deferred and the number is not reused under it.
 #pragma once
 
 #include "aio/ops.hpp"
@@ -27,23 +28,22 @@ std::vector<std::string> fs_ops_missing();
 
 inline auto mkdirat(int dirfd, const char* path, mode_t mode) {
   return detail::make_op(
-      "mkdirat", dirfd, [=](io_uring_sqe* s) { io_uring_prep_mkdirat(s, dirfd, path, mode); },
-      detail::as_void);
+      "mkdirat", detail::dir_fd(dirfd),
+      [=](io_uring_sqe* s) { io_uring_prep_mkdirat(s, dirfd, path, mode); }, detail::as_void);
 }
 
 // `flags`: 0 or AT_REMOVEDIR.
 inline auto unlinkat(int dirfd, const char* path, int flags = 0) {
   return detail::make_op(
-      "unlinkat", dirfd, [=](io_uring_sqe* s) { io_uring_prep_unlinkat(s, dirfd, path, flags); },
-      detail::as_void);
+      "unlinkat", detail::dir_fd(dirfd),
+      [=](io_uring_sqe* s) { io_uring_prep_unlinkat(s, dirfd, path, flags); }, detail::as_void);
 }
 
-// `flags`: 0, RENAME_NOREPLACE, RENAME_EXCHANGE. The new name's directory is
-// the operation's fd (the one a copy writes into).
+// `flags`: 0, RENAME_NOREPLACE, RENAME_EXCHANGE.
 inline auto renameat(int olddirfd, const char* oldpath, int newdirfd, const char* newpath,
                      unsigned flags = 0) {
   return detail::make_op(
-      "renameat", newdirfd,
+      "renameat", {detail::dir_fd(olddirfd), detail::dir_fd(newdirfd)},
       [=](io_uring_sqe* s) {
         io_uring_prep_renameat(s, olddirfd, oldpath, newdirfd, newpath, flags);
       },
@@ -51,12 +51,11 @@ inline auto renameat(int olddirfd, const char* oldpath, int newdirfd, const char
 }
 
 // `flags`: AT_EMPTY_PATH (link an O_TMPFILE fd given as olddirfd with ""),
-// AT_SYMLINK_FOLLOW. The fd named is `olddirfd` when linking an fd by
-// AT_EMPTY_PATH (it is the file), `newdirfd` otherwise.
+// AT_SYMLINK_FOLLOW. With AT_EMPTY_PATH `olddirfd` is the file itself.
 inline auto linkat(int olddirfd, const char* oldpath, int newdirfd, const char* newpath,
                    int flags = 0) {
   return detail::make_op(
-      "linkat", (flags & AT_EMPTY_PATH) != 0 ? olddirfd : newdirfd,
+      "linkat", {detail::dir_fd(olddirfd), detail::dir_fd(newdirfd)},
       [=](io_uring_sqe* s) {
         io_uring_prep_linkat(s, olddirfd, oldpath, newdirfd, newpath, flags);
       },
@@ -65,7 +64,7 @@ inline auto linkat(int olddirfd, const char* oldpath, int newdirfd, const char* 
 
 inline auto symlinkat(const char* target, int newdirfd, const char* linkpath) {
   return detail::make_op(
-      "symlinkat", newdirfd,
+      "symlinkat", detail::dir_fd(newdirfd),
       [=](io_uring_sqe* s) { io_uring_prep_symlinkat(s, target, newdirfd, linkpath); },
       detail::as_void);
 }
@@ -138,7 +137,8 @@ public:
     std::uint64_t ino;
     unsigned char type; // DT_*
   };
-  explicit DirReader(int dirfd, std::size_t buffer = 32 * 1024) : fd_(dirfd), buf_(buffer) {}
+  explicit DirReader(int dirfd, std::size_t buffer = std::size_t{32} << 10)
+      : fd_(dirfd), buf_(buffer) {}
   // The next entry, "." and ".." skipped; false at the end or on an error
   // (then error() says which).
   bool next(Entry& e) noexcept;

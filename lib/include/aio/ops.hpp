@@ -33,8 +33,12 @@ public:
   // `now`: submit at once (see Urgent).
   template <class P>
   AIO_HOT bool await_suspend(std::coroutine_handle<P> h, bool now = false) noexcept {
+    return start_as(h, h.promise().stop_token(), now);
+  }
+  // Starts it for `h` under `token` rather than h's own (see Shielded).
+  AIO_HOT bool start_as(std::coroutine_handle<> h, StopToken token, bool now = false) noexcept {
     waiter_ = h;
-    return Runtime::current()->start(*this, h.promise().stop_token(), now);
+    return Runtime::current()->start(*this, token, now);
   }
 
   // For Linked: resume `h` when this and its partner have both completed.
@@ -89,6 +93,19 @@ template <class Op> struct Urgent {
 };
 template <class Op> Urgent(Op) -> Urgent<Op>;
 
+// An operation no stop request cancels: for one that must run whatever its
+// task is told, as a close (an fd is never leaked because its owner was
+// stopped, and never closed twice). The drain at the end of block_on still
+// cancels it if it is left in flight.
+template <class Op> struct Shielded {
+  Op op;
+
+  bool await_ready() noexcept { return false; }
+  bool await_suspend(std::coroutine_handle<> h) noexcept { return op.start_as(h, StopToken()); }
+  auto await_resume() { return op.await_resume(); }
+};
+template <class Op> Shielded(Op) -> Shielded<Op>;
+
 // An operation described by two small functions: how to fill the SQE, and
 // how to turn the kernel's value into the caller's result.
 // Every descriptor an operation's SQE names, held by the runtime until its
@@ -141,6 +158,16 @@ auto make_op(const char* name, Fds fds, Prep prep, Map map, bool quiet = false) 
 }
 } // namespace detail
 
+// The most one read or write moves (Linux's MAX_RW_COUNT): the SQE's
+// length is 32 bits, and a larger span must come back as a short count,
+// never be cut to its low 32 bits.
+inline constexpr std::size_t kMaxIo = 0x7ffff000;
+namespace detail {
+inline unsigned io_len(std::size_t n) noexcept {
+  return static_cast<unsigned>(n < kMaxIo ? n : kMaxIo);
+}
+} // namespace detail
+
 inline auto nop() {
   return detail::make_op(
       "nop", -1, [](io_uring_sqe* s) { io_uring_prep_nop(s); }, detail::as_count);
@@ -150,7 +177,7 @@ inline auto read(int fd, std::span<std::byte> buf, std::uint64_t offset = kCurre
   return detail::make_op(
       "read", fd,
       [=](io_uring_sqe* s) {
-        io_uring_prep_read(s, fd, buf.data(), static_cast<unsigned>(buf.size()), offset);
+        io_uring_prep_read(s, fd, buf.data(), detail::io_len(buf.size()), offset);
       },
       detail::as_count);
 }
@@ -162,7 +189,7 @@ inline auto quiet_read(int fd, std::span<std::byte> buf) {
   return detail::make_op(
       "quiet-read", fd,
       [=](io_uring_sqe* s) {
-        io_uring_prep_read(s, fd, buf.data(), static_cast<unsigned>(buf.size()), kCurrentPosition);
+        io_uring_prep_read(s, fd, buf.data(), detail::io_len(buf.size()), kCurrentPosition);
       },
       detail::as_count, true);
 }
@@ -171,7 +198,7 @@ inline auto write(int fd, std::span<const std::byte> buf, std::uint64_t offset =
   return detail::make_op(
       "write", fd,
       [=](io_uring_sqe* s) {
-        io_uring_prep_write(s, fd, buf.data(), static_cast<unsigned>(buf.size()), offset);
+        io_uring_prep_write(s, fd, buf.data(), detail::io_len(buf.size()), offset);
       },
       detail::as_count);
 }
@@ -283,8 +310,10 @@ inline SleepOp sleep_for(std::chrono::nanoseconds d) { return SleepOp(d); }
 Task<Result<void>> close(UniqueFd fd);
 
 // Writes all of `buf`, resubmitting after short writes. Gives the bytes
-// written, or the first error (bytes before it are on the file).
+// written, or the first error; `written`, if given, receives the bytes
+// written either way (those before an error are on the file).
 Task<Result<std::size_t>> write_all(int fd, std::span<const std::byte> buf,
-                                    std::uint64_t offset = kCurrentPosition);
+                                    std::uint64_t offset = kCurrentPosition,
+                                    std::size_t* written = nullptr);
 
 } // namespace aio

@@ -67,4 +67,14 @@ inline Result<std::size_t> interpret(int res) noexcept {
   return errno_code(-res);
 }
 
+// The interpretation of a close's cqe->res. Linux frees the descriptor
+// whatever close returns, -EINTR and -ERESTARTSYS too (a flush on NFS or
+// FUSE interrupted): those are success, and a close is never retried, or
+// it could close a number someone else has been given since. Only
+// -ECANCELED (cancelled before it ran) means the fd is still open.
+inline Result<void> interpret_close(int res) noexcept {
+  if (res >= 0 || res == -EINTR || res == -kErestartsys) return {};
+  return errno_code(-res);
+}
+
 } // namespace aio

@@ -45,6 +45,8 @@ public:
   std::vector<std::string> missing(const std::vector<int>& needed) const;
 
 private:
+  int probe() noexcept; // 0 or -errno
+
   io_uring ring_{};
   bool live_ = false;
   unsigned flags_ = 0;

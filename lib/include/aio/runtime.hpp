@@ -73,9 +73,10 @@ public:
 protected:
   ~Operation() = default; // never deleted through the base
   // Posts no CQE when it succeeds (IOSQE_CQE_SKIP_SUCCESS); a failure still
-  // posts one. Only for the head of a linked pair whose tail never waits (a
-  // read of a regular file): the tail's CQE then says the head is over, and
-  // its result is 0. Elsewhere it is ignored: the operation would never end.
+  // posts one. Only for the head of a linked pair: the tail's CQE then says
+  // the head is over, and its result is 0. Elsewhere it is ignored: the
+  // operation would never end. A tail that waits is cancelled by a stop even
+  // though nothing says when the kernel issued it (Runtime::cancel).
   void set_quiet() noexcept { quiet_ = true; }
 
 private:
@@ -177,9 +178,19 @@ public:
   // Turns until nothing is in flight, queued or ready.
   void drain();
 
-  // Called by UniqueFd: true if `fd` has operations in flight, in which case
-  // the runtime closes it when the last of them completes.
-  bool defer_close(int fd) noexcept;
+  // A task in aio::close() waiting for the last operation on its fd: the
+  // runtime closes the fd then, stores close's result in `res` (0 or
+  // -errno) and resumes `h`.
+  struct CloseWaiter {
+    int fd = -1;
+    int res = 0;
+    std::coroutine_handle<> h;
+    CloseWaiter* next = nullptr;
+  };
+  // Called by UniqueFd and close(): true if `fd` has operations in flight,
+  // in which case the runtime closes it when the last of them completes
+  // (and then wakes `waiter`, if given).
+  bool defer_close(int fd, CloseWaiter* waiter = nullptr) noexcept;
   unsigned inflight() const noexcept { return inflight_; }
   const RuntimeStats& stats() const noexcept { return stats_; }
   // The io_uring instance; not set up on the readiness backend.
@@ -202,7 +213,6 @@ private:
   void submit_now() noexcept;
   [[gnu::cold]] io_uring_sqe* epoll_get_sqe() noexcept;
   [[gnu::cold]] void wait_epoll() noexcept;
-  [[gnu::cold]] void reap_epoll() noexcept;
   bool begin(Operation& op, StopToken token) noexcept;
   void enqueue(Operation& op) noexcept;
   bool sq_room(unsigned n) noexcept;
@@ -213,6 +223,7 @@ private:
   bool run_ready() noexcept;
   void reap() noexcept;
   void enter_failed(int ret) noexcept;
+  void cancel_everything() noexcept;
   void dispatch(std::uint64_t user_data, int res) noexcept;
   void finish(Operation& op) noexcept;
   void head_done(Operation& head) noexcept;
@@ -231,6 +242,13 @@ private:
   std::vector<Operation*> ready_;       // finished without the kernel
   std::vector<std::coroutine_handle<>> posted_;
   std::vector<std::uint32_t> fd_refs_; // see kDeferredClose in runtime.cpp
+  CloseWaiter* close_waiters_ = nullptr;
+  // Completions taken from the CQ and not dispatched yet: a member, so that
+  // a loop run from inside a dispatch (a Scope unwinding, see ~Scope) goes
+  // on with them rather than wait for CQEs already consumed.
+  Completion batch_[64];
+  unsigned batch_pos_ = 0;
+  unsigned batch_len_ = 0;
   std::unique_ptr<StopSource> root_ = std::make_unique<StopSource>();
   RuntimeStats stats_;
   Runtime* prev_current_ = nullptr;

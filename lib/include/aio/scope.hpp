@@ -84,13 +84,12 @@ public:
   explicit Scope(StopToken parent) { source_.link_to(parent); }
   Scope(const Scope&) = delete;
   Scope& operator=(const Scope&) = delete;
+  // Without join(): the owner is unwinding (an exception thrown between
+  // spawn and join). Children may point into the owner's frame and the
+  // kernel into theirs, so they are stopped and the loop is run here until
+  // each has ended; then the unwinding goes on.
   ~Scope() {
-    if (active_ != 0) {
-      // Children would outlive their scope: their frames and buffers could
-      // be freed under the kernel. Refuse loudly rather than corrupt.
-      std::fputs("aio: Scope destroyed before join()\n", stderr);
-      std::terminate();
-    }
+    if (active_ != 0) wait_out();
   }
 
   // Starts `t` at once (it runs until its first suspension before spawn
@@ -124,6 +123,7 @@ public:
   }
 
 private:
+  void wait_out() noexcept;
   std::coroutine_handle<> child_done() noexcept override {
     if (--active_ == 0 && joiner_) return std::exchange(joiner_, nullptr);
     return std::noop_coroutine();

@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# acat in tail's and cat's place in scripts: the cases where it differed
+# from GNU (issue 17), each run with GNU and with acat on the same input and
+# compared: bytes, exit codes, and whether a script goes on after a signal.
+# Usage: acat_gnu_e2e.sh path/to/acat
+set -u
+ACAT=$(readlink -f "$1")
+T=$(mktemp -d "$PWD/acat-gnu.XXXXXX" 2>/dev/null || mktemp -d /tmp/acat-gnu.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+  rm -rf "$T"
+}
+trap cleanup EXIT
+cd "$T" || exit 1
+FAILS=0
+PASSES=0
+ok() { PASSES=$((PASSES + 1)); }
+fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
+eq() { if [[ "$2" == "$3" ]]; then ok; else fail "$1: got '$2', want '$3'"; fi; }
+# both DESC ARGS...: tail (or cat, for CMD=cat) and acat with ARGS give the
+# same stdout and exit code.
+both() {
+  local desc=$1
+  shift
+  "${GNU:-tail}" "$@" >out.g 2>/dev/null
+  local rg=$?
+  "$ACAT" "$@" >out.a 2>/dev/null
+  local ra=$?
+  eq "$desc: exit code" "$ra" "$rg"
+  if cmp -s out.g out.a; then ok; else fail "$desc: stdout differs from ${GNU:-tail}'s"; fi
+}
+# ended_within PID SECONDS: the process ended by itself in time (else killed).
+ended_within() {
+  local i
+  for ((i = 0; i < $2 * 100; i++)); do
+    kill -0 "$1" 2>/dev/null || return 0
+    sleep 0.01
+  done
+  kill -9 "$1" 2>/dev/null
+  return 1
+}
+
+seq 1 10 >ten
+
+# ---- a tail's first pass stops at the size seen at the start
+# `acat -n 1 f >> f` grew f until the disk was full; tail writes once.
+for args in "-n 1" "-c 3" "-n +9" "-c +18"; do
+  cp ten self
+  # shellcheck disable=SC2086
+  "$ACAT" $args self >>self &
+  pid=$!
+  if ended_within $pid 10; then ok; else fail "acat $args self >> self did not end"; fi
+  cp ten self.g
+  # shellcheck disable=SC2086
+  tail $args self.g >>self.g
+  # GNU's +N copies to EOF, which on a self-append it finds at once; in
+  # all four cases the bytes added are those of one pass.
+  eq "acat $args self >> self: size" "$(stat -c %s self)" "$(stat -c %s self.g)"
+done
+# A live log: a writer appends all the time; -n 5 gives 5 lines, not more.
+seq 1 100000 >live
+(while :; do echo appended; done >>live) &
+writer=$!
+PIDS+=($writer)
+sleep 0.1
+eq "-n 5 of a live log" "$("$ACAT" -n 5 live | wc -l)" 5
+eq "-c 10 of a live log" "$("$ACAT" -c 10 live | wc -c)" 10
+kill $writer
+wait $writer 2>/dev/null
+
+# ---- files whose size lies: read as streams, as tail does
+for f in /sys/devices/system/cpu/online /sys/class/net/lo/address /proc/version; do
+  [[ -r $f ]] || continue
+  both "-n 1 $f" -n 1 "$f"
+  both "-c 4 $f" -c 4 "$f"
+done
+
+# ---- -f of a device keeps running (the `tail -f /dev/null` idiom)
+for how in "-f /dev/null" "-F /dev/null" "-f"; do
+  # shellcheck disable=SC2086
+  "$ACAT" $how </dev/null >/dev/null &
+  pid=$!
+  PIDS+=($pid)
+  if ended_within $pid 1; then fail "acat $how ended by itself"; else ok; fi
+done
+timeout 5 "$ACAT" -f /dev/null >&- 2>err
+eq "-f /dev/null with stdout closed: exit" $? 1
+eq "-f /dev/null with stdout closed: message" "$(cat err)" \
+  "acat: standard output: Bad file descriptor"
+"$ACAT" /dev/null >&- 2>/dev/null
+eq "cat of /dev/null to a closed stdout: exit as cat's" $? "$(cat /dev/null >&- 2>/dev/null; echo $?)"
+
+# ---- --help and --version report write errors
+for opt in --help --version; do
+  "$ACAT" $opt >/dev/full 2>err
+  eq "$opt >/dev/full: exit" $? 1
+  eq "$opt >/dev/full: message" "$(cat err)" "acat: write error: No space left on device"
+done
+
+# ---- the same file named twice under -f: each append once, as tail
+: >twice
+"$ACAT" -f twice twice >out.a 2>&1 &
+pid=$!
+PIDS+=($pid)
+tail -f twice twice >out.g 2>&1 &
+gpid=$!
+PIDS+=($gpid)
+sleep 0.5
+echo appended >>twice
+sleep 1.5
+kill $pid $gpid
+wait $pid $gpid 2>/dev/null
+eq "-f twice twice: appended lines" "$(grep -c appended out.a)" 1
+if cmp -s out.g out.a; then ok; else fail "-f twice twice: output differs from tail's"; fi
+
+# ---- option syntax as getopt reads it, compared with tail
+both "-n 5 -n 3 (last wins)" -n 5 -n 3 ten
+both "-n 5 -c 3 (last wins)" -n 5 -c 3 ten
+both "--lin=2 (abbreviation)" --lin=2 ten
+both "--byt 4" --byt 4 ten
+both "-3 (obsolete -NUM)" -3 ten
+both "+8 (obsolete +NUM)" +8 ten
+both "-2c" -2c ten
+both "-3 with two files" -3 ten ten
+both "-n ' 3' (leading blank)" -n " 3" ten
+both "-n ''" -n "" ten
+for n in 1k 1K 1m 1M 1kB 1KB 1KiB 1MB 1b 1E 1g 1t 1B 1c 1e 2x; do
+  both "-n $n" -n "$n" ten
+  both "-c $n" -c "$n" ten
+done
+both "--bogus" --bogus ten
+both "--follow=bogus" --follow=bogus ten
+GNU=cat both "cat -u" -u ten
+GNU=cat both "cat --bogus" --bogus ten
+
+# ---- a script interrupted in acat does not go on, as with tail
+# The shell runs `acat -f; echo next` in its own process group (setsid) with
+# SIGINT at its default; Ctrl-C is SIGINT to the whole group. A child that
+# exits 130 instead of dying of SIGINT lets the shell run `next`.
+for tool in tail "$ACAT"; do
+  : >sig.$$
+  setsid env --default-signal=INT bash -c "\"$tool\" -f sig.$$; echo next" >script.out 2>&1 &
+  spid=$!
+  PIDS+=($spid)
+  sleep 0.5
+  kill -INT -- -$spid
+  wait $spid
+  rc=$?
+  eq "$(basename "$tool") -f in a script, then SIGINT: the script's status" $rc 130
+  eq "$(basename "$tool") -f in a script, then SIGINT: next did not run" "$(cat script.out)" ""
+done
+
+echo "acat gnu e2e: $PASSES passed, $FAILS failed"
+[[ $FAILS -eq 0 ]]

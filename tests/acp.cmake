@@ -1,0 +1,12 @@
+# acp: unit tests of its logic (options, quoting) and end-to-end tests of the
+# real binary against GNU cp. Included from tests/CMakeLists.txt.
+add_executable(acp_tests
+  ${CMAKE_CURRENT_SOURCE_DIR}/main.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/test_acp_options.cpp
+)
+target_link_libraries(acp_tests PRIVATE acp_core aio::runtime doctest::doctest)
+add_test(NAME acp_units COMMAND acp_tests)
+
+add_test(NAME acp_e2e COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/acp_e2e.sh $<TARGET_FILE:acp>
+                              ${CMAKE_CURRENT_SOURCE_DIR}/acp_signal.py)
+set_tests_properties(acp_e2e PROPERTIES TIMEOUT 300)
