@@ -1,7 +1,7 @@
 // aiobench: compare I/O strategies on this host. Parses the command line
 // into Options and hands over to run().
-#include "options.hpp"
 #include "child.hpp"
+#include "options.hpp"
 #include "run.hpp"
 
 #include <CLI/CLI.hpp>
@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -140,6 +141,7 @@ int main(int argc, char** argv) {
   // die of the signal itself, as the DESIGN asks of every tool (a shell
   // script then stops rather than running its next line).
   if (int sig = aiobench::interrupted_signal(); sig != 0) {
+    std::fflush(nullptr); // raise() does not flush stdio
     signal(sig, SIG_DFL);
     sigset_t set;
     sigemptyset(&set);
