@@ -10,7 +10,8 @@ add_test(NAME aiobench_units COMMAND aiobench_tests)
 
 find_package(Python3 COMPONENTS Interpreter)
 if(Python3_Interpreter_FOUND)
-  foreach(case cli cancel_storm write_visibility shutdown default_run plot interrupt)
+  foreach(case cli bad_input failed_row vis_rounds cancel_storm write_visibility shutdown
+               default_run plot interrupt)
     add_test(NAME aiobench_e2e_${case}
              COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/aiobench_e2e.py
                      $<TARGET_FILE:aiobench> ${case})

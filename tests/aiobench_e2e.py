@@ -75,7 +75,7 @@ def case_cancel_storm():
 
 
 def case_write_visibility():
-    doc, _ = run_json("-s", "write-visibility", "-r", "16", "--write-size", "16384")
+    doc, _ = run_json("-s", "write-visibility", "--vis-rounds", "16", "--write-size", "16384")
     queued = row(doc, "write-visibility", "threadpool", "writes done when queued")["figures"]
     awaited = row(doc, "write-visibility", "threadpool", "writes awaited")["figures"]
     for name in ("uring", "epoll", "sync"):
@@ -108,7 +108,7 @@ def check_schema(doc):
     expect(isinstance(doc["verdicts"], list) and all(isinstance(v, str) for v in doc["verdicts"]), "verdicts")
     for r in doc["results"]:
         for k, t in (("scenario", str), ("strategy", str), ("variant", str), ("skipped", bool),
-                     ("note", str), ("figures", dict), ("series", dict)):
+                     ("failed", bool), ("note", str), ("figures", dict), ("series", dict)):
             expect(isinstance(r.get(k), t), f"result.{k} is {t.__name__}: {r}")
         for k, v in r["figures"].items():
             expect(v is None or isinstance(v, (int, float)), f"figure {k} is a number")
@@ -139,7 +139,7 @@ def case_default_run():
         expect(sorted(names) == ["epoll", "sync", "threadpool", "uring"], f"{scen}: rows {names}")
     expect("\x1b[" not in out and p.stderr == "", "no progress or colour when not on a TTY")
     for r in doc["results"]:
-        expect("failed" not in r["note"], f"no failure: {r}")
+        expect(not r["failed"] and "failed" not in r["note"], f"no failure: {r}")
     fr = [r for r in doc["results"] if r["scenario"] == "file-read" and not r["skipped"]]
     expect(len(fr) > 0 and all(r["figures"]["ops"] > 0 and r["figures"]["errors"] == 0 for r in fr),
            "file-read measured operations without errors")
@@ -154,7 +154,9 @@ def case_interrupt():
         time.sleep(0.5)
         p.send_signal(signal.SIGINT)
         out, _ = p.communicate(timeout=60)
-        expect(p.returncode == 130, f"SIGINT: exit 130 (got {p.returncode})")
+        # Death by the signal itself (a shell sees 130 and stops a script),
+        # not exit(130), after which bash runs the script's next line.
+        expect(p.returncode == -signal.SIGINT, f"SIGINT: killed by SIGINT (got {p.returncode})")
         expect(os.listdir(d) == [], f"the test directory is removed: {os.listdir(d)}")
 
 
@@ -167,6 +169,85 @@ def case_plot():
             run("-s", "cancel-storm", "-S", "uring,threadpool", "-r", "50", "--plot", d)
             svg = os.path.join(d, "cancel-storm-threads.svg")
             expect(os.path.exists(svg) and "<svg" in open(svg).read(), "the chart is an SVG")
+
+
+def expect_one_line_error(args, code, mentions, d):
+    p = run(*args, "--dir", d, check=False)
+    what = " ".join(args)
+    expect(p.returncode == code, f"{what}: exits {code} (got {p.returncode}): {p.stderr!r}")
+    lines = p.stderr.strip().splitlines()
+    expect(len(lines) == 1 and lines[0].startswith("aiobench: ") and mentions in lines[0],
+           f"{what}: one line naming {mentions!r}: {p.stderr!r}")
+    # Refused before measuring: no table, and no test directory was made.
+    expect(p.stdout == "", f"{what}: no table on stdout: {p.stdout!r}")
+    expect(os.listdir(d) == [], f"{what}: nothing left in --dir: {os.listdir(d)}")
+
+
+def case_bad_input():
+    with tempfile.TemporaryDirectory() as top:
+        d = os.path.join(top, "dir")
+        os.mkdir(d)
+        plain = os.path.join(top, "plain")
+        open(plain, "w").close()
+        # Usage errors: exit 2. A long scenario is asked for so that a check
+        # made after measuring would show up as a table on stdout.
+        storm = ["-s", "cancel-storm", "-S", "uring"]
+        for args, mentions in ((["--file-size", "-5"], "--file-size"),
+                               (["--write-size", "-1"], "--write-size"),
+                               (["--chunks", "0"], "--chunks"),
+                               (["--rounds", "0"], "--rounds"),
+                               (["--vis-rounds", "0"], "--vis-rounds"),
+                               (["--pool-keepalive", "-1"], "--pool-keepalive"),
+                               (["--shutdown-wait", "0"], "--shutdown-wait"),
+                               (["--timeout", "0"], "--timeout")):
+            expect_one_line_error(storm + args, 2, mentions, d)
+        # Environment errors: exit 1, also before the run (a --json that
+        # cannot be written was reported only after the whole run).
+        missing = os.path.join(top, "no-such-file")
+        expect_one_line_error(storm + ["--file", missing], 1, "no-such-file", d)
+        expect_one_line_error(storm + ["--file", d], 1, "not a regular file", d)
+        expect_one_line_error(storm + ["--json", os.path.join(plain, "r.json")], 1, "--json", d)
+        expect_one_line_error(storm + ["--json", d], 1, "--json", d)
+        if any(os.access(os.path.join(x, "gnuplot"), os.X_OK) for x in os.environ["PATH"].split(":")):
+            expect_one_line_error(storm + ["--plot", plain], 1, "--plot", d)
+        else:
+            print("skip: --plot path check (gnuplot not installed; --plot exits 3 before it)")
+
+
+def case_failed_row():
+    # 100000 rounds take seconds; a 0.3 s --timeout kills the child, so the
+    # row fails. It must say why, make the run fail, and feed no verdict.
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "r.json")
+        p = run("-s", "cancel-storm", "-S", "uring", "-r", "100000", "--timeout", "0.3",
+                "--json", out, check=False)
+        expect(p.returncode == 1, f"a failed row exits 1 (got {p.returncode}): {p.stderr!r}")
+        lines = p.stderr.strip().splitlines()
+        expect(len(lines) == 1 and lines[0].startswith("aiobench: cancel-storm/uring: failed: ")
+               and "300 ms" in lines[0], f"stderr names the row and why: {p.stderr!r}")
+        table = [l for l in p.stdout.splitlines() if l.startswith("uring")]
+        expect(len(table) == 1 and "failed: did not finish within 300 ms" in table[0],
+               f"the table shows the reason: {p.stdout!r}")
+        with open(out) as f:
+            doc = json.load(f)
+        r = row(doc, "cancel-storm", "uring")
+        expect(r["failed"] is True and r["note"].startswith("failed: "), f"JSON marks the row: {r}")
+        expect(not any("uring" in v for v in doc["verdicts"]),
+               f"no verdict from a failed row: {doc['verdicts']}")
+        expect("What the figures say" not in p.stdout, f"no verdict in the table: {p.stdout!r}")
+
+
+def case_vis_rounds():
+    # -r sets cancel-storm and fifo-latency rounds only: -r 2000 once meant
+    # 2000 writes of --write-size each (16 GiB at the default size).
+    doc, _ = run_json("-s", "write-visibility", "-S", "uring", "-r", "2000", "--write-size", "64")
+    f = row(doc, "write-visibility", "uring")["figures"]
+    expect(f["rounds"] == 16, f"-r leaves write-visibility at its 16 rounds: {f}")
+    expect(doc["options"]["vis_rounds"] == 16 and doc["options"]["storm_rounds"] == 2000,
+           f"options: {doc['options']}")
+    doc, _ = run_json("-s", "write-visibility", "-S", "uring", "--vis-rounds", "5", "--write-size", "64")
+    f = row(doc, "write-visibility", "uring")["figures"]
+    expect(f["rounds"] == 5, f"--vis-rounds sets them: {f}")
 
 
 globals()["case_" + CASE]()

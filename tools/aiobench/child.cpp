@@ -215,6 +215,7 @@ bool collect(Child c, const std::vector<pid_t>& watch, Row& row, std::chrono::mi
   if (timed_out) error = fmt::format("did not finish within {} ms", limit.count());
   if (!error.empty()) {
     row.note = row.note.empty() ? "failed: " + error : row.note + "; failed: " + error;
+    row.failed = true;
     return false;
   }
   return true;

@@ -63,5 +63,7 @@ int wait_for_exit(pid_t pid, std::chrono::milliseconds limit);
 double now_s(); // CLOCK_MONOTONIC seconds
 // True once SIGINT/SIGTERM arrived: measurements stop and children are killed.
 bool interrupted();
+// The signal that interrupted the run (0: none).
+int interrupted_signal();
 
 } // namespace aiobench

@@ -24,6 +24,7 @@ struct Row {
   // Ordered so the JSON and table keep a stable order.
   std::vector<std::pair<std::string, double>> figures;
   std::vector<Series> series;
+  bool failed = false; // timed out or crashed: shown, never fed to a verdict
 
   void set(const std::string& key, double v);
   std::optional<double> get(const std::string& key) const;

@@ -1,5 +1,6 @@
 // aiobench: compare I/O strategies on this host. Parses the command line
 // into Options and hands over to run().
+#include "child.hpp"
 #include "options.hpp"
 #include "run.hpp"
 
@@ -7,8 +8,10 @@
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <signal.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -22,7 +25,7 @@ int main(int argc, char** argv) {
   });
   std::vector<std::string> scenarios{"all"}, strategies{"all"}, patterns{"all"}, modes{"all"};
   std::vector<unsigned> depths;
-  unsigned rounds = 0;
+  long long rounds = 0, vis_rounds = 0, chunks = 0;
   double file_mib = 0, write_kib = 0;
   std::string tp_writes = "queued";
   bool quick = false;
@@ -34,8 +37,12 @@ int main(int argc, char** argv) {
   app.add_option("-S,--strategy", strategies,
                  "strategies, comma-separated: uring, threadpool, epoll, sync, all")
       ->delimiter(',');
-  app.add_option("-r,--rounds", rounds,
-                 "rounds for cancel-storm, fifo-latency and write-visibility");
+  auto* rounds_opt =
+      app.add_option("-r,--rounds", rounds, "rounds for cancel-storm and fifo-latency");
+  // Its own option: a write-visibility round writes --write-size bytes, so
+  // following --rounds would turn -r 2000 into 16 GiB of writes.
+  auto* vis_opt = app.add_option("--vis-rounds", vis_rounds,
+                                 "write-visibility: rounds (default 16; 8 with --quick)");
   app.add_option("-d,--duration", o.duration_s, "seconds per file-read point")
       ->capture_default_str();
   app.add_option("-D,--dir", o.dir,
@@ -47,7 +54,8 @@ int main(int argc, char** argv) {
       ->delimiter(',');
   app.add_option("--pattern", patterns, "file-read patterns: rand4k, seq128k, all")->delimiter(',');
   app.add_option("--mode", modes, "file-read modes: buffered, direct, all")->delimiter(',');
-  app.add_option("--file-size", file_mib, "size of the file-read file in MiB (default 256)");
+  auto* size_opt =
+      app.add_option("--file-size", file_mib, "size of the file-read file in MiB (default 256)");
   app.add_option("--iowq-cap", o.iowq_cap,
                  "uring's io-wq worker cap in file-read (0: max(2, depth))")
       ->capture_default_str();
@@ -56,11 +64,13 @@ int main(int argc, char** argv) {
   app.add_option("--writer-interval", o.writer_interval_ms,
                  "cancel-storm: ms between the writer's bytes")
       ->capture_default_str();
-  app.add_option("--chunks", o.latency_chunks, "fifo-latency: alternations of the strategies")
-      ->capture_default_str();
+  auto* chunks_opt =
+      app.add_option("--chunks", chunks, "fifo-latency: alternations of the strategies")
+          ->capture_default_str();
   app.add_option("--pin", o.pin, "fifo-latency pinning: split (two CPUs), same (one CPU), none")
       ->capture_default_str();
-  app.add_option("--write-size", write_kib, "write-visibility: KiB per write (default 8192)");
+  auto* wsize_opt =
+      app.add_option("--write-size", write_kib, "write-visibility: KiB per write (default 8192)");
   app.add_option("--shutdown-wait", o.shutdown_wait_s, "shutdown: seconds to wait for an exit")
       ->capture_default_str();
   app.add_option("--pool-cap", o.pool_cap, "threadpool: thread cap (tokio: 512)")
@@ -73,6 +83,9 @@ int main(int argc, char** argv) {
   app.add_option("--pool-job", o.pool_job,
                  "threadpool file-read: read (a pool job per read, tokio::fs::File) or stream "
                  "(depth jobs, each a loop of reads)")
+      ->capture_default_str();
+  app.add_option("--timeout", o.row_timeout_s,
+                 "seconds after which a row's child is killed and the row failed")
       ->capture_default_str();
   app.add_flag("--quick", quick, "a tiny budget (a few seconds): smoke tests");
   try {
@@ -91,9 +104,33 @@ int main(int argc, char** argv) {
   o.patterns = aiobench::expand_names(patterns, {"rand4k", "seq128k"});
   o.modes = aiobench::expand_names(modes, {"buffered", "direct"});
   if (!depths.empty()) o.depths = depths;
-  if (rounds > 0) o.storm_rounds = o.latency_rounds = o.vis_rounds = rounds;
-  if (file_mib > 0) o.file_size = static_cast<std::uint64_t>(file_mib * 1024 * 1024);
-  if (write_kib > 0) o.vis_size = static_cast<std::size_t>(write_kib * 1024);
+  // Given values are range-checked here rather than clamped: a negative or
+  // zero count is a usage error, not a request for the default.
+  auto usage = [](const char* what) {
+    fmt::print(stderr, "aiobench: {}\n", what);
+    return 2;
+  };
+  if (rounds_opt->count() > 0) {
+    if (rounds < 1 || rounds > 100'000'000) return usage("--rounds must be 1..100000000");
+    o.storm_rounds = o.latency_rounds = static_cast<unsigned>(rounds);
+  }
+  if (vis_opt->count() > 0) {
+    if (vis_rounds < 1 || vis_rounds > 1'000'000) return usage("--vis-rounds must be 1..1000000");
+    o.vis_rounds = static_cast<unsigned>(vis_rounds);
+  }
+  if (chunks_opt->count() > 0) {
+    if (chunks < 1 || chunks > 1'000'000) return usage("--chunks must be 1..1000000");
+    o.latency_chunks = static_cast<unsigned>(chunks);
+  }
+  if (size_opt->count() > 0) {
+    if (!(file_mib >= 1) || file_mib > 1 << 20) return usage("--file-size must be 1..1048576 MiB");
+    o.file_size = static_cast<std::uint64_t>(file_mib * 1024 * 1024);
+  }
+  if (wsize_opt->count() > 0) {
+    if (!(write_kib >= 1) || write_kib > 1 << 20)
+      return usage("--write-size must be 1..1048576 KiB");
+    o.vis_size = static_cast<std::size_t>(write_kib * 1024);
+  }
   if (tp_writes != "queued" && tp_writes != "awaited") {
     fmt::print(stderr, "aiobench: --tp-writes must be queued or awaited\n");
     return 2;
@@ -104,5 +141,18 @@ int main(int argc, char** argv) {
     return 2;
   }
   o.progress = isatty(STDERR_FILENO) != 0;
-  return aiobench::run(o);
+  int code = aiobench::run(o);
+  // Interrupted: the children are gone and the test directory removed, so
+  // die of the signal itself, as the DESIGN asks of every tool (a shell
+  // script then stops rather than running its next line).
+  if (int sig = aiobench::interrupted_signal(); sig != 0) {
+    std::fflush(nullptr); // raise() does not flush stdio
+    signal(sig, SIG_DFL);
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, sig);
+    sigprocmask(SIG_UNBLOCK, &set, nullptr);
+    raise(sig);
+  }
+  return code;
 }

@@ -61,6 +61,15 @@ std::string validate(const Options& o) {
   if (o.duration_s <= 0) return "--duration must be positive";
   if (o.file_size < (1u << 20)) return "--file-size must be at least 1 MiB";
   if (o.pool_cap < 1) return "--pool-cap must be at least 1";
+  if (o.storm_rounds < 1 || o.latency_rounds < 1) return "--rounds must be at least 1";
+  if (o.vis_rounds < 1) return "--vis-rounds must be at least 1";
+  if (o.vis_size < 1) return "--write-size must be positive";
+  if (o.latency_chunks < 1) return "--chunks must be at least 1";
+  if (o.latency_chunks > o.latency_rounds) return "--chunks must not exceed --rounds";
+  // A wait of 0 would report every strategy, uring included, as blocked.
+  if (!(o.shutdown_wait_s > 0)) return "--shutdown-wait must be positive";
+  if (!(o.pool_keepalive_s >= 0)) return "--pool-keepalive must not be negative";
+  if (!(o.row_timeout_s > 0)) return "--timeout must be positive";
   if (o.pool_job != "read" && o.pool_job != "stream") return "--pool-job must be read or stream";
   return "";
 }

@@ -50,6 +50,8 @@ struct Options {
   // around a read loop), to tell the pool's cost from the hand-off's.
   std::string pool_job = "read";
 
+  double row_timeout_s = 120; // a row's child still running after this is killed: failed
+
   bool progress = false; // a progress line on stderr (only when it is a TTY)
 };
 

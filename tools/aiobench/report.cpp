@@ -151,7 +151,8 @@ std::string json_num(double v) {
 const Row* find(const Report& r, const std::string& scen, const std::string& strat,
                 const std::string& variant) {
   for (const auto& row : r.rows)
-    if (row.scenario == scen && row.strategy == strat && row.variant == variant && !row.skipped)
+    if (row.scenario == scen && row.strategy == strat && row.variant == variant && !row.skipped &&
+        !row.failed)
       return &row;
   return nullptr;
 }
@@ -227,20 +228,22 @@ void add_verdicts(Report& r, const Options& opt) {
                             pool_job_shape(opt.pool_job), uring_ahead, points, pool_threads));
   // io-wq workers are threads too: name every place uring needed them.
   for (const auto& row : r.rows)
-    if (row.strategy == "uring" && !row.skipped && row.get_or("iowq_workers_peak", 0) > 0)
+    if (row.strategy == "uring" && !row.skipped && !row.failed &&
+        row.get_or("iowq_workers_peak", 0) > 0)
       v.push_back(
           fmt::format("{}{}: io_uring handed work to {:.0f} io-wq worker(s), kernel threads "
                       "of this process (counted in the io-wq column, not hidden).",
                       row.scenario, row.variant.empty() ? "" : " " + row.variant,
                       row.get_or("iowq_workers_peak", 0)));
   for (const auto& row : r.rows)
-    if (row.scenario == "write-visibility" && !row.skipped && row.get_or("not_visible", 0) > 0)
+    if (row.scenario == "write-visibility" && !row.skipped && !row.failed &&
+        row.get_or("not_visible", 0) > 0)
       v.push_back(fmt::format("write-visibility: {}{}: {:.0f} of {:.0f} writes were reported done "
                               "before a size check from another task could see them.",
                               row.strategy, row.variant.empty() ? "" : " (" + row.variant + ")",
                               row.get_or("not_visible", 0), row.get_or("rounds", 0)));
   for (const auto& row : r.rows)
-    if (row.scenario == "shutdown" && !row.skipped && row.get_or("blocked", 0) > 0)
+    if (row.scenario == "shutdown" && !row.skipped && !row.failed && row.get_or("blocked", 0) > 0)
       v.push_back(fmt::format("shutdown: {} could not exit while its read was pending ({:.0f} ms, "
                               "ended only when the FIFO got data).",
                               row.strategy, row.get_or("exit_ms", 0)));
@@ -269,28 +272,31 @@ void print_table(std::FILE* out, const Report& r, const Options& opt) {
     for (const Row* row : rows) {
       std::vector<std::string> line = {row->strategy};
       if (has_variant) line.push_back(row->variant);
+      // A failed row's figures are partial: its reason stands in their place.
       if (row->skipped)
         line.push_back("n/a: " + row->note);
+      else if (row->failed)
+        line.push_back(row->note);
       else
         for (const auto& c : cols)
           line.push_back(cell(*row, c));
       cells.push_back(line);
     }
-    std::size_t fixed = has_variant ? 2 : 1; // columns before a skipped row's note
+    std::size_t fixed = has_variant ? 2 : 1; // columns before a skipped or failed row's note
     std::vector<std::size_t> width(head.size(), 0);
     for (std::size_t l = 0; l < cells.size(); ++l) {
-      bool skipped = l > 0 && rows[l - 1]->skipped;
+      bool as_note = l > 0 && (rows[l - 1]->skipped || rows[l - 1]->failed);
       for (std::size_t i = 0; i < cells[l].size() && i < width.size(); ++i)
-        if (!skipped || i < fixed) width[i] = std::max(width[i], cells[l][i].size());
+        if (!as_note || i < fixed) width[i] = std::max(width[i], cells[l][i].size());
     }
     fmt::print(out, "\n{}\n", title(scen, opt));
     for (std::size_t l = 0; l < cells.size(); ++l) {
-      bool skipped = l > 0 && rows[l - 1]->skipped;
+      bool as_note = l > 0 && (rows[l - 1]->skipped || rows[l - 1]->failed);
       const auto& line = cells[l];
       std::string s;
       for (std::size_t i = 0; i < line.size(); ++i) {
-        bool left = i < fixed || skipped;
-        std::size_t w = skipped && i >= fixed ? 0 : width[i];
+        bool left = i < fixed || as_note;
+        std::size_t w = as_note && i >= fixed ? 0 : width[i];
         s += left ? fmt::format("{:<{}}", line[i], w) : fmt::format("{:>{}}", line[i], w);
         if (i + 1 < line.size()) s += "  ";
       }
@@ -336,9 +342,10 @@ std::string to_json(const Report& r, const Options& opt) {
     const Row& row = r.rows[i];
     j += i == 0 ? "\n" : ",\n";
     j += fmt::format("    {{\"scenario\": {}, \"strategy\": {}, \"variant\": {}, \"skipped\": {}, "
-                     "\"note\": {},\n      \"figures\": {{",
+                     "\"failed\": {}, \"note\": {},\n      \"figures\": {{",
                      json_str(row.scenario), json_str(row.strategy), json_str(row.variant),
-                     row.skipped ? "true" : "false", json_str(row.note));
+                     row.skipped ? "true" : "false", row.failed ? "true" : "false",
+                     json_str(row.note));
     for (std::size_t k = 0; k < row.figures.size(); ++k)
       j += fmt::format("{}{}: {}", k == 0 ? "" : ", ", json_str(row.figures[k].first),
                        json_num(row.figures[k].second));

@@ -87,10 +87,46 @@ void measure(const Options& opt, const std::string& dir, Report& report) {
 
 namespace {
 volatile sig_atomic_t g_signal = 0;
+
+// Whether `path` could be written (made or replaced) without making it.
+std::string check_writable(const std::string& path, const char* what, bool is_dir) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    if (is_dir != S_ISDIR(st.st_mode))
+      return fmt::format("{} '{}': {}", what, path, is_dir ? "not a directory" : "is a directory");
+    if (::access(path.c_str(), W_OK) != 0)
+      return fmt::format("{} '{}': {}", what, path, std::strerror(errno));
+    return "";
+  }
+  if (errno != ENOENT) return fmt::format("{} '{}': {}", what, path, std::strerror(errno));
+  std::string parent = std::filesystem::path(path).parent_path().string();
+  if (parent.empty()) parent = ".";
+  if (::access(parent.c_str(), W_OK) != 0)
+    return fmt::format("{} '{}': cannot be made in '{}': {}", what, path, parent,
+                       std::strerror(errno));
+  return "";
+}
+
+std::string check_environment(const Options& opt) {
+  if (!opt.file.empty()) {
+    struct stat st {};
+    if (::stat(opt.file.c_str(), &st) != 0)
+      return fmt::format("--file '{}': {}", opt.file, std::strerror(errno));
+    if (!S_ISREG(st.st_mode)) return fmt::format("--file '{}': not a regular file", opt.file);
+    if (::access(opt.file.c_str(), R_OK) != 0)
+      return fmt::format("--file '{}': {}", opt.file, std::strerror(errno));
+  }
+  if (!opt.json.empty() && opt.json != "-")
+    if (auto e = check_writable(opt.json, "--json", false); !e.empty()) return e;
+  if (!opt.plot.empty())
+    if (auto e = check_writable(opt.plot, "--plot", true); !e.empty()) return e;
+  return "";
+}
 void on_signal(int sig) { g_signal = sig; }
 } // namespace
 
 bool interrupted() { return g_signal != 0; }
+int interrupted_signal() { return g_signal; }
 
 int run(const Options& opt) {
   std::string gnuplot;
@@ -101,6 +137,11 @@ int run(const Options& opt) {
                          "(e.g. apt install gnuplot-nox)\n");
       return 3;
     }
+  }
+  // Environment errors are found before the minute of measuring, not after.
+  if (auto err = check_environment(opt); !err.empty()) {
+    fmt::print(stderr, "aiobench: {}\n", err);
+    return 1;
   }
   std::string base = opt.dir;
   if (base.empty()) {
@@ -136,7 +177,7 @@ int run(const Options& opt) {
   }
   std::error_code ec;
   std::filesystem::remove_all(dir, ec);
-  if (g_signal != 0) return 128 + g_signal;
+  if (g_signal != 0) return 128 + g_signal; // main dies of the signal itself
   if (code != 0) return code;
   add_verdicts(report, opt);
   std::FILE* table = opt.json == "-" ? stderr : stdout;
@@ -154,8 +195,13 @@ int run(const Options& opt) {
       code = 1;
     }
   }
+  // A failed row is named on stderr too: a table on a pipe may go unread.
   for (const auto& row : report.rows)
-    if (row.note.find("failed:") != std::string::npos) code = 1;
+    if (row.failed) {
+      fmt::print(stderr, "aiobench: {}/{}{}{}: {}\n", row.scenario, row.strategy,
+                 row.variant.empty() ? "" : " ", row.variant, row.note);
+      code = 1;
+    }
   return code;
 }
 

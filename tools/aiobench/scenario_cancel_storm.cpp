@@ -85,7 +85,8 @@ void run_cancel_storm(Context& ctx) {
     std::string fifo = ctx.dir + "/storm-" + name + ".fifo";
     make_fifo(fifo);
     Child c = spawn_child([&](Emitter& em) { storm_child(opt, name, fifo, em); });
-    collect(c, {c.pid}, row, std::chrono::milliseconds(10), std::chrono::seconds(120), true);
+    collect(c, {c.pid}, row, std::chrono::milliseconds(10),
+            std::chrono::milliseconds(static_cast<long>(opt.row_timeout_s * 1000)), true);
     if (row.note.empty()) row.note = strat->model();
     ::unlink(fifo.c_str());
     ctx.report.rows.push_back(std::move(row));

@@ -110,14 +110,18 @@ void run_fifo_latency(Context& ctx) {
       Child a = spawn_child(
           [&](Emitter& em) { side(opt, name, pong, ping, true, per_chunk, cpu_a, em); });
       Row part{"fifo-latency", name, "", false, "", {}, {}};
-      bool ok = collect(a, {a.pid, b.pid}, part, std::chrono::milliseconds(50),
-                        std::chrono::seconds(60), true);
+      bool ok =
+          collect(a, {a.pid, b.pid}, part, std::chrono::milliseconds(50),
+                  std::chrono::milliseconds(static_cast<long>(opt.row_timeout_s * 1000)), true);
       Row echo;
       ok = collect(b, {b.pid}, echo, std::chrono::milliseconds(50), std::chrono::seconds(10),
                    false) &&
            ok;
       Row& row = rows[name];
-      if (!ok) row.note = part.note.empty() ? echo.note : part.note;
+      if (!ok) {
+        row.note = part.note.empty() ? echo.note : part.note;
+        row.failed = true;
+      }
       for (const char* k2 : {"user_threads_peak", "iowq_workers_peak", "rss_kib_peak"})
         row.set(k2, std::max(row.get_or(k2, 0), part.get_or(k2, 0)));
       for (const char* k2 : {"user_threads_end", "iowq_workers_end", "fds_end", "rss_kib_end"})

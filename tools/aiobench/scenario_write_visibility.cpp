@@ -50,7 +50,8 @@ void run_write_visibility(Context& ctx) {
       ctx.progress.show(fmt::format("write-visibility: {} {}", name, variant));
       std::string path = ctx.dir + "/vis-" + name + ".dat";
       Child c = spawn_child([&](Emitter& em) { vis_child(opt, name, path, em); });
-      collect(c, {c.pid}, row, std::chrono::milliseconds(20), std::chrono::seconds(120), false);
+      collect(c, {c.pid}, row, std::chrono::milliseconds(20),
+              std::chrono::milliseconds(static_cast<long>(opt.row_timeout_s * 1000)), false);
       ::unlink(path.c_str());
       if (row.note.empty()) {
         if (row.get_or("not_visible", 0) > 0)
