@@ -151,5 +151,30 @@ for tool in tail "$ACAT"; do
   eq "$(basename "$tool") -f in a script, then SIGINT: next did not run" "$(cat script.out)" ""
 done
 
+# ---- the output pipe is grown for a bulk copy only: a follow must not
+# spend the user's pipe quota (fs.pipe-user-pages-soft)
+seq 1 100000 >bulk
+pipe_size() { # pipe_size ARGS...: stdout pipe size while acat ARGS runs
+  python3 - "$ACAT" "$@" <<'PY'
+import fcntl, os, subprocess, sys, time
+r, w = os.pipe()
+p = subprocess.Popen(sys.argv[1:], stdout=w, stderr=subprocess.DEVNULL)
+os.close(w)
+time.sleep(0.3)  # acat has set its output up (a bulk copy then waits on the full pipe)
+size = fcntl.fcntl(r, 1032)  # F_GETPIPE_SZ
+if "-f" in sys.argv:
+    p.terminate()
+while True:
+    chunk = os.read(r, 1 << 20)
+    if not chunk:
+        break
+p.wait()
+print(size)
+PY
+}
+eq "a bulk copy to a pipe grows it (to 1 MiB, within pipe-max-size)" "$(pipe_size bulk)" \
+  "$(( $(cat /proc/sys/fs/pipe-max-size) < 1048576 ? $(cat /proc/sys/fs/pipe-max-size) : 1048576 ))"
+eq "a follow leaves its pipe at the default size" "$(pipe_size -f bulk)" 65536
+
 echo "acat gnu e2e: $PASSES passed, $FAILS failed"
 [[ $FAILS -eq 0 ]]

@@ -6,6 +6,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -18,7 +20,22 @@ std::span<const std::byte> as_bytes(const std::string& s) {
 }
 } // namespace
 
-Output::Output(int fd, bool headers, bool prefix) : fd_(fd), headers_(headers), prefix_(prefix) {
+namespace {
+
+// What an unprivileged process may grow a pipe to (fs.pipe-max-size).
+int pipe_max_size() {
+  int max = 0;
+  if (std::FILE* f = std::fopen("/proc/sys/fs/pipe-max-size", "re")) {
+    if (std::fscanf(f, "%d", &max) != 1) max = 0;
+    std::fclose(f);
+  }
+  return max;
+}
+
+} // namespace
+
+Output::Output(int fd, bool headers, bool prefix, bool bulk)
+    : fd_(fd), headers_(headers), prefix_(prefix) {
   struct stat st {};
   if (fstat(fd, &st) != 0) return;
   // ext4 cannot take a buffered write without possibly blocking, so
@@ -31,12 +48,17 @@ Output::Output(int fd, bool headers, bool prefix) : fd_(fd), headers_(headers), 
   dev_ = st.st_dev;
   ino_ = st.st_ino;
   // A 64 KiB pipe wakes its reader every 64 KiB: a copy to `| cat` ran at
-  // 1.1x cat's speed with it and 2x with 1 MiB. Only ever grown, and failure
-  // is harmless (the per-user pipe quota may say no).
+  // 1.1x cat's speed with it and 2x with 1 MiB. Only for a bulk copy: the
+  // pages count against the user's pipe quota (fs.pipe-user-pages-soft),
+  // and 70 `acat -f f | ...` holding 1 MiB each shrank the user's new pipes
+  // to 8 KiB. Only ever grown, never past pipe-max-size; a refusal is
+  // harmless.
   pipe_ = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode);
-  if (S_ISFIFO(st.st_mode)) {
-    int cur = fcntl(fd, F_GETPIPE_SZ);
-    if (cur > 0 && cur < kPipeSize) (void)fcntl(fd, F_SETPIPE_SZ, kPipeSize);
+  if (bulk && S_ISFIFO(st.st_mode)) {
+    const int max = pipe_max_size();
+    const int want = max > 0 ? std::min(kPipeSize, max) : kPipeSize;
+    const int cur = fcntl(fd, F_GETPIPE_SZ);
+    if (cur > 0 && cur < want) (void)fcntl(fd, F_SETPIPE_SZ, want);
   }
 }
 

@@ -22,7 +22,8 @@ struct Source {
 
 class Output {
 public:
-  Output(int fd, bool headers, bool prefix);
+  // `bulk`: the output is a copy, not a follow, and may grow a pipe for it.
+  Output(int fd, bool headers, bool prefix, bool bulk = true);
 
   // Prints the header of `s` now (tail prints it even for an empty input).
   aio::Task<aio::Result<void>> header(Source& s);

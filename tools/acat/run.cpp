@@ -100,7 +100,7 @@ aio::Task<int> run(const Options& opts) {
   bool headers = !opts.prefix && !opts.quiet &&
                  (opts.verbose || (opts.files.size() > 1 &&
                                    (opts.mode != Mode::Cat || opts.follow != Follow::None)));
-  Output out(STDOUT_FILENO, headers, opts.prefix);
+  Output out(STDOUT_FILENO, headers, opts.prefix, opts.follow == Follow::None);
   if (opts.idle_timeout) out.track_activity();
   Context ctx{opts, out, false, {}};
   std::vector<std::unique_ptr<Input>> inputs;
