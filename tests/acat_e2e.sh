@@ -6,6 +6,7 @@
 # polls of an outcome with a generous deadline that only bounds a failure.
 # Usage: acat_e2e.sh path/to/acat
 set -u
+HERE=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 ACAT=$(readlink -f "$1")
 # In the working directory (CTest's: the build tree), not /tmp: on tmpfs
 # io_uring hands every file read to an io-wq worker, which the thread-count
@@ -18,13 +19,10 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$T" || exit 1
-FAILS=0
-PASSES=0
-ok() { PASSES=$((PASSES + 1)); }
-fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
+# shellcheck source=e2e_lib.sh
+source "$HERE/e2e_lib.sh"
 # same DESC FILE_A FILE_B: the two outputs are byte-identical.
 same() { if cmp -s "$2" "$3"; then ok; else fail "$1: output differs"; cmp "$2" "$3" | head -2; fi; }
-eq() { if [[ "$2" == "$3" ]]; then ok; else fail "$1: got '$2', want '$3'"; fi; }
 # until_true DESC CMD...: polls CMD until it succeeds (deadline 20 s).
 until_true() {
   local desc=$1 i

@@ -4,6 +4,7 @@
 # compared: bytes, exit codes, and whether a script goes on after a signal.
 # Usage: acat_gnu_e2e.sh path/to/acat
 set -u
+HERE=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 ACAT=$(readlink -f "$1")
 T=$(mktemp -d "$PWD/acat-gnu.XXXXXX" 2>/dev/null || mktemp -d /tmp/acat-gnu.XXXXXX)
 PIDS=()
@@ -13,11 +14,8 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$T" || exit 1
-FAILS=0
-PASSES=0
-ok() { PASSES=$((PASSES + 1)); }
-fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
-eq() { if [[ "$2" == "$3" ]]; then ok; else fail "$1: got '$2', want '$3'"; fi; }
+# shellcheck source=e2e_lib.sh
+source "$HERE/e2e_lib.sh"
 # both DESC ARGS...: tail (or cat, for CMD=cat) and acat with ARGS give the
 # same stdout and exit code.
 both() {

@@ -4,6 +4,7 @@
 # what is left on disk, exit codes and thread counts; never timings.
 # Usage: acp_e2e.sh path/to/acp path/to/acp_signal.py
 set -u
+HERE=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 ACP=$(readlink -f "$1")
 SIG=$(readlink -f "$2")
 # In the build tree (ext4 here), not /tmp: the tree is compared with cp -a there.
@@ -17,11 +18,8 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$T" || exit 1
-FAILS=0
-PASSES=0
-ok() { PASSES=$((PASSES + 1)); }
-fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
-eq() { if [[ "$2" == "$3" ]]; then ok; else fail "$1: got '$2', want '$3'"; fi; }
+# shellcheck source=e2e_lib.sh
+source "$HERE/e2e_lib.sh"
 # What a tree holds, entry by entry: type, mode, owner, size (files),
 # mtime to the ns, link target, link count; sorted, NUL-safe.
 meta() {

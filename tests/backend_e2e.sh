@@ -8,6 +8,7 @@
 # --version names the backend it would run on.
 # Usage: backend_e2e.sh path/to/acat path/to/deny_uring path/to/acp path/to/aiobench
 set -u
+HERE=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 ACAT=$(readlink -f "$1")
 DENY=$(readlink -f "$2")
 ACP=$(readlink -f "$3")
@@ -26,11 +27,8 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 cd "$T" || exit 1
 unset AIO_BACKEND AIO_TRACE
-FAILS=0
-PASSES=0
-ok() { PASSES=$((PASSES + 1)); }
-fail() { echo "FAIL: $*"; FAILS=$((FAILS + 1)); }
-eq() { if [[ "$2" == "$3" ]]; then ok; else fail "$1: got '$2', want '$3'"; fi; }
+# shellcheck source=e2e_lib.sh
+source "$HERE/e2e_lib.sh"
 
 # The corpus: text, binary, empty, a file larger than a pipe, a missing one.
 printf 'one\ntwo\nthree\n' >small

@@ -179,40 +179,32 @@ aio::Task<aio::Result<void>> keep_last(Context& ctx, Input& in) {
   co_return co_await ctx.out.emit(in.src, std::as_bytes(std::span(tail.data(), tail.size())));
 }
 
-aio::Task<aio::Result<void>> tail_pass(Context& ctx, Input& in, bool trusted) {
+// `in.end` is the size seen at the start when it can be trusted (else
+// kNoEnd: a stream, or a file in /proc or /sys).
+aio::Task<aio::Result<void>> tail_pass(Context& ctx, Input& in) {
   const Options& o = ctx.opts;
+  const bool sized = in.end != Input::kNoEnd;
   if (o.count.from_start) {
     if (in.kind == Kind::Regular && o.mode == Mode::Bytes) {
       // Seek, do not read: +N of a regular file starts at byte N.
-      auto st = stat_fd(in.fd.get());
       std::uint64_t skip = o.count.n > 0 ? o.count.n - 1 : 0;
-      if (st && trusted) skip = std::min<std::uint64_t>(skip, st->st_size);
+      if (sized) skip = std::min(skip, in.end);
       in.pos += skip;
       co_return co_await copy_to_end(ctx, in);
     }
     std::optional<Skipper> skip(std::in_place, o.mode, o.count.n);
     co_return co_await copy_to_end(ctx, in, &skip);
   }
-  if (in.kind == Kind::Regular) {
-    auto st = stat_fd(in.fd.get());
-    if (!st) {
-      ctx.report(in.src.name, st.error());
+  if (sized && in.end > in.pos) {
+    auto start = co_await tail_start(in, o.count, o.mode, in.end);
+    if (!start) {
+      if (start.cancelled()) co_return start.error();
+      ctx.report(in.src.name, start.error());
       in.done = true;
       co_return aio::Result<void>{};
     }
-    // Files like those in /proc say size 0 but have content: read them as streams.
-    auto size = std::min(static_cast<std::uint64_t>(st->st_size), in.end);
-    if (trusted && size > in.pos) {
-      auto start = co_await tail_start(in, o.count, o.mode, size);
-      if (!start) {
-        if (start.cancelled()) co_return start.error();
-        ctx.report(in.src.name, start.error());
-        in.done = true;
-        co_return aio::Result<void>{};
-      }
-      in.pos = std::max(in.pos, *start);
-      co_return co_await copy_to_end(ctx, in);
-    }
+    in.pos = std::max(in.pos, *start);
+    co_return co_await copy_to_end(ctx, in);
   }
   co_return co_await keep_last(ctx, in);
 }
@@ -221,14 +213,16 @@ aio::Task<aio::Result<void>> tail_pass(Context& ctx, Input& in, bool trusted) {
 
 aio::Task<aio::Result<void>> first_pass(Context& ctx, Input& in) {
   if (ctx.opts.mode == Mode::Cat) co_return co_await copy_to_end(ctx, in);
-  bool trusted = false;
   if (in.kind == Kind::Regular) {
-    if (auto st = stat_fd(in.fd.get())) {
-      trusted = size_is_trusted(in.fd.get(), *st);
-      if (trusted) in.end = static_cast<std::uint64_t>(st->st_size);
+    auto st = stat_fd(in.fd.get());
+    if (!st) {
+      ctx.report(in.src.name, st.error());
+      in.done = true;
+      co_return aio::Result<void>{};
     }
+    if (size_is_trusted(in.fd.get(), *st)) in.end = static_cast<std::uint64_t>(st->st_size);
   }
-  auto r = co_await tail_pass(ctx, in, trusted);
+  auto r = co_await tail_pass(ctx, in);
   in.end = Input::kNoEnd; // following goes on from there
   co_return r;
 }
