@@ -245,3 +245,74 @@ TEST_CASE("cancel_fd on the readiness backend cancels every read waiting on the 
   CHECK(cancelled == 3);
   CHECK(rt->epoll()->registered_fds() == 0);
 }
+
+namespace {
+
+double thread_cpu_ms() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) * 1e3 + double(ts.tv_nsec) / 1e6;
+}
+
+} // namespace
+
+TEST_CASE("a registration kept between waits never fires again: unread data leaves the loop "
+          "asleep") {
+  // The registration an fd keeps after its read (EPOLLONESHOT, disarmed)
+  // must not report the bytes that nobody waits for now: a level-triggered
+  // one would wake the loop on every epoll_wait, a spin at 100% CPU.
+  test::ConnectedFifo fifo;
+  auto rt = epoll_runtime();
+  double cpu_ms = -1;
+  rt->block_on([&]() -> aio::Task<void> {
+    std::array<std::byte, 4> b{};
+    REQUIRE(::write(fifo.wr.get(), "12345678", 8) == 8);
+    auto first = co_await aio::read(fifo.rd.get(), b); // 4 of 8 bytes
+    REQUIRE(first.ok());
+    const double before = thread_cpu_ms();
+    (void)co_await aio::sleep_for(200ms);
+    cpu_ms = thread_cpu_ms() - before;
+    auto second = co_await aio::read(fifo.rd.get(), b); // still there
+    CHECK(second.ok());
+    CHECK(std::string(reinterpret_cast<const char*>(b.data()), 4) == "5678");
+  }());
+  // Asleep for 200 ms: a spin would have spent about all of it on CPU.
+  CHECK(cpu_ms < 50);
+  CHECK(rt->epoll()->registered_fds() == 0);
+}
+
+TEST_CASE("an fd number closed behind the backend's back and reused is waited on afresh") {
+  // The kept registration names the old pipe; re-arming the number must
+  // fall back to registering the new one (epoll says ENOENT), or the read
+  // of the new pipe would fail or never end.
+  test::ConnectedFifo old_fifo;
+  auto rt = epoll_runtime();
+  const int number = old_fifo.rd.get();
+  std::string got;
+  rt->block_on([&]() -> aio::Task<void> {
+    std::array<std::byte, 8> b{};
+    aio::Scope scope(co_await aio::stop_token());
+    scope.spawn([](int fd) -> aio::Task<void> {
+      std::array<std::byte, 8> bb{};
+      (void)co_await aio::read(fd, bb); // waits in epoll, then reads "old"
+    }(number));
+    (void)co_await aio::nop();
+    REQUIRE(::write(old_fifo.wr.get(), "old", 3) == 3);
+    co_await scope.join();
+    // Replace the number with a new pipe's read end, not through the runtime.
+    int p[2];
+    REQUIRE(::pipe2(p, O_NONBLOCK | O_CLOEXEC) == 0);
+    REQUIRE(::dup3(p[0], number, O_CLOEXEC) == number);
+    ::close(p[0]);
+    scope.spawn([](int fd, std::array<std::byte, 8>& buf, std::string& g) -> aio::Task<void> {
+      auto r = co_await aio::read(fd, buf);
+      if (r) g.assign(reinterpret_cast<const char*>(buf.data()), *r);
+    }(number, b, got));
+    (void)co_await aio::nop();
+    REQUIRE(::write(p[1], "new", 3) == 3);
+    co_await scope.join();
+    ::close(p[1]);
+  }());
+  CHECK(got == "new");
+  CHECK(rt->epoll()->waiting() == 0);
+}

@@ -56,7 +56,7 @@ public:
   // Moves up to `max` completions out, oldest first; returns how many.
   unsigned reap(Completion* out, unsigned max) noexcept;
 
-  // For tests: fds registered in epoll now, and requests waiting on them
+  // For tests: fds with interest armed in epoll now, and requests waiting on them
   // or on a deadline.
   std::size_t registered_fds() const noexcept;
   std::size_t waiting() const noexcept;
@@ -67,10 +67,11 @@ public:
 private:
   EpollBackend(int epfd, unsigned entries);
   void issue(Request* r) noexcept;
-  bool attempt(Request* r) noexcept;
+  bool attempt(Request* r, bool readable = false) noexcept;
   void wait_fd(Request* r, int fd, std::uint32_t events) noexcept;
   void unwait_fd(Request* r) noexcept;
   void update_interest(FdWait& w) noexcept;
+  void forget_fd(int fd) noexcept;
   void complete(Request* r, int res) noexcept;
   void cancel(const io_uring_sqe& sqe) noexcept;
   void cancel_one(Request* r) noexcept;
