@@ -344,6 +344,37 @@ def case_signal_flushes_records(d):
     expect(m.output() == b"one\ntwo\nthr" + MARK + b"\n", f"output: {m.output()!r}")
 
 
+def case_signal_with_stalled_output(d):
+    """SIGTERM while the output's reader reads nothing (the pipe is full):
+    mux still dies of the signal (the flush of what it read gives up)."""
+    (p,) = fifos(d, 1)
+    r, w = os.pipe()
+    try:
+        m = subprocess.Popen([BIN, "mux", p], stdout=w, stderr=subprocess.PIPE,
+                             start_new_session=True)
+        os.close(w)
+        w = -1
+        fd = os.open(p, os.O_WRONLY)
+        try:
+            line = b"y" * 99 + b"\n"
+            for _ in range(3000):  # 300 KB: past the 64 KiB pipe
+                os.write(fd, line)
+            time.sleep(0.2)
+            m.send_signal(signal.SIGTERM)
+            try:
+                rc = m.wait(TIMEOUT)
+            except subprocess.TimeoutExpired:
+                m.kill()
+                raise Failed("mux hung on a stalled output after SIGTERM")
+            expect(rc == -signal.SIGTERM, f"dies of SIGTERM ({rc})")
+        finally:
+            os.close(fd)
+    finally:
+        os.close(r)
+        if w >= 0:
+            os.close(w)
+
+
 def case_usage_errors(d):
     f = os.path.join(d, "x")
     open(f, "w").close()
