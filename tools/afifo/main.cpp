@@ -1,18 +1,37 @@
 // afifo: the command line. Each subcommand's options and logic are in its
 // own files (mux, tee, latest); this only parses and runs the chosen one.
 #include "command.hpp"
+#include "common.hpp"
 
 #include "aio/runtime.hpp"
 #include "aio/signals.hpp"
 
 #include <fmt/core.h>
 
+#include <csignal>
 #include <cstdio>
+
+namespace {
+// Help without the sentinel default of options with an optional value
+// (--tag[=FORMAT], see setup_mux): "--tag{\x1f}" is shown as "--tag[=X]".
+class Formatter final : public CLI::Formatter {
+public:
+  std::string make_option_name(const CLI::Option* opt, bool positional) const override {
+    std::string name = CLI::Formatter::make_option_name(opt, positional);
+    const std::string sentinel = std::string("{") + std::string(afifo::kBareFlag) + "}";
+    for (auto at = name.find(sentinel); at != std::string::npos; at = name.find(sentinel))
+      name.replace(at, sentinel.size(),
+                   "[=" + std::string(opt->get_name() == "--create" ? "MODE" : "FORMAT") + "]");
+    return name;
+  }
+};
+} // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"afifo: multiplex named pipes between processes, on one thread"};
   app.name("afifo");
   app.require_subcommand(1, 1);
+  app.formatter(std::make_shared<Formatter>());
   app.set_version_flag(
       "--version", [] { return fmt::format("afifo {}\n{}", AFIFO_VERSION, aio::backend_line()); });
   afifo::Command cmd;
@@ -34,6 +53,11 @@ int main(int argc, char** argv) {
   }
   if (std::fflush(stdout) != 0) return 1;
   if (!cmd.run) return 2;
+  // EPIPE is handled where it happens (mux ends, tee drops that output);
+  // SIGPIPE is given back at the end if it was the disposition we got.
+  struct sigaction old_pipe {};
+  sigaction(SIGPIPE, nullptr, &old_pipe);
+  signal(SIGPIPE, SIG_IGN);
   std::string why;
   auto rt = aio::Runtime::create(aio::default_runtime_options(), &why);
   if (!rt) {
@@ -42,5 +66,13 @@ int main(int argc, char** argv) {
   }
   int code = (*rt)->block_on(aio::run_interruptible(cmd.run()));
   rt->reset();
+  if (code == afifo::kBrokenPipe) {
+    // The output's reader went away: end quietly, as cat does.
+    if (old_pipe.sa_handler == SIG_DFL) {
+      signal(SIGPIPE, SIG_DFL);
+      raise(SIGPIPE);
+    }
+    return 1;
+  }
   return aio::exit_status(code);
 }
