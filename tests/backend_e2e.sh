@@ -4,15 +4,17 @@
 # when root on a kernel that has it, under kernel.io_uring_disabled=2, acat
 # must give the same bytes and exit codes as without, on the readiness
 # backend, silently. Asserts bytes and exit codes only.
-# acp too (a tree copy: bytes, modes, links, exit codes), and every tool's
-# --version names the backend it would run on.
-# Usage: backend_e2e.sh path/to/acat path/to/deny_uring path/to/acp path/to/aiobench
+# acp too (a tree copy: bytes, modes, links, exit codes), afifo mux (the
+# same records from writer processes, exit codes and thread count), and every
+# tool's --version names the backend it would run on.
+# Usage: backend_e2e.sh path/to/acat path/to/deny_uring path/to/acp path/to/aiobench path/to/afifo
 set -u
 HERE=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 ACAT=$(readlink -f "$1")
 DENY=$(readlink -f "$2")
 ACP=$(readlink -f "$3")
 AIOBENCH=$(readlink -f "$4")
+AFIFO=$(readlink -f "$5")
 T=$(mktemp -d "$PWD/backend-e2e.XXXXXX" 2>/dev/null || mktemp -d /tmp/backend-e2e.XXXXXX)
 SYSCTL=/proc/sys/kernel/io_uring_disabled
 OLD_SYSCTL=
@@ -115,7 +117,7 @@ eq "acat -f under the filter: bytes" "$(cat follow.out)" "$(printf 'line 1\nline
 eq "acat -f under the filter: threads" "$(ls /proc/self/task | wc -l)" 1
 
 # --version of every tool names the backend, and why not io_uring.
-for tool in "$ACAT" "$ACP" "$AIOBENCH"; do
+for tool in "$ACAT" "$ACP" "$AIOBENCH" "$AFIFO"; do
   name=$(basename "$tool")
   eq "$name --version, io_uring usable" "$("$tool" --version | tail -n 1)" "backend: io_uring"
   eq "$name --version under the filter" "$("$DENY" "$tool" --version | tail -n 1)" \
@@ -145,6 +147,35 @@ eq "acp of a missing file under the filter: exit code" "$got" "$want"
 eq "acp of a missing file under the filter: message" "$(cat got_err)" "$(cat want_err)"
 "$DENY" "$ACP" src/a single.out
 eq "acp of one file under the filter: bytes" "$(cat single.out)" "alpha"
+
+# afifo mux under the filter: two FIFOs, each fed by three writer processes
+# in turn through one open (--until=eof ends when the first writer of each
+# has gone); the same records, each whole, and the same exit code as
+# without the filter; one thread while it waits.
+mkfifo mux_a mux_b
+mux_run() { # OUT WRAPPER...
+  local out=$1 pid
+  shift
+  "$@" "$AFIFO" mux --until=eof --tag='{index} ' mux_a mux_b >"$out" 2>"$out.err" &
+  pid=$!
+  PIDS+=("$pid")
+  sleep 0.2
+  eq "afifo mux ($*): threads while it waits" "$(ls /proc/"$pid"/task | wc -l)" 1
+  for f in a b; do
+    (for w in 1 2 3; do seq -f "$f$w-%g" 1 2000; done) >mux_$f &
+    PIDS+=($!)
+  done
+  wait "$pid"
+  echo $? >"$out.code"
+}
+mux_run mux.plain env
+mux_run mux.denied "$DENY"
+eq "afifo mux under the filter: exit code" "$(cat mux.denied.code)" "$(cat mux.plain.code)"
+eq "afifo mux: exit code" "$(cat mux.plain.code)" 0
+eq "afifo mux under the filter: records" "$(sort mux.denied | md5sum)" "$(sort mux.plain | md5sum)"
+eq "afifo mux: every record once" "$(wc -l <mux.plain)" 12000
+eq "afifo mux: records whole" "$(grep -cvE '^(1 a|2 b)[123]-[0-9]+$' mux.plain)" 0
+eq "afifo mux under the filter: stderr" "$(cat mux.denied.err)" ""
 
 # kernel.io_uring_disabled=2, as an admin sets it.
 if [[ $(id -u) -ne 0 ]]; then
