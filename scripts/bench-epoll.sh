@@ -4,11 +4,12 @@
 #   1. a cached file to a pipe (both ends pinned the same way for every
 #      variant, alternating rounds; medians and min-max of MB/s);
 #   2. append-to-reader latency of `acat -f` vs `tail -f` (bench/follow_latency
-#      --interleave, with a second tail -f as the A/A reference);
+#      --interleave, with a second tail -f as the A/A reference, and
+#      bench/epoll_follow: a bare epoll loop making the backend's syscalls);
 #   3. a FIFO cancel storm: threads, fds and RSS as it goes (bench/cancel_storm).
 # Usage: scripts/bench-epoll.sh [BUILD_DIR]   (default build)
 # Environment: BENCH_DIR (/var/tmp/epoll-bench), SIZE_MIB (1024), ROUNDS (5),
-#              LAT_LINES (200 per round), LAT_ROUNDS (8).
+#              LAT_LINES (200 per round), LAT_ROUNDS (10).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 B=$(readlink -f "${1:-build}")
@@ -17,7 +18,7 @@ DIR=${BENCH_DIR:-/var/tmp/epoll-bench}
 SIZE_MIB=${SIZE_MIB:-1024}
 ROUNDS=${ROUNDS:-5}
 LAT_LINES=${LAT_LINES:-200}
-LAT_ROUNDS=${LAT_ROUNDS:-8}
+LAT_ROUNDS=${LAT_ROUNDS:-10}
 mkdir -p "$DIR"
 BIG=$DIR/big
 if [[ ! -f $BIG || $(stat -c %s "$BIG") -ne $((SIZE_MIB << 20)) ]]; then
@@ -53,7 +54,8 @@ done
 echo
 echo "== follow latency: a line appended every 10 ms; per-line difference against the first tail"
 "$B/bench/follow_latency" --interleave "$DIR" "$LAT_LINES" "$LAT_ROUNDS" "tail -n 0 -f" \
-  "env AIO_BACKEND=epoll $ACAT -n 0 -f" "env AIO_BACKEND=uring $ACAT -n 0 -f" "tail -n 0 -f"
+  "env AIO_BACKEND=epoll $ACAT -n 0 -f" "env AIO_BACKEND=uring $ACAT -n 0 -f" \
+  "$B/bench/epoll_follow" "tail -n 0 -f"
 
 echo
 echo "== FIFO cancel storm (a read armed, then cancelled, 100000 times)"
