@@ -389,6 +389,11 @@ def case_usage_errors(d):
         expect(p.stdout == b"", f"{bad}: nothing on stdout")
     h = subprocess.run([BIN, "mux", "--help"], capture_output=True, timeout=TIMEOUT)
     expect(h.returncode == 0 and b"--until" in h.stdout and b"--partial" in h.stdout, "--help")
+    with open("/dev/full", "wb") as full:
+        for args in (["mux", "--help"], ["--version"]):
+            p = subprocess.run([BIN, *args], stdout=full, stderr=subprocess.PIPE, timeout=TIMEOUT)
+            expect(p.returncode == 1 and p.stderr == b"afifo: write error: No space left on device\n",
+                   f"{args} to a full disk: {p.returncode} {p.stderr!r}")
 
 
 def case_missing_input(d):

@@ -8,8 +8,11 @@
 
 #include <fmt/core.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <iostream>
 
 namespace {
 // Help without the sentinel default of options with an optional value
@@ -25,6 +28,17 @@ public:
     return name;
   }
 };
+// --help and --version: a failed write (stdout on a full disk) is an error.
+int print_and_exit(CLI::App& app, const CLI::Error& e) {
+  errno = 0;
+  int code = app.exit(e);
+  std::cout.flush();
+  if (!std::cout) {
+    fmt::print(stderr, "afifo: write error: {}\n", std::strerror(errno != 0 ? errno : EIO));
+    return 1;
+  }
+  return code;
+}
 } // namespace
 
 int main(int argc, char** argv) {
@@ -41,11 +55,11 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
+    return print_and_exit(app, e);
   } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
+    return print_and_exit(app, e);
   } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
+    return print_and_exit(app, e);
   } catch (const CLI::ParseError& e) {
     // One line, then the pointer to --help; usage errors exit 2.
     fmt::print(stderr, "afifo: {}\nTry 'afifo --help' for more information.\n", e.what());
