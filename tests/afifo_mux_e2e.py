@@ -135,6 +135,29 @@ class Mux:
             pass
         return n
 
+    def fd_numbers(self, path):
+        """The fd numbers the process has open on `path`."""
+        want = os.path.realpath(path)
+        out = set()
+        for fd in os.listdir(f"/proc/{self.p.pid}/fd"):
+            try:
+                if os.readlink(f"/proc/{self.p.pid}/fd/{fd}") == want:
+                    out.add(int(fd))
+            except OSError:
+                pass
+        return out
+
+    def wait_reopened(self, path, before, timeout=TIMEOUT):
+        """Waits until mux has reopened `path` (its fd to it is not one of
+        `before`): it has read the end-of-file of the last writer."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            now = self.fd_numbers(path)
+            if now and not now & before:
+                return
+            time.sleep(0.02)
+        raise Failed("mux never reopened the FIFO")
+
     def wait_open(self, paths, timeout=TIMEOUT):
         end = time.monotonic() + timeout
         while time.monotonic() < end:
@@ -228,6 +251,7 @@ def case_killed_mid_line_drop(d):
     (p,) = fifos(d, 1)
     m = Mux("--partial=drop", p)
     m.wait_open([p])
+    first = m.fd_numbers(p)
     code = r"""
 import os, sys, signal
 fd = os.open(sys.argv[1], os.O_WRONLY)
@@ -237,8 +261,7 @@ os.kill(os.getpid(), signal.SIGKILL)
     w = subprocess.Popen([sys.executable, "-c", code, p])
     w.wait(TIMEOUT)
     m.wait_output(lambda o: b"kept\n" in o, "the whole line")
-    # mux has read up to the writer's death: the EOF follows the bytes.
-    time.sleep(0.2)
+    m.wait_reopened(p, first)
     with open(p, "wb") as f:
         f.write(b"next\n")
     m.wait_output(lambda o: b"next\n" in o, "the next writer's line")
