@@ -423,9 +423,10 @@ void setup_mux(CLI::App& app, Command& cmd) {
                   "(chunks as read: no record promise)")
       ->check(CLI::IsMember({"line", "null", "raw"}))
       ->option_text("line|null|raw");
-  sub->add_flag("--tag{\x1f}", args->tag,
-                "Prefix each record with its source. FORMAT may use {name} and {index} (1-based); "
-                "default '{name}: '. Give FORMAT as --tag=FORMAT.");
+  add_optional_value(
+      *sub, "--tag", args->tag, "FORMAT",
+      "Prefix each record with its source. FORMAT may use {name} and {index} (1-based); "
+      "default '{name}: '. Give FORMAT as --tag=FORMAT.");
   sub->add_option("--until", args->until,
                   "eof: end once every input has had a writer and each has gone (files at their "
                   "end). Without it FIFOs are followed until a signal or --idle-timeout.")
@@ -440,9 +441,9 @@ void setup_mux(CLI::App& app, Command& cmd) {
                   "'[afifo: partial record]' and the terminator; the default) or drop")
       ->check(CLI::IsMember({"mark", "drop"}))
       ->option_text("mark|drop");
-  sub->add_flag("--create{\x1f}", args->create,
-                "Make missing input FIFOs, with MODE (octal, default 600). Give MODE as "
-                "--create=MODE.")
+  add_optional_value(*sub, "--create", args->create, "MODE",
+                     "Make missing input FIFOs, with MODE (octal, default 600). Give MODE as "
+                     "--create=MODE.")
       ->check(CLI::Validator(check_mode, ""));
   sub->add_option("--max-record", args->max_record,
                   "Longest record kept whole (default 16M); a longer one goes out in pieces, "
@@ -464,12 +465,12 @@ Example: afifo mux --tag --create /tmp/a.fifo /tmp/b.fifo -o log.txt)");
   sub->callback([args, &cmd] {
     MuxOptions o = args->o;
     parse_framing(args->framing, o.framing);
-    if (!args->tag.empty()) o.tag = args->tag == kBareFlag ? std::string("{name}: ") : args->tag;
+    if (!args->tag.empty()) o.tag = is_bare(args->tag) ? std::string("{name}: ") : args->tag;
     o.until_eof = args->until == "eof";
     if (!args->idle.empty()) o.idle_timeout = parse_duration(args->idle);
     o.drop_partial = args->partial == "drop";
     if (!args->create.empty())
-      o.create = args->create == kBareFlag ? mode_t{0600} : *parse_mode(args->create);
+      o.create = is_bare(args->create) ? mode_t{0600} : *parse_mode(args->create);
     if (!args->max_record.empty()) o.max_record = *parse_size(args->max_record);
     cmd.run = [o]() { return run_mux(o); };
   });
