@@ -181,9 +181,10 @@ def writer(path, wid, count, seed):
 
 
 def case_many_writers(d):
-    """8 writer processes x 5,000 lines of 1 B..64 KiB, each line in up to
-    three write()s: every line arrives once, intact, in its writer's order."""
-    n, count = 8, 5000
+    """8 writer processes x 5,000 lines (AFIFO_MUX_LINES) of 1 B..64 KiB,
+    each line in up to three write()s: every line arrives once, intact, in
+    its writer's order."""
+    n, count = 8, int(os.environ.get("AFIFO_MUX_LINES", "5000"))
     paths = fifos(d, n)
     m = Mux("--until=eof", *paths)
     ws = [writer(p, f"w{i}", count, i) for i, p in enumerate(paths)]
@@ -428,6 +429,12 @@ def case_missing_input(d):
     expect(p.returncode == 1, f"exit 1 (got {p.returncode})")
     expect(p.stderr == f"afifo: {missing}: No such file or directory\n".encode(), f"{p.stderr!r}")
     expect(p.stdout == b"", "nothing read when an input is missing")
+    (fifo,) = fifos(d, 1)
+    link = os.path.join(d, "link")
+    os.symlink(fifo, link)
+    p = subprocess.run([BIN, "mux", fifo, link], capture_output=True, timeout=TIMEOUT)
+    expect(p.returncode == 1 and p.stderr == f"afifo: {link}: the same FIFO as {fifo}\n".encode(),
+           f"one FIFO named twice is refused: {p.returncode} {p.stderr!r}")
     p = subprocess.run([BIN, "mux", d], capture_output=True, timeout=TIMEOUT)
     expect(p.returncode == 1 and p.stderr == f"afifo: {d}: Is a directory\n".encode(),
            f"a directory: {p.returncode} {p.stderr!r}")

@@ -24,6 +24,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <system_error>
@@ -261,6 +262,9 @@ aio::Task<void> flush_deadline(Shared& sh, aio::Scope& writers) {
 aio::Task<bool> open_inputs(const MuxOptions& o, std::vector<std::unique_ptr<Input>>& ins) {
   bool ok = true;
   std::size_t index = 0;
+  // FIFOs seen so far: two readers on one FIFO would each get part of a
+  // record, so one named twice (or under two names) is refused.
+  std::vector<std::pair<std::pair<dev_t, ino_t>, std::string>> fifos_seen;
   for (const auto& name : o.inputs) {
     auto in = std::make_unique<Input>();
     in->name = name;
@@ -304,6 +308,15 @@ aio::Task<bool> open_inputs(const MuxOptions& o, std::vector<std::unique_ptr<Inp
       continue;
     }
     if (S_ISFIFO(st.st_mode)) {
+      const std::pair<dev_t, ino_t> id{st.st_dev, st.st_ino};
+      auto seen = std::find_if(fifos_seen.begin(), fifos_seen.end(),
+                               [&](const auto& f) { return f.first == id; });
+      if (seen != fifos_seen.end()) {
+        fmt::print(stderr, "afifo: {}: the same FIFO as {}\n", name, seen->second);
+        ok = false;
+        continue;
+      }
+      fifos_seen.emplace_back(id, name);
       in->path = name;
       auto r = co_await aio::FifoReader::open(name, false);
       if (!r) {
