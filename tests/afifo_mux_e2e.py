@@ -459,6 +459,31 @@ def case_files_tags_framing(d):
     expect(p.stderr.count(b"longer than --max-record") == 1, f"warned once: {p.stderr!r}")
 
 
+def case_stdin_pipe(d):
+    """`-` is stdin: a pipe is read to its end (its unended last line gets a
+    newline, no marker: it is no writer leaving a FIFO), and the pipe's
+    flags, shared with the shell, are left as they were (not O_NONBLOCK)."""
+    import fcntl
+    f = os.path.join(d, "f")
+    with open(f, "wb") as fh:
+        fh.write(b"file line\n")
+    r, w = os.pipe()
+    try:
+        os.write(w, b"a\nb")
+        os.close(w)
+        w = -1
+        p = subprocess.run([BIN, "mux", "--tag={name}|", "-", f], stdin=r, capture_output=True,
+                           timeout=TIMEOUT)
+        expect(p.returncode == 0, f"exit 0 ({p.stderr!r})")
+        expect(sorted(p.stdout.split(b"\n")[:-1]) == [b"-|a", b"-|b", f"{f}|file line".encode()],
+               f"output: {p.stdout!r}")
+        expect(not fcntl.fcntl(r, fcntl.F_GETFL) & os.O_NONBLOCK, "stdin left blocking")
+    finally:
+        os.close(r)
+        if w >= 0:
+            os.close(w)
+
+
 def case_closed_stdout(d):
     """A closed stdout ends mux quietly (SIGPIPE, as cat)."""
     f = os.path.join(d, "big")

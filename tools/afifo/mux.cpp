@@ -356,9 +356,22 @@ aio::Task<aio::Result<aio::UniqueFd>> open_output(const std::string& name) {
                                  0666);
 }
 
+// Reading a pipe on stdin makes its file description O_NONBLOCK, and the
+// shell shares it: its flags are put back as they were when mux ends.
+struct StdinFlags {
+  int flags = fcntl(STDIN_FILENO, F_GETFL);
+  StdinFlags() = default;
+  StdinFlags(const StdinFlags&) = delete;
+  StdinFlags& operator=(const StdinFlags&) = delete;
+  ~StdinFlags() {
+    if (flags >= 0) fcntl(STDIN_FILENO, F_SETFL, flags);
+  }
+};
+
 } // namespace
 
 aio::Task<int> run_mux(MuxOptions opts) {
+  const StdinFlags stdin_flags;
   std::vector<std::unique_ptr<Input>> inputs;
   if (!co_await open_inputs(opts, inputs)) co_return 1;
   if ((co_await aio::stop_token()).stop_requested()) co_return 1;
