@@ -217,6 +217,35 @@ for i in range(8):
         expect(len(line) == 1 << 20 and line == line[:1] * len(line), "a 1 MiB line is whole")
 
 
+def case_long_record_pieces_not_cut(d):
+    """A record longer than --max-record goes out in pieces, but no other
+    input's record comes between them, whatever the timing."""
+    a, b = fifos(d, 2)
+    m = Mux("--until=eof", "--max-record=40", a, b)
+    code_a = r"""
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_WRONLY)
+for part in (b"x" * 30, b"x" * 30, b"x" * 30 + b"\n"):
+    os.write(fd, part)
+    time.sleep(0.1)
+"""
+    code_b = r"""
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_WRONLY)
+for i in range(50):
+    os.write(fd, b"b\n")
+    time.sleep(0.005)
+"""
+    wa = subprocess.Popen([sys.executable, "-c", code_a, a])
+    wb = subprocess.Popen([sys.executable, "-c", code_b, b])
+    expect(wa.wait(TIMEOUT) == 0 and wb.wait(TIMEOUT) == 0, "writers ended well")
+    expect(m.wait() == 0, f"exit 0 ({m.err!r})")
+    lines = m.output().split(b"\n")[:-1]
+    expect(lines.count(b"b") == 50 and len(lines) == 51, f"50 b lines and one more: {lines}")
+    expect(b"x" * 90 in lines, f"the long record is in one piece in the output: {lines}")
+    expect(m.err.count(b"longer than --max-record") == 1, f"warned once: {m.err!r}")
+
+
 def case_killed_mid_line(d):
     """A writer killed in the middle of a line: what it wrote comes out alone,
     ending with the marker; the next writer's line is not glued to it."""
