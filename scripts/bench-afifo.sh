@@ -4,9 +4,9 @@
 #      each) into /dev/null, against cat reading one FIFO fed by one writer
 #      with the same total bytes; readers pinned to CPU 1, writers to CPU 0,
 #      the two variants alternating, ROUNDS rounds, medians and min-max;
-#   2. latency: 8 writers sending LAT_RATE lines/s in all (each line carries
-#      its CLOCK_MONOTONIC send time), read back from mux's stdout: p50, p99,
-#      max of write-to-output; cat on one FIFO at the same rate beside it;
+#   2. latency: LAT_RATE lines/s in all over 8 FIFOs (each line carries its
+#      CLOCK_MONOTONIC send time), read back from mux's stdout: p50, p99, max
+#      of write-to-output; cat, and mux, on one FIFO at the same rate beside it;
 #   3. the hand-made alternative, `cat f0 & cat f1 & ... ` into one pipe, and
 #      mux, on 8 writers x MIX_LINES lines of 1 B..64 KiB: lines that came out
 #      broken (interleaved or cut) and lines lost, counted by checksum.
@@ -100,11 +100,16 @@ fi
 
 if want latency; then
   echo "== latency: $LAT_RATE lines/s for $LAT_SECONDS s, write() to read from the tool's stdout (us)"
-  for tool in mux cat; do
+  # mux1: mux on one FIFO, like for like with cat; mux: the 8 writers' case.
+  for tool in mux cat mux1; do
     if [[ $tool == mux ]]; then
       fresh_fifos 8
       fifos=("$DIR"/f{0..7})
       cmd=(taskset -c 1 "$AFIFO" mux --until=eof "${fifos[@]}")
+    elif [[ $tool == mux1 ]]; then
+      fresh_fifos 1
+      fifos=("$DIR/f0")
+      cmd=(taskset -c 1 "$AFIFO" mux --until=eof "$DIR/f0")
     else
       fresh_fifos 1
       fifos=("$DIR/f0")

@@ -135,6 +135,29 @@ class Mux:
             pass
         return n
 
+    def fd_numbers(self, path):
+        """The fd numbers the process has open on `path`."""
+        want = os.path.realpath(path)
+        out = set()
+        for fd in os.listdir(f"/proc/{self.p.pid}/fd"):
+            try:
+                if os.readlink(f"/proc/{self.p.pid}/fd/{fd}") == want:
+                    out.add(int(fd))
+            except OSError:
+                pass
+        return out
+
+    def wait_reopened(self, path, before, timeout=TIMEOUT):
+        """Waits until mux has reopened `path` (its fd to it is not one of
+        `before`): it has read the end-of-file of the last writer."""
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            now = self.fd_numbers(path)
+            if now and not now & before:
+                return
+            time.sleep(0.02)
+        raise Failed("mux never reopened the FIFO")
+
     def wait_open(self, paths, timeout=TIMEOUT):
         end = time.monotonic() + timeout
         while time.monotonic() < end:
@@ -158,9 +181,10 @@ def writer(path, wid, count, seed):
 
 
 def case_many_writers(d):
-    """8 writer processes x 5,000 lines of 1 B..64 KiB, each line in up to
-    three write()s: every line arrives once, intact, in its writer's order."""
-    n, count = 8, 5000
+    """8 writer processes x 5,000 lines (AFIFO_MUX_LINES) of 1 B..64 KiB,
+    each line in up to three write()s: every line arrives once, intact, in
+    its writer's order."""
+    n, count = 8, int(os.environ.get("AFIFO_MUX_LINES", "5000"))
     paths = fifos(d, n)
     m = Mux("--until=eof", *paths)
     ws = [writer(p, f"w{i}", count, i) for i, p in enumerate(paths)]
@@ -191,6 +215,35 @@ for i in range(8):
     expect(len(lines) == 24, f"24 lines ({len(lines)})")
     for line in lines:
         expect(len(line) == 1 << 20 and line == line[:1] * len(line), "a 1 MiB line is whole")
+
+
+def case_long_record_pieces_not_cut(d):
+    """A record longer than --max-record goes out in pieces, but no other
+    input's record comes between them, whatever the timing."""
+    a, b = fifos(d, 2)
+    m = Mux("--until=eof", "--max-record=40", a, b)
+    code_a = r"""
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_WRONLY)
+for part in (b"x" * 30, b"x" * 30, b"x" * 30 + b"\n"):
+    os.write(fd, part)
+    time.sleep(0.1)
+"""
+    code_b = r"""
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_WRONLY)
+for i in range(50):
+    os.write(fd, b"b\n")
+    time.sleep(0.005)
+"""
+    wa = subprocess.Popen([sys.executable, "-c", code_a, a])
+    wb = subprocess.Popen([sys.executable, "-c", code_b, b])
+    expect(wa.wait(TIMEOUT) == 0 and wb.wait(TIMEOUT) == 0, "writers ended well")
+    expect(m.wait() == 0, f"exit 0 ({m.err!r})")
+    lines = m.output().split(b"\n")[:-1]
+    expect(lines.count(b"b") == 50 and len(lines) == 51, f"50 b lines and one more: {lines}")
+    expect(b"x" * 90 in lines, f"the long record is in one piece in the output: {lines}")
+    expect(m.err.count(b"longer than --max-record") == 1, f"warned once: {m.err!r}")
 
 
 def case_killed_mid_line(d):
@@ -228,6 +281,7 @@ def case_killed_mid_line_drop(d):
     (p,) = fifos(d, 1)
     m = Mux("--partial=drop", p)
     m.wait_open([p])
+    first = m.fd_numbers(p)
     code = r"""
 import os, sys, signal
 fd = os.open(sys.argv[1], os.O_WRONLY)
@@ -237,8 +291,7 @@ os.kill(os.getpid(), signal.SIGKILL)
     w = subprocess.Popen([sys.executable, "-c", code, p])
     w.wait(TIMEOUT)
     m.wait_output(lambda o: b"kept\n" in o, "the whole line")
-    # mux has read up to the writer's death: the EOF follows the bytes.
-    time.sleep(0.2)
+    m.wait_reopened(p, first)
     with open(p, "wb") as f:
         f.write(b"next\n")
     m.wait_output(lambda o: b"next\n" in o, "the next writer's line")
@@ -389,6 +442,11 @@ def case_usage_errors(d):
         expect(p.stdout == b"", f"{bad}: nothing on stdout")
     h = subprocess.run([BIN, "mux", "--help"], capture_output=True, timeout=TIMEOUT)
     expect(h.returncode == 0 and b"--until" in h.stdout and b"--partial" in h.stdout, "--help")
+    with open("/dev/full", "wb") as full:
+        for args in (["mux", "--help"], ["--version"]):
+            p = subprocess.run([BIN, *args], stdout=full, stderr=subprocess.PIPE, timeout=TIMEOUT)
+            expect(p.returncode == 1 and p.stderr == b"afifo: write error: No space left on device\n",
+                   f"{args} to a full disk: {p.returncode} {p.stderr!r}")
 
 
 def case_missing_input(d):
@@ -400,6 +458,12 @@ def case_missing_input(d):
     expect(p.returncode == 1, f"exit 1 (got {p.returncode})")
     expect(p.stderr == f"afifo: {missing}: No such file or directory\n".encode(), f"{p.stderr!r}")
     expect(p.stdout == b"", "nothing read when an input is missing")
+    (fifo,) = fifos(d, 1)
+    link = os.path.join(d, "link")
+    os.symlink(fifo, link)
+    p = subprocess.run([BIN, "mux", fifo, link], capture_output=True, timeout=TIMEOUT)
+    expect(p.returncode == 1 and p.stderr == f"afifo: {link}: the same FIFO as {fifo}\n".encode(),
+           f"one FIFO named twice is refused: {p.returncode} {p.stderr!r}")
     p = subprocess.run([BIN, "mux", d], capture_output=True, timeout=TIMEOUT)
     expect(p.returncode == 1 and p.stderr == f"afifo: {d}: Is a directory\n".encode(),
            f"a directory: {p.returncode} {p.stderr!r}")
@@ -422,6 +486,31 @@ def case_files_tags_framing(d):
     p = subprocess.run([BIN, "mux", "--max-record=40", a], capture_output=True, timeout=TIMEOUT)
     expect(p.returncode == 0 and p.stdout == b"x" * 100 + b"\nshort\n", "pieces, same bytes")
     expect(p.stderr.count(b"longer than --max-record") == 1, f"warned once: {p.stderr!r}")
+
+
+def case_stdin_pipe(d):
+    """`-` is stdin: a pipe is read to its end (its unended last line gets a
+    newline, no marker: it is no writer leaving a FIFO), and the pipe's
+    flags, shared with the shell, are left as they were (not O_NONBLOCK)."""
+    import fcntl
+    f = os.path.join(d, "f")
+    with open(f, "wb") as fh:
+        fh.write(b"file line\n")
+    r, w = os.pipe()
+    try:
+        os.write(w, b"a\nb")
+        os.close(w)
+        w = -1
+        p = subprocess.run([BIN, "mux", "--tag={name}|", "-", f], stdin=r, capture_output=True,
+                           timeout=TIMEOUT)
+        expect(p.returncode == 0, f"exit 0 ({p.stderr!r})")
+        expect(sorted(p.stdout.split(b"\n")[:-1]) == [b"-|a", b"-|b", f"{f}|file line".encode()],
+               f"output: {p.stdout!r}")
+        expect(not fcntl.fcntl(r, fcntl.F_GETFL) & os.O_NONBLOCK, "stdin left blocking")
+    finally:
+        os.close(r)
+        if w >= 0:
+            os.close(w)
 
 
 def case_closed_stdout(d):

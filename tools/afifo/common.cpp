@@ -77,8 +77,13 @@ std::string check_size(const std::string& s) {
   return parse_size(s) ? "" : "invalid size '" + s + "' (e.g. 4096, 64K, 16M, 1G)";
 }
 std::string check_mode(const std::string& s) {
-  if (s == kBareFlag) return "";
+  if (is_bare(s)) return "";
   return parse_mode(s) ? "" : "invalid mode '" + s + "' (octal, e.g. 600)";
+}
+
+CLI::Option* add_optional_value(CLI::App& sub, const std::string& name, std::string& into,
+                                const std::string& metavar, const std::string& description) {
+  return sub.add_flag(name + "{" + kBareFlag + metavar + "}", into, description);
 }
 
 } // namespace afifo

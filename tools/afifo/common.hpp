@@ -2,6 +2,8 @@
 // and the exit code that means "our reader went away".
 #pragma once
 
+#include <CLI/CLI.hpp>
+
 #include <sys/types.h>
 
 #include <chrono>
@@ -28,8 +30,18 @@ std::string check_duration(const std::string& s);
 std::string check_size(const std::string& s);
 std::string check_mode(const std::string& s);
 
-// The sentinel an option with an optional value (--tag[=FORMAT]) holds when
-// given bare; see setup_mux.
-inline constexpr std::string_view kBareFlag = "\x1f";
+// Options with an optional value, `--tag[=FORMAT]`: CLI11 has flags that
+// take `--flag=value`, and a bare flag gives the default written in braces
+// in its name. That default is a sentinel (kBareFlag then the METAVAR), so
+// a bare flag is told from any value given, and the help shows
+// `--tag[=FORMAT]` (see main.cpp's formatter). A value must be attached with
+// '=': `--tag FILE` is the bare flag and an operand.
+inline constexpr char kBareFlag = '\x1f';
+CLI::Option* add_optional_value(CLI::App& sub, const std::string& name, std::string& into,
+                                const std::string& metavar, const std::string& description);
+// Whether `value` is what a bare add_optional_value flag gives.
+inline bool is_bare(const std::string& value) noexcept {
+  return !value.empty() && value.front() == kBareFlag;
+}
 
 } // namespace afifo

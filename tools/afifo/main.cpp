@@ -8,23 +8,41 @@
 
 #include <fmt/core.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <iostream>
 
 namespace {
-// Help without the sentinel default of options with an optional value
-// (--tag[=FORMAT], see setup_mux): "--tag{\x1f}" is shown as "--tag[=X]".
+// Help that shows options with an optional value as such (see
+// afifo::add_optional_value).
 class Formatter final : public CLI::Formatter {
 public:
+  // "--tag{<kBareFlag>FORMAT}" (see add_optional_value) is shown as "--tag[=FORMAT]".
   std::string make_option_name(const CLI::Option* opt, bool positional) const override {
     std::string name = CLI::Formatter::make_option_name(opt, positional);
-    const std::string sentinel = std::string("{") + std::string(afifo::kBareFlag) + "}";
-    for (auto at = name.find(sentinel); at != std::string::npos; at = name.find(sentinel))
-      name.replace(at, sentinel.size(),
-                   "[=" + std::string(opt->get_name() == "--create" ? "MODE" : "FORMAT") + "]");
+    const std::string open = std::string("{") + afifo::kBareFlag;
+    for (auto at = name.find(open); at != std::string::npos; at = name.find(open)) {
+      const auto close = name.find('}', at);
+      if (close == std::string::npos) break;
+      name.replace(at, close + 1 - at, "[=" + name.substr(at + 2, close - at - 2) + "]");
+    }
     return name;
   }
 };
+
+// --help and --version: a failed write (stdout on a full disk) is an error.
+int print_and_exit(CLI::App& app, const CLI::Error& e) {
+  errno = 0;
+  int code = app.exit(e);
+  std::cout.flush();
+  if (!std::cout) {
+    fmt::print(stderr, "afifo: write error: {}\n", std::strerror(errno != 0 ? errno : EIO));
+    return 1;
+  }
+  return code;
+}
 } // namespace
 
 int main(int argc, char** argv) {
@@ -41,14 +59,18 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
+    return print_and_exit(app, e);
   } catch (const CLI::CallForAllHelp& e) {
-    return app.exit(e);
+    return print_and_exit(app, e);
   } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
+    return print_and_exit(app, e);
   } catch (const CLI::ParseError& e) {
     // One line, then the pointer to --help; usage errors exit 2.
-    fmt::print(stderr, "afifo: {}\nTry 'afifo --help' for more information.\n", e.what());
+    // The pointer names the subcommand's own help when one was chosen.
+    std::string help = "afifo --help";
+    for (const auto* sub : app.get_subcommands())
+      help = "afifo " + sub->get_name() + " --help";
+    fmt::print(stderr, "afifo: {}\nTry '{}' for more information.\n", e.what(), help);
     return 2;
   }
   if (std::fflush(stdout) != 0) return 1;

@@ -24,6 +24,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <system_error>
@@ -261,6 +262,9 @@ aio::Task<void> flush_deadline(Shared& sh, aio::Scope& writers) {
 aio::Task<bool> open_inputs(const MuxOptions& o, std::vector<std::unique_ptr<Input>>& ins) {
   bool ok = true;
   std::size_t index = 0;
+  // FIFOs seen so far: two readers on one FIFO would each get part of a
+  // record, so one named twice (or under two names) is refused.
+  std::vector<std::pair<std::pair<dev_t, ino_t>, std::string>> fifos_seen;
   for (const auto& name : o.inputs) {
     auto in = std::make_unique<Input>();
     in->name = name;
@@ -304,6 +308,15 @@ aio::Task<bool> open_inputs(const MuxOptions& o, std::vector<std::unique_ptr<Inp
       continue;
     }
     if (S_ISFIFO(st.st_mode)) {
+      const std::pair<dev_t, ino_t> id{st.st_dev, st.st_ino};
+      auto seen = std::find_if(fifos_seen.begin(), fifos_seen.end(),
+                               [&](const auto& f) { return f.first == id; });
+      if (seen != fifos_seen.end()) {
+        fmt::print(stderr, "afifo: {}: the same FIFO as {}\n", name, seen->second);
+        ok = false;
+        continue;
+      }
+      fifos_seen.emplace_back(id, name);
       in->path = name;
       auto r = co_await aio::FifoReader::open(name, false);
       if (!r) {
@@ -343,9 +356,22 @@ aio::Task<aio::Result<aio::UniqueFd>> open_output(const std::string& name) {
                                  0666);
 }
 
+// Reading a pipe on stdin makes its file description O_NONBLOCK, and the
+// shell shares it: its flags are put back as they were when mux ends.
+struct StdinFlags {
+  int flags = fcntl(STDIN_FILENO, F_GETFL);
+  StdinFlags() = default;
+  StdinFlags(const StdinFlags&) = delete;
+  StdinFlags& operator=(const StdinFlags&) = delete;
+  ~StdinFlags() {
+    if (flags >= 0) fcntl(STDIN_FILENO, F_SETFL, flags);
+  }
+};
+
 } // namespace
 
 aio::Task<int> run_mux(MuxOptions opts) {
+  const StdinFlags stdin_flags;
   std::vector<std::unique_ptr<Input>> inputs;
   if (!co_await open_inputs(opts, inputs)) co_return 1;
   if ((co_await aio::stop_token()).stop_requested()) co_return 1;
@@ -423,9 +449,10 @@ void setup_mux(CLI::App& app, Command& cmd) {
                   "(chunks as read: no record promise)")
       ->check(CLI::IsMember({"line", "null", "raw"}))
       ->option_text("line|null|raw");
-  sub->add_flag("--tag{\x1f}", args->tag,
-                "Prefix each record with its source. FORMAT may use {name} and {index} (1-based); "
-                "default '{name}: '. Give FORMAT as --tag=FORMAT.");
+  add_optional_value(
+      *sub, "--tag", args->tag, "FORMAT",
+      "Prefix each record with its source. FORMAT may use {name} and {index} (1-based); "
+      "default '{name}: '. Give FORMAT as --tag=FORMAT.");
   sub->add_option("--until", args->until,
                   "eof: end once every input has had a writer and each has gone (files at their "
                   "end). Without it FIFOs are followed until a signal or --idle-timeout.")
@@ -440,9 +467,9 @@ void setup_mux(CLI::App& app, Command& cmd) {
                   "'[afifo: partial record]' and the terminator; the default) or drop")
       ->check(CLI::IsMember({"mark", "drop"}))
       ->option_text("mark|drop");
-  sub->add_flag("--create{\x1f}", args->create,
-                "Make missing input FIFOs, with MODE (octal, default 600). Give MODE as "
-                "--create=MODE.")
+  add_optional_value(*sub, "--create", args->create, "MODE",
+                     "Make missing input FIFOs, with MODE (octal, default 600). Give MODE as "
+                     "--create=MODE.")
       ->check(CLI::Validator(check_mode, ""));
   sub->add_option("--max-record", args->max_record,
                   "Longest record kept whole (default 16M); a longer one goes out in pieces, "
@@ -464,12 +491,12 @@ Example: afifo mux --tag --create /tmp/a.fifo /tmp/b.fifo -o log.txt)");
   sub->callback([args, &cmd] {
     MuxOptions o = args->o;
     parse_framing(args->framing, o.framing);
-    if (!args->tag.empty()) o.tag = args->tag == kBareFlag ? std::string("{name}: ") : args->tag;
+    if (!args->tag.empty()) o.tag = is_bare(args->tag) ? std::string("{name}: ") : args->tag;
     o.until_eof = args->until == "eof";
     if (!args->idle.empty()) o.idle_timeout = parse_duration(args->idle);
     o.drop_partial = args->partial == "drop";
     if (!args->create.empty())
-      o.create = args->create == kBareFlag ? mode_t{0600} : *parse_mode(args->create);
+      o.create = is_bare(args->create) ? mode_t{0600} : *parse_mode(args->create);
     if (!args->max_record.empty()) o.max_record = *parse_size(args->max_record);
     cmd.run = [o]() { return run_mux(o); };
   });
