@@ -4,6 +4,7 @@
 #include "figures.hpp"
 #include "options.hpp"
 #include "proc.hpp"
+#include "repetitions.hpp"
 #include "report.hpp"
 #include "stats.hpp"
 #include "strategy.hpp"
@@ -209,4 +210,80 @@ TEST_CASE("the table shows skipped rows and the verdicts") {
   CHECK(json.find("\"schema\": \"aiobench/1\"") != std::string::npos);
   CHECK(json.find("\"pool_job\": \"read\"") != std::string::npos);
   CHECK(json.find("\"exit_ms\": 1.5") != std::string::npos);
+}
+
+namespace {
+Row read_rep(const std::string& strategy, double iops, double peak) {
+  Row r{"file-read", strategy, "rand4k qd1 buffered", false, "", {}, {}};
+  r.set("iops", iops);
+  r.set("p50_us", 1e6 / iops);
+  r.set("ops", iops / 10);
+  r.set("user_threads_peak", peak);
+  return r;
+}
+
+Row merged(const std::string& strategy, std::initializer_list<double> iops, double peak = 1) {
+  std::vector<Row> reps;
+  for (double x : iops)
+    reps.push_back(read_rep(strategy, x, peak));
+  return merge_repetitions(reps, read_spread_keys());
+}
+
+bool has_verdict_about(const Report& r, const std::string& what) {
+  for (const auto& v : r.verdicts)
+    if (v.find(what) != std::string::npos) return true;
+  return false;
+}
+} // namespace
+
+TEST_CASE("repetitions fold into median, min and max; peaks take the maximum, ops the sum") {
+  std::vector<Row> reps = {read_rep("sync", 300, 1), read_rep("sync", 100, 3),
+                           read_rep("sync", 200, 2)};
+  Row m = merge_repetitions(reps, read_spread_keys());
+  CHECK(m.get_or("iops", 0) == 200);
+  CHECK(m.get_or("iops_min", 0) == 100);
+  CHECK(m.get_or("iops_max", 0) == 300);
+  CHECK(m.get_or("user_threads_peak", 0) == 3);
+  CHECK(m.get_or("ops", 0) == 60);
+  CHECK(m.get_or("reps", 0) == 3);
+  CHECK_FALSE(m.get("user_threads_peak_min"));
+  reps[1].failed = true;
+  reps[1].note = "failed: did not finish";
+  Row f = merge_repetitions(reps, read_spread_keys());
+  CHECK(f.failed);
+  CHECK(f.note == "failed: did not finish");
+}
+
+TEST_CASE("spreads apart: only when the min-max ranges do not overlap, either way round") {
+  Row a = merged("sync", {100, 110, 120});
+  Row b = merged("uring", {115, 130, 140});
+  Row c = merged("uring", {121, 130, 140});
+  CHECK_FALSE(spreads_apart(a, b, "iops"));
+  CHECK_FALSE(spreads_apart(b, a, "iops"));
+  CHECK(spreads_apart(a, c, "iops"));
+  CHECK(spreads_apart(c, a, "iops"));
+  CHECK_FALSE(spreads_apart(a, c, "no_such_figure"));
+}
+
+TEST_CASE("file-read verdicts: none from overlapping spreads, the same rule both directions") {
+  Options o;
+  o.scenarios = {"file-read"};
+  o.strategies = {"uring", "sync", "epoll"};
+  Report r;
+  // One sample of epoll once read 2.6x sync's; spreads that overlap uring's
+  // must give no claim, however far apart the medians are.
+  r.rows = {merged("uring", {100, 200, 300}), merged("sync", {290, 600, 700}, 1),
+            merged("epoll", {50, 60, 70})};
+  add_verdicts(r, o);
+  CHECK_FALSE(has_verdict_about(r, "sync 3.00x"));
+  CHECK(has_verdict_about(r, "behind: epoll 0.30x"));
+  CHECK(has_verdict_about(r, "1 comparison(s) with uring had overlapping spreads"));
+  CHECK_FALSE(has_verdict_about(r, "cannot be cancelled."));
+  // Apart the other way: the same sentence shape, "ahead".
+  r.rows[1] = merged("sync", {301, 600, 700});
+  r.verdicts.clear();
+  add_verdicts(r, o);
+  CHECK(has_verdict_about(r, "ahead: sync 3.00x"));
+  for (const auto& v : r.verdicts)
+    CHECK(v.find("their reads cannot be cancelled") == std::string::npos);
 }

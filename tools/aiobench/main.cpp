@@ -23,12 +23,12 @@ int main(int argc, char** argv) {
   app.set_version_flag("-V,--version", [] {
     return std::string("aiobench ") + AIOBENCH_VERSION + "\n" + aio::backend_line();
   });
-  std::vector<std::string> scenarios{"all"}, strategies{"all"}, patterns{"all"}, modes{"all"};
+  std::vector<std::string> scenarios{"all"}, strategies{"all"}, patterns, modes;
   std::vector<unsigned> depths;
   long long rounds = 0, vis_rounds = 0, chunks = 0;
   double file_mib = 0, write_kib = 0;
   std::string tp_writes = "queued";
-  bool quick = false;
+  bool quick = false, full = false;
   app.add_option(
          "-s,--scenario", scenarios,
          "scenarios, comma-separated: cancel-storm, fifo-latency, file-read, write-visibility, "
@@ -87,6 +87,10 @@ int main(int argc, char** argv) {
   app.add_option("--timeout", o.row_timeout_s,
                  "seconds after which a row's child is killed and the row failed")
       ->capture_default_str();
+  app.add_option("--reps", o.reps,
+                 "file-read: repetitions of each point, interleaved (median and min-max shown)")
+      ->capture_default_str();
+  app.add_flag("--full", full, "file-read: the whole grid (queue depths 1, 8, 32)");
   app.add_flag("--quick", quick, "a tiny budget (a few seconds): smoke tests");
   try {
     app.parse(argc, argv);
@@ -98,11 +102,13 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "aiobench: {}\n", e.what());
     return 2;
   }
+  if (full) aiobench::apply_full(o);
   if (quick) aiobench::apply_quick(o);
   o.scenarios = aiobench::expand_names(scenarios, aiobench::kScenarios);
   o.strategies = aiobench::expand_names(strategies, aiobench::kStrategies);
-  o.patterns = aiobench::expand_names(patterns, {"rand4k", "seq128k"});
-  o.modes = aiobench::expand_names(modes, {"buffered", "direct"});
+  // Given patterns and modes replace the defaults (--quick's included).
+  if (!patterns.empty()) o.patterns = aiobench::expand_names(patterns, {"rand4k", "seq128k"});
+  if (!modes.empty()) o.modes = aiobench::expand_names(modes, {"buffered", "direct"});
   if (!depths.empty()) o.depths = depths;
   // Given values are range-checked here rather than clamped: a negative or
   // zero count is a usage error, not a request for the default.

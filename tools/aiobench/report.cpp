@@ -1,5 +1,7 @@
 #include "report.hpp"
 
+#include "repetitions.hpp"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -38,6 +40,8 @@ struct Column {
   const char* header;
   std::string key; // a figure; "a/b" shows two figures
   int precision;
+  bool spread = false; // "median (min-max)" of the repetitions
+  double scale = 1;    // shown as figure * scale (1e-3: thousands)
 };
 
 std::string num(std::optional<double> v, int precision) {
@@ -46,9 +50,28 @@ std::string num(std::optional<double> v, int precision) {
   return fmt::format("{:.{}f}", *v, precision);
 }
 
+// Three significant digits, no exponent: 1372, 431, 45.2, 2.13.
+std::string sig3(double v) {
+  if (std::isnan(v)) return "-";
+  double a = std::fabs(v);
+  int decimals = a >= 100 ? 0 : a >= 10 ? 1 : 2;
+  return fmt::format("{:.{}f}", v, decimals);
+}
+
 std::string cell(const Row& r, const Column& c) {
+  if (c.spread) {
+    auto med = r.get(c.key);
+    if (!med) return "-";
+    auto lo = r.get(c.key + "_min"), hi = r.get(c.key + "_max");
+    std::string m = sig3(*med * c.scale);
+    if (!lo || !hi) return m;
+    return fmt::format("{} ({}-{})", m, sig3(*lo * c.scale), sig3(*hi * c.scale));
+  }
   auto slash = c.key.find('/');
-  if (slash == std::string::npos) return num(r.get(c.key), c.precision);
+  if (slash == std::string::npos) {
+    auto v = r.get(c.key);
+    return num(v ? std::optional<double>(*v * c.scale) : std::nullopt, c.precision);
+  }
   return num(r.get(c.key.substr(0, slash)), c.precision) + "/" +
          num(r.get(c.key.substr(slash + 1)), c.precision);
 }
@@ -66,7 +89,7 @@ const std::vector<Column>& columns(const std::string& scenario) {
         {"RSS KiB end", "rss_kib_end", 0},
         {"fds start/end", "fds_start/fds_end", 0}}},
       {"fifo-latency",
-       {{"p50 us", "p50_us", 1},
+       {{"p50 us med (min-max)", "p50_us", 1, true},
         {"p90 us", "p90_us", 1},
         {"p99 us", "p99_us", 1},
         {"p99.9 us", "p99.9_us", 1},
@@ -74,9 +97,10 @@ const std::vector<Column>& columns(const std::string& scenario) {
         {"threads pk", "user_threads_peak", 0},
         {"io-wq pk", "iowq_workers_peak", 0}}},
       {"file-read",
-       {{"IOPS", "iops", 0},
+       {{"kIOPS med (min-max)", "iops", 0, true, 1e-3},
         {"MB/s", "mb_s", 0},
-        {"p50 us", "p50_us", 1},
+        {"p50 us med (min-max)", "p50_us", 1, true},
+        {"mean us", "mean_us", 1},
         {"p99 us", "p99_us", 1},
         {"CPU us/op", "cpu_us_per_op", 2},
         {"threads pk", "user_threads_peak", 0},
@@ -104,13 +128,14 @@ std::string title(const std::string& scenario, const Options& o) {
                        o.storm_rounds, o.storm_work_us, o.writer_interval_ms);
   if (scenario == "fifo-latency")
     return fmt::format("fifo-latency: 64-byte ping-pong between two processes over two FIFOs, "
-                       "{} round trips in {} alternating chunks ({} pinning)",
+                       "{} round trips in {} alternating chunks ({} pinning); p50: median "
+                       "of the chunks' p50 (min-max)",
                        o.latency_rounds, o.latency_chunks, o.pin);
   if (scenario == "file-read")
     return fmt::format(
-        "file-read: {} s per point; uring io-wq cap {}; sync at depth N = N threads; "
-        "threadpool: {}",
-        o.duration_s, o.iowq_cap > 0 ? std::to_string(o.iowq_cap) : "max(2, depth)",
+        "file-read: {} repetitions of {} s per point, interleaved (median, min-max); uring "
+        "io-wq cap {}; sync at depth N = N threads; threadpool: {}",
+        o.reps, o.duration_s, o.iowq_cap > 0 ? std::to_string(o.iowq_cap) : "max(2, depth)",
         pool_job_shape(o.pool_job));
   if (scenario == "write-visibility")
     return fmt::format(
@@ -178,54 +203,69 @@ void add_verdicts(Report& r, const Options& opt) {
         u->get_or("reads_cancelled", 0), u->get_or("user_threads_peak", 0),
         u->get_or("iowq_workers_peak", 0), u->get_or("fds_start", 0), u->get_or("fds_end", 0)));
   }
+  // Two rows are compared in words only where the spreads of their
+  // repetitions do not overlap; the same rule whichever is ahead.
   if (const Row* s = find(r, "fifo-latency", "sync", "")) {
-    double base = s->get_or("p50_us", 0);
-    std::string parts;
-    for (const char* name : {"uring", "threadpool", "epoll"})
-      if (const Row* x = find(r, "fifo-latency", name, ""); x && base > 0)
-        parts += fmt::format("{}{} {:.2f}x", parts.empty() ? "" : ", ", name,
-                             x->get_or("p50_us", 0) / base);
-    if (!parts.empty()) v.push_back("fifo-latency: p50 relative to sync: " + parts + ".");
+    std::string apart, close;
+    for (const auto& name : opt.strategies) {
+      const Row* x = find(r, "fifo-latency", name, "");
+      if (x == nullptr || x == s) continue;
+      if (spreads_apart(*x, *s, "p50_us"))
+        apart += fmt::format("{}{} {:.2f}x", apart.empty() ? "" : ", ", name,
+                             median_ratio(*x, *s, "p50_us"));
+      else
+        close += fmt::format("{}{}", close.empty() ? "" : ", ", name);
+    }
+    if (!apart.empty())
+      v.push_back("fifo-latency: p50 relative to sync (spreads apart): " + apart + ".");
+    if (!close.empty())
+      v.push_back("fifo-latency: " + close +
+                  ": p50 within sync's spread over the chunks, no difference claimed.");
   }
-  // file-read: say plainly where threads win on throughput, and their price.
+  // file-read: at each point, which strategies' IOPS are apart from uring's
+  // (ahead or behind), with the threads each used.
   std::vector<std::string> variants;
   for (const auto& row : r.rows)
     if (row.scenario == "file-read" && !row.variant.empty() &&
         std::find(variants.begin(), variants.end(), row.variant) == variants.end())
       variants.push_back(row.variant);
-  // One line per point where threads beat uring (with their price), and one
-  // summary of uring against the pool, so the list stays readable.
-  unsigned points = 0, uring_ahead = 0;
-  double pool_threads = 0;
+  unsigned undecided = 0;
   for (const auto& var : variants) {
     const Row* u = find(r, "file-read", "uring", var);
     if (u == nullptr || u->get_or("iops", 0) <= 0) continue;
-    double ui = u->get_or("iops", 0);
-    std::string winners;
-    for (const char* name : {"threadpool", "sync"}) {
+    std::string ahead, behind;
+    for (const auto& name : opt.strategies) {
       const Row* t = find(r, "file-read", name, var);
-      if (t == nullptr) continue;
-      double ratio = t->get_or("iops", 0) / ui;
-      if (std::string(name) == "threadpool") {
-        ++points;
-        if (ratio < 1) ++uring_ahead;
-        pool_threads = std::max(pool_threads, t->get_or("user_threads_peak", 0));
+      if (t == nullptr || t == u) continue;
+      if (!spreads_apart(*t, *u, "iops")) {
+        ++undecided;
+        continue;
       }
-      if (ratio > 1.05)
-        winners += fmt::format("{}{} {:.2f}x uring's IOPS with {:.0f} thread(s)",
-                               winners.empty() ? "" : ", ", name, ratio,
-                               t->get_or("user_threads_peak", 0));
+      double ratio = median_ratio(*t, *u, "iops");
+      std::string part = fmt::format("{} {:.2f}x with {:.0f} thread(s)", name, ratio,
+                                     t->get_or("user_threads_peak", 0));
+      std::string& to = ratio > 1 ? ahead : behind;
+      to += (to.empty() ? "" : ", ") + part;
     }
-    if (!winners.empty())
-      v.push_back(fmt::format("file-read {}: threads win on throughput: {} (uring: {:.0f} thread + "
-                              "{:.0f} io-wq workers); their reads cannot be cancelled.",
-                              var, winners, u->get_or("user_threads_peak", 0),
-                              u->get_or("iowq_workers_peak", 0)));
+    if (ahead.empty() && behind.empty()) continue;
+    std::string line =
+        fmt::format("file-read {}: IOPS against uring's ({:.0f} thread + {:.0f} "
+                    "io-wq workers):",
+                    var, u->get_or("user_threads_peak", 0), u->get_or("iowq_workers_peak", 0));
+    if (!ahead.empty()) line += " ahead: " + ahead + ";";
+    if (!behind.empty()) line += " behind: " + behind + ";";
+    line.back() = '.';
+    v.push_back(line);
   }
-  if (points > 0)
-    v.push_back(fmt::format("file-read: uring beat the thread pool ({}) at {} of {} points; the "
-                            "pool used up to {:.0f} threads.",
-                            pool_job_shape(opt.pool_job), uring_ahead, points, pool_threads));
+  if (undecided > 0)
+    v.push_back(fmt::format("file-read: {} comparison(s) with uring had overlapping spreads: no "
+                            "difference claimed there.",
+                            undecided));
+  // What cancelling means for reads, said once: true of every strategy.
+  if (!variants.empty())
+    v.push_back("file-read: a file read in progress cannot be cancelled by any strategy (an "
+                "io_uring ASYNC_CANCEL of an in-flight O_DIRECT read gets -ENOENT and the read "
+                "completes); a pending FIFO or socket read can be (see cancel-storm).");
   // io-wq workers are threads too: name every place uring needed them.
   for (const auto& row : r.rows)
     if (row.strategy == "uring" && !row.skipped && !row.failed &&
@@ -329,12 +369,12 @@ std::string to_json(const Report& r, const Options& opt) {
       "\"latency_rounds\": {}, \"latency_chunks\": {}, \"pin\": {}, \"duration_s\": {}, "
       "\"file_size\": {}, \"iowq_cap\": {}, \"vis_rounds\": {}, \"vis_size\": {}, "
       "\"shutdown_wait_s\": {}, \"pool_cap\": {}, \"pool_keepalive_s\": {}, "
-      "\"tp_writes_queued\": {}, \"pool_job\": {}",
+      "\"tp_writes_queued\": {}, \"pool_job\": {}, \"reps\": {}",
       opt.storm_rounds, opt.storm_work_us, opt.writer_interval_ms, opt.latency_rounds,
       opt.latency_chunks, json_str(opt.pin), json_num(opt.duration_s), opt.file_size, opt.iowq_cap,
       opt.vis_rounds, opt.vis_size, json_num(opt.shutdown_wait_s), opt.pool_cap,
       json_num(opt.pool_keepalive_s), opt.tp_writes_queued ? "true" : "false",
-      json_str(opt.pool_job));
+      json_str(opt.pool_job), opt.reps);
   j += "},\n";
   j += fmt::format("  \"wall_s\": {},\n", json_num(r.wall_s));
   j += "  \"results\": [";

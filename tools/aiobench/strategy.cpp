@@ -56,7 +56,9 @@ ReadOutcome pread_loop(const ReadJob& job, unsigned id, double deadline,
   out.lat_us.reserve(1u << 18);
   std::uint64_t rng = 0x9E3779B97F4A7C15ull * (id + 1);
   std::uint64_t blocks = job.file_size / job.block;
-  while (mono_us() < deadline) {
+  // At least one read, even when this thread first runs after the deadline
+  // (a loaded machine): a point never comes out with no operations at all.
+  do {
     off_t off;
     if (job.random) {
       std::uint64_t unused = 0;
@@ -73,7 +75,7 @@ ReadOutcome pread_loop(const ReadJob& job, unsigned id, double deadline,
     out.lat_us.push_back(mono_us() - t0);
     ++out.ops;
     out.bytes += static_cast<std::uint64_t>(n);
-  }
+  } while (mono_us() < deadline);
   return out;
 }
 

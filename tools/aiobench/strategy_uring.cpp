@@ -90,7 +90,8 @@ aio::Task<void> read_worker(const ReadJob& job, double deadline, std::uint64_t s
       &std::free);
   std::span<std::byte> buf(mem.get(), job.block);
   std::uint64_t rng = seed;
-  while (mono_us() < deadline) {
+  // At least one read per worker, however late it first runs (see pread_loop).
+  do {
     std::uint64_t off = next_offset(rng, job, seq);
     double t0 = mono_us();
     auto r = co_await aio::read(job.fd, buf, off);
@@ -102,7 +103,7 @@ aio::Task<void> read_worker(const ReadJob& job, double deadline, std::uint64_t s
     out.lat_us.push_back(mono_us() - t0);
     ++out.ops;
     out.bytes += *r;
-  }
+  } while (mono_us() < deadline);
 }
 
 aio::Task<void> read_all(const ReadJob& job, ReadOutcome& out) {
