@@ -53,7 +53,14 @@ struct ReadOutcome {
   std::uint64_t bytes = 0;
   std::uint64_t errors = 0;
   double elapsed_s = 0;
-  std::vector<double> lat_us; // one per operation
+  // One per operation, on one clock for every strategy: from the moment the
+  // application issues the request to the moment its result is in hand. The
+  // loops are closed (each of `depth` slots issues its next read as soon as
+  // its last result is in hand), so a read is issued when its slot's
+  // previous result arrived (the first at the common start): time a thread
+  // waits for a CPU between its reads, or a completion waits to be reaped,
+  // is in the figure, and mean latency = depth / IOPS (Little's law).
+  std::vector<double> lat_us;
   // threadpool only: jobs handed to the pool and threads it started, so the
   // shape of the model (a job per read or per stream) shows in the figures.
   std::uint64_t pool_jobs = 0;
@@ -111,7 +118,8 @@ double mono_us(); // CLOCK_MONOTONIC in microseconds
 // the two differ only in who starts the thread. `id` seeds the random
 // offsets; sequential ones come from `seq`, shared by every loop of a run
 // (one stream, as uring's depth reads one).
-ReadOutcome pread_loop(const ReadJob& job, unsigned id, double deadline,
+// `start` (mono_us) is when the run began: the first read's issue time.
+ReadOutcome pread_loop(const ReadJob& job, unsigned id, double start, double deadline,
                        std::atomic<std::uint64_t>& seq);
 // write-visibility with blocking pwrite then fstat: the epoll and sync
 // strategies both write files this way (readiness cannot apply to files).

@@ -179,19 +179,21 @@ public:
     std::uint64_t rng = 0x2545F4914F6CDD1Dull, seq = 0;
     double t_start = mono_us();
     double deadline = t_start + job.duration_s * 1e6;
-    auto submit = [&](std::uint64_t slot) {
+    // `issued`: when the slot's previous result was in hand (the same clock
+    // as every strategy's, see ReadOutcome::lat_us).
+    auto submit = [&](std::uint64_t slot, double issued) {
       Shared* sh = sh_;
       int fd = job.fd;
       char* buf = slots[slot].buf;
       std::size_t len = job.block;
       auto off = static_cast<off_t>(next_offset(rng, job, seq));
-      slots[slot].t0 = mono_us();
+      slots[slot].t0 = issued;
       sh_->pool.spawn([sh, fd, buf, len, off, slot] {
         sh->cq.push({slot, ret(::pread(fd, buf, len, off))});
       });
     };
     for (unsigned i = 0; i < job.depth; ++i)
-      submit(i);
+      submit(i, t_start);
     unsigned outstanding = job.depth;
     while (outstanding > 0) {
       CompletionQueue::Done d{};
@@ -205,7 +207,7 @@ public:
         out.lat_us.push_back(t - slots[d.id].t0);
       }
       if (t < deadline)
-        submit(d.id);
+        submit(d.id, t);
       else
         --outstanding;
     }
@@ -224,8 +226,8 @@ public:
     double deadline = t_start + job.duration_s * 1e6;
     for (unsigned i = 0; i < job.depth; ++i) {
       Shared* sh = sh_;
-      sh_->pool.spawn([sh, &job, &part, &seq, i, deadline] {
-        part[i] = pread_loop(job, i, deadline, seq);
+      sh_->pool.spawn([sh, &job, &part, &seq, i, t_start, deadline] {
+        part[i] = pread_loop(job, i, t_start, deadline, seq);
         sh->cq.push({i, 0});
       });
     }
