@@ -123,11 +123,11 @@ struct ReadFile {
 
 } // namespace
 
-TEST_CASE("threadpool file-read with --pool-job stream: depth jobs on depth pool threads") {
+TEST_CASE("pool-per-attempt file-read with --pool-job stream: depth jobs on depth pool threads") {
   ReadFile f;
   Options o;
   o.pool_job = "stream";
-  auto tp = make_strategy("threadpool", o);
+  auto tp = make_strategy("pool-per-attempt", o);
   CHECK(tp->model().find("per stream of reads") != std::string::npos);
   bool random = true;
   SUBCASE("random offsets") { random = true; }
@@ -143,10 +143,10 @@ TEST_CASE("threadpool file-read with --pool-job stream: depth jobs on depth pool
   CHECK(out.pool_threads == 4);
 }
 
-TEST_CASE("threadpool file-read with --pool-job read: a pool job per read") {
+TEST_CASE("pool-per-attempt file-read with --pool-job read: a pool job per read") {
   ReadFile f;
   Options o;
-  auto tp = make_strategy("threadpool", o);
+  auto tp = make_strategy("pool-per-attempt", o);
   CHECK(tp->model().find("per read") != std::string::npos);
   ReadJob job{f.fd, 4096, true, 1, 1u << 20, 0.05, 0};
   ReadOutcome out = tp->file_read(job);
@@ -303,9 +303,10 @@ TEST_CASE("every strategy times a read from its issue: each slot's latencies cov
     name = "epoll";
     depth = 1;
   }
-  SUBCASE("pool, a job per read") { name = "threadpool"; }
+  SUBCASE("pool, a job per read") { name = "pool-per-attempt"; }
+  SUBCASE("tokio-file") { name = "tokio-file"; }
   SUBCASE("pool, a job per stream") {
-    name = "threadpool";
+    name = "pool-per-attempt";
     o.pool_job = "stream";
   }
   SUBCASE("uring") { name = "uring"; }
@@ -321,4 +322,17 @@ TEST_CASE("every strategy times a read from its issue: each slot's latencies cov
   // 1 us per slot of slack: the last deadline check follows the last clock read.
   CHECK(sum >= depth * (duration * 1e6 - 1));
   CHECK(sum <= depth * out.elapsed_s * 1e6 + 1);
+}
+
+TEST_CASE("tokio-file file-read: a seek and a read per read, each its own pool job") {
+  ReadFile f;
+  Options o;
+  auto tf = make_strategy("tokio-file", o);
+  CHECK(tf->model().find("seek + read") != std::string::npos);
+  ReadJob job{f.fd, 4096, true, 2, 1u << 20, 0.05, 0};
+  ReadOutcome out = tf->file_read(job);
+  CHECK(out.ops > 0);
+  CHECK(out.errors == 0);
+  CHECK(out.bytes == out.ops * 4096);
+  CHECK(out.pool_jobs == 2 * out.ops);
 }

@@ -27,15 +27,15 @@ int main(int argc, char** argv) {
   std::vector<unsigned> depths;
   long long rounds = 0, vis_rounds = 0, chunks = 0;
   double file_mib = 0, write_kib = 0;
-  std::string tp_writes = "queued";
   bool quick = false, full = false;
   app.add_option(
          "-s,--scenario", scenarios,
          "scenarios, comma-separated: cancel-storm, fifo-latency, file-read, write-visibility, "
          "shutdown, all")
       ->delimiter(',');
-  app.add_option("-S,--strategy", strategies,
-                 "strategies, comma-separated: uring, threadpool, epoll, sync, all")
+  app.add_option(
+         "-S,--strategy", strategies,
+         "strategies, comma-separated: uring, pool-per-attempt, tokio-file, epoll, sync, all")
       ->delimiter(',');
   auto* rounds_opt =
       app.add_option("-r,--rounds", rounds, "rounds for cancel-storm and fifo-latency");
@@ -73,16 +73,15 @@ int main(int argc, char** argv) {
       app.add_option("--write-size", write_kib, "write-visibility: KiB per write (default 8192)");
   app.add_option("--shutdown-wait", o.shutdown_wait_s, "shutdown: seconds to wait for an exit")
       ->capture_default_str();
-  app.add_option("--pool-cap", o.pool_cap, "threadpool: thread cap (tokio: 512)")
+  app.add_option("--pool-cap", o.pool_cap,
+                 "pool-per-attempt and tokio-file: the pool's thread cap (tokio: 512)")
       ->capture_default_str();
-  app.add_option("--pool-keepalive", o.pool_keepalive_s, "threadpool: idle thread lifetime, s")
+  app.add_option("--pool-keepalive", o.pool_keepalive_s, "the pool's idle thread lifetime, s")
       ->capture_default_str();
-  app.add_option("--tp-writes", tp_writes,
-                 "threadpool writes: queued (tokio File: done when queued) or awaited")
-      ->capture_default_str();
-  app.add_option("--pool-job", o.pool_job,
-                 "threadpool file-read: read (a pool job per read, tokio::fs::File) or stream "
-                 "(depth jobs, each a loop of reads)")
+  app.add_option(
+         "--pool-job", o.pool_job,
+         "pool-per-attempt file-read: read (a pool job per read, tokio::fs::File) or stream "
+         "(depth jobs, each a loop of reads)")
       ->capture_default_str();
   app.add_option("--timeout", o.row_timeout_s,
                  "seconds after which a row's child is killed and the row failed")
@@ -137,11 +136,6 @@ int main(int argc, char** argv) {
       return usage("--write-size must be 1..1048576 KiB");
     o.vis_size = static_cast<std::size_t>(write_kib * 1024);
   }
-  if (tp_writes != "queued" && tp_writes != "awaited") {
-    fmt::print(stderr, "aiobench: --tp-writes must be queued or awaited\n");
-    return 2;
-  }
-  o.tp_writes_queued = tp_writes == "queued";
   if (auto err = aiobench::validate(o); !err.empty()) {
     fmt::print(stderr, "aiobench: {}\n", err);
     return 2;

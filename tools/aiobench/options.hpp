@@ -11,7 +11,8 @@ namespace aiobench {
 
 inline const std::vector<std::string> kScenarios = {"cancel-storm", "fifo-latency", "file-read",
                                                     "write-visibility", "shutdown"};
-inline const std::vector<std::string> kStrategies = {"uring", "threadpool", "epoll", "sync"};
+inline const std::vector<std::string> kStrategies = {"uring", "pool-per-attempt", "tokio-file",
+                                                     "epoll", "sync"};
 
 struct Options {
   std::vector<std::string> scenarios = kScenarios;
@@ -44,11 +45,10 @@ struct Options {
   std::size_t vis_size = 8u << 20;
   // shutdown
   double shutdown_wait_s = 1.0; // how long to wait for an exit before feeding the FIFO
-  // threadpool model
+  // the blocking pool of pool-per-attempt and tokio-file
   unsigned pool_cap = 512;
   double pool_keepalive_s = 10;
-  bool tp_writes_queued = true; // tokio's File: a write is "done" once queued
-  // file-read's pool job: "read" (one job per read, tokio::fs::File) or
+  // pool-per-attempt's file-read job: "read" (one job per read, tokio::fs::File) or
   // "stream" (each of `depth` jobs loops over preads, one spawn_blocking
   // around a read loop), to tell the pool's cost from the hand-off's.
   std::string pool_job = "read";

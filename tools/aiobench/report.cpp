@@ -83,6 +83,7 @@ const std::vector<Column>& columns(const std::string& scenario) {
         {"won", "reads_won", 0},
         {"cancelled", "reads_cancelled", 0},
         {"abandoned", "reads_abandoned", 0},
+        {"left running", "reads_resumed", 0},
         {"lost B", "bytes_lost", 0},
         {"threads pk/end", "user_threads_peak/user_threads_end", 0},
         {"io-wq pk/end", "iowq_workers_peak/iowq_workers_end", 0},
@@ -134,7 +135,8 @@ std::string title(const std::string& scenario, const Options& o) {
   if (scenario == "file-read")
     return fmt::format(
         "file-read: {} repetitions of {} s per point, interleaved (median, min-max); uring "
-        "io-wq cap {}; sync at depth N = N threads; threadpool: {}",
+        "io-wq cap {}; sync at depth N = N threads; pool-per-attempt: {}; tokio-file: seek + read "
+        "per read, depth N = N Files",
         o.reps, o.duration_s, o.iowq_cap > 0 ? std::to_string(o.iowq_cap) : "max(2, depth)",
         pool_job_shape(o.pool_job));
   if (scenario == "write-visibility")
@@ -186,15 +188,25 @@ const Row* find(const Report& r, const std::string& scen, const std::string& str
 
 void add_verdicts(Report& r, const Options& opt) {
   auto& v = r.verdicts;
-  if (const Row* tp = find(r, "cancel-storm", "threadpool", "")) {
+  if (const Row* tp = find(r, "cancel-storm", "pool-per-attempt", "")) {
     v.push_back(fmt::format(
-        "cancel-storm: the thread pool abandoned {:.0f} reads; {:.0f} threads were still blocked "
+        "cancel-storm: pool-per-attempt abandoned {:.0f} reads; {:.0f} threads were still blocked "
         "at "
         "the end (peak {:.0f}), {:.0f} jobs waited for a thread, and {:.0f} bytes were read by "
         "abandoned reads and lost.",
         tp->get_or("reads_abandoned", 0), tp->get_or("user_threads_end", 0),
         tp->get_or("user_threads_peak", 0), tp->get_or("pool_queued_end", 0),
         tp->get_or("bytes_lost", 0)));
+  }
+  if (const Row* t = find(r, "cancel-storm", "tokio-file", "")) {
+    v.push_back(fmt::format(
+        "cancel-storm: tokio-file left its read running {:.0f} times and a later read took its "
+        "bytes each time ({:.0f} bytes lost, no thread added); {:.0f} user threads at peak (the "
+        "driver and {:.0f} pool threads started), {:.0f} still in a read at the end: a read that "
+        "has started cannot be stopped.",
+        t->get_or("reads_resumed", 0), t->get_or("bytes_lost", 0),
+        t->get_or("user_threads_peak", 0), t->get_or("pool_threads_spawned", 0),
+        t->get_or("pool_running_end", 0)));
   }
   if (const Row* u = find(r, "cancel-storm", "uring", "")) {
     v.push_back(fmt::format(
@@ -369,12 +381,11 @@ std::string to_json(const Report& r, const Options& opt) {
       "\"latency_rounds\": {}, \"latency_chunks\": {}, \"pin\": {}, \"duration_s\": {}, "
       "\"file_size\": {}, \"iowq_cap\": {}, \"vis_rounds\": {}, \"vis_size\": {}, "
       "\"shutdown_wait_s\": {}, \"pool_cap\": {}, \"pool_keepalive_s\": {}, "
-      "\"tp_writes_queued\": {}, \"pool_job\": {}, \"reps\": {}",
+      "\"pool_job\": {}, \"reps\": {}",
       opt.storm_rounds, opt.storm_work_us, opt.writer_interval_ms, opt.latency_rounds,
       opt.latency_chunks, json_str(opt.pin), json_num(opt.duration_s), opt.file_size, opt.iowq_cap,
       opt.vis_rounds, opt.vis_size, json_num(opt.shutdown_wait_s), opt.pool_cap,
-      json_num(opt.pool_keepalive_s), opt.tp_writes_queued ? "true" : "false",
-      json_str(opt.pool_job), opt.reps);
+      json_num(opt.pool_keepalive_s), json_str(opt.pool_job), opt.reps);
   j += "},\n";
   j += fmt::format("  \"wall_s\": {},\n", json_num(r.wall_s));
   j += "  \"results\": [";

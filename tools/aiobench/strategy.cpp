@@ -14,7 +14,8 @@ namespace aiobench {
 
 std::unique_ptr<Strategy> make_strategy(const std::string& name, const Options& o) {
   if (name == "uring") return make_uring(o);
-  if (name == "threadpool") return make_threadpool(o);
+  if (name == "pool-per-attempt") return make_pool_per_attempt(o);
+  if (name == "tokio-file") return make_tokio_file(o);
   if (name == "epoll") return make_epoll(o);
   if (name == "sync") return make_sync(o);
   return nullptr;

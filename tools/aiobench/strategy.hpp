@@ -26,8 +26,11 @@ struct StormOutcome {
   std::uint64_t reads_won = 0;       // data arrived before the work finished
   std::uint64_t reads_cancelled = 0; // stopped in the kernel, or never armed (readiness)
   std::uint64_t reads_abandoned = 0; // left running on a thread, result unwanted
+  std::uint64_t reads_resumed = 0;   // dropped while running; a later read took its result
   std::uint64_t bytes_lost = 0;      // bytes an abandoned read took that nobody will see
   std::uint64_t pool_queued = 0;     // jobs waiting for a thread at the end (cap reached)
+  std::uint64_t pool_running = 0;    // pool threads inside a job at the end (blocked reads)
+  std::uint64_t pool_spawned = 0;    // pool threads started in all
 };
 
 struct PingPongJob {
@@ -61,7 +64,7 @@ struct ReadOutcome {
   // waits for a CPU between its reads, or a completion waits to be reaped,
   // is in the figure, and mean latency = depth / IOPS (Little's law).
   std::vector<double> lat_us;
-  // threadpool only: jobs handed to the pool and threads it started, so the
+  // pool-per-attempt and tokio-file only: jobs handed to the pool and threads it started, so the
   // shape of the model (a job per read or per stream) shows in the figures.
   std::uint64_t pool_jobs = 0;
   std::uint64_t pool_threads = 0;
@@ -104,7 +107,8 @@ public:
 };
 
 std::unique_ptr<Strategy> make_uring(const Options& o);
-std::unique_ptr<Strategy> make_threadpool(const Options& o);
+std::unique_ptr<Strategy> make_pool_per_attempt(const Options& o);
+std::unique_ptr<Strategy> make_tokio_file(const Options& o);
 std::unique_ptr<Strategy> make_epoll(const Options& o);
 std::unique_ptr<Strategy> make_sync(const Options& o);
 std::unique_ptr<Strategy> make_strategy(const std::string& name, const Options& o);
