@@ -63,12 +63,18 @@ TEST_CASE("cancel-storm: the pool keeps a thread per abandoned read; uring keeps
   CHECK(tp->get_or("user_threads_end", 0) == 65);
   CHECK(tp->get_or("reads_abandoned", 0) > 100);
   CHECK(tp->get_or("pool_queued_end", 0) > 0);
-  CHECK(u->get_or("user_threads_peak", 0) == 1);
-  CHECK(u->get_or("user_threads_end", 0) == 1);
-  CHECK(u->get_or("iowq_workers_peak", -1) == 0);
-  CHECK(u->get_or("reads_abandoned", -1) == 0);
-  CHECK(u->get_or("reads_won", 0) + u->get_or("reads_cancelled", 0) == 150);
-  CHECK(u->get_or("fds_end", -1) == u->get_or("fds_start", -2));
+  // Another test on this machine may disable io_uring for a moment
+  // (kernel.io_uring_disabled=2): the row then says so, and is not checked.
+  if (u->unavailable) {
+    MESSAGE("skip: uring checks: ", u->note);
+  } else {
+    CHECK(u->get_or("user_threads_peak", 0) == 1);
+    CHECK(u->get_or("user_threads_end", 0) == 1);
+    CHECK(u->get_or("iowq_workers_peak", -1) == 0);
+    CHECK(u->get_or("reads_abandoned", -1) == 0);
+    CHECK(u->get_or("reads_won", 0) + u->get_or("reads_cancelled", 0) == 150);
+    CHECK(u->get_or("fds_end", -1) == u->get_or("fds_start", -2));
+  }
   CHECK(e->get_or("user_threads_peak", 0) == 1);
   CHECK(s->skipped);
   // One File kept across select!: a lost read stays in flight and the next

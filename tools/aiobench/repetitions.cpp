@@ -27,6 +27,9 @@ Row merge_repetitions(const std::vector<Row>& reps, const std::vector<std::strin
   out.variant = reps.front().variant;
   out.skipped = reps.front().skipped;
   out.note = reps.front().note;
+  // io_uring denied during any repetition: the point is not measured.
+  for (const Row& r : reps)
+    if (r.unavailable) return r;
   if (out.skipped) {
     out.figures = reps.front().figures;
     return out;

@@ -278,6 +278,14 @@ void add_verdicts(Report& r, const Options& opt) {
     v.push_back("file-read: a file read in progress cannot be cancelled by any strategy (an "
                 "io_uring ASYNC_CANCEL of an in-flight O_DIRECT read gets -ENOENT and the read "
                 "completes); a pending FIFO or socket read can be (see cancel-storm).");
+  // A strategy that could not run here is named once, with the reason.
+  std::vector<std::string> said;
+  for (const auto& row : r.rows)
+    if (row.unavailable && std::find(said.begin(), said.end(), row.strategy) == said.end()) {
+      said.push_back(row.strategy);
+      v.push_back(fmt::format("{}: {}; its rows were not measured, the others were.", row.strategy,
+                              row.note));
+    }
   // io-wq workers are threads too: name every place uring needed them.
   for (const auto& row : r.rows)
     if (row.strategy == "uring" && !row.skipped && !row.failed &&
@@ -325,7 +333,9 @@ void print_table(std::FILE* out, const Report& r, const Options& opt) {
       std::vector<std::string> line = {row->strategy};
       if (has_variant) line.push_back(row->variant);
       // A failed row's figures are partial: its reason stands in their place.
-      if (row->skipped)
+      if (row->unavailable)
+        line.push_back(row->note);
+      else if (row->skipped)
         line.push_back("n/a: " + row->note);
       else if (row->failed)
         line.push_back(row->note);
@@ -393,10 +403,10 @@ std::string to_json(const Report& r, const Options& opt) {
     const Row& row = r.rows[i];
     j += i == 0 ? "\n" : ",\n";
     j += fmt::format("    {{\"scenario\": {}, \"strategy\": {}, \"variant\": {}, \"skipped\": {}, "
-                     "\"failed\": {}, \"note\": {},\n      \"figures\": {{",
+                     "\"failed\": {}, \"unavailable\": {}, \"note\": {},\n      \"figures\": {{",
                      json_str(row.scenario), json_str(row.strategy), json_str(row.variant),
                      row.skipped ? "true" : "false", row.failed ? "true" : "false",
-                     json_str(row.note));
+                     row.unavailable ? "true" : "false", json_str(row.note));
     for (std::size_t k = 0; k < row.figures.size(); ++k)
       j += fmt::format("{}{}: {}", k == 0 ? "" : ", ", json_str(row.figures[k].first),
                        json_num(row.figures[k].second));

@@ -102,6 +102,7 @@ void run_fifo_latency(Context& ctx) {
     // Rotate who goes first, so no strategy always runs on a warmer machine.
     for (std::size_t k = 0; k < opt.strategies.size(); ++k) {
       const std::string& name = opt.strategies[(k + c) % opt.strategies.size()];
+      if (rows[name].unavailable) continue; // io_uring denied: said once is enough
       ctx.progress.show(fmt::format("fifo-latency: {} (chunk {}/{})", name, c + 1, chunks));
       make_fifo(ping);
       make_fifo(pong);
@@ -118,6 +119,11 @@ void run_fifo_latency(Context& ctx) {
                    false) &&
            ok;
       Row& row = rows[name];
+      if (part.unavailable || echo.unavailable) {
+        row.unavailable = row.skipped = true;
+        row.note = part.unavailable ? part.note : echo.note;
+        continue;
+      }
       if (!ok) {
         row.note = part.note.empty() ? echo.note : part.note;
         row.failed = true;
@@ -138,6 +144,10 @@ void run_fifo_latency(Context& ctx) {
   ::unlink(pong.c_str());
   for (const auto& name : opt.strategies) {
     Row& row = rows[name];
+    if (row.unavailable) {
+      ctx.report.rows.push_back(std::move(row));
+      continue;
+    }
     std::vector<double>& v = lat[name];
     std::sort(v.begin(), v.end());
     row.set("round_trips", static_cast<double>(v.size()));

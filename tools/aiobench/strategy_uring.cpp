@@ -1,6 +1,7 @@
 // The project's runtime: one thread, one ring, coroutines. A lost race is a
 // real IORING_OP_ASYNC_CANCEL, so nothing stays behind; FIFO reads are
 // poll-armed in the kernel, so they need no io-wq worker either.
+#include "child.hpp"
 #include "strategy.hpp"
 
 #include "aio/aio.hpp"
@@ -25,7 +26,9 @@ std::unique_ptr<aio::Runtime> make_runtime(unsigned iowq_cap) {
   ro.backend = aio::BackendKind::Uring;
   std::string why;
   auto rt = aio::Runtime::create(ro, &why);
-  if (!rt) throw std::runtime_error(why);
+  // Denied here (a container's seccomp profile, kernel.io_uring_disabled):
+  // the row says so and the run goes on with the other strategies.
+  if (!rt) throw Unavailable(why.empty() ? rt.error().message() : why);
   return std::move(*rt);
 }
 
