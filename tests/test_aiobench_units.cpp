@@ -208,8 +208,9 @@ TEST_CASE("the table shows skipped rows and the verdicts") {
   CHECK(text.find("n/a: not today") != std::string::npos);
   CHECK(text.find("sync could not exit") != std::string::npos);
   std::string json = to_json(r, o);
-  CHECK(json.find("\"schema\": \"aiobench/1\"") != std::string::npos);
+  CHECK(json.find("\"schema\": \"aiobench/2\"") != std::string::npos);
   CHECK(json.find("\"pool_job\": \"read\"") != std::string::npos);
+  CHECK(json.find("\"scenarios\": [\n      \"shutdown\"\n    ]") != std::string::npos);
   CHECK(json.find("\"exit_ms\": 1.5") != std::string::npos);
 }
 

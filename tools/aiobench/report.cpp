@@ -3,10 +3,12 @@
 #include "repetitions.hpp"
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -108,6 +110,7 @@ const std::vector<Column>& columns(const std::string& scenario) {
         {"io-wq pk", "iowq_workers_peak", 0}}},
       {"write-visibility",
        {{"rounds", "rounds", 0},
+        {"returned early", "returned_before_written", 0},
         {"not visible", "not_visible", 0},
         {"threads pk", "user_threads_peak", 0},
         {"io-wq pk", "iowq_workers_peak", 0}}},
@@ -149,30 +152,6 @@ std::string title(const std::string& scenario, const Options& o) {
                        "(waited {} s before feeding the FIFO)",
                        o.shutdown_wait_s);
   return scenario;
-}
-
-std::string json_str(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-    case '"': out += "\\\""; break;
-    case '\\': out += "\\\\"; break;
-    case '\n': out += "\\n"; break;
-    case '\t': out += "\\t"; break;
-    default:
-      if (c < 0x20)
-        out += fmt::format("\\u{:04x}", c);
-      else
-        out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
-std::string json_num(double v) {
-  if (!std::isfinite(v)) return "null";
-  if (v == std::floor(v) && std::fabs(v) < 1e15) return fmt::format("{:.0f}", v);
-  return fmt::format("{:.6g}", v);
 }
 
 const Row* find(const Report& r, const std::string& scen, const std::string& strat,
@@ -376,60 +355,73 @@ void print_table(std::FILE* out, const Report& r, const Options& opt) {
 }
 
 std::string to_json(const Report& r, const Options& opt) {
-  std::string j = "{\n";
-  j += "  \"schema\": \"aiobench/1\",\n";
-  j += fmt::format("  \"aiobench_version\": {},\n", json_str(r.host.aiobench_version));
-  j += "  \"host\": {";
-  j += fmt::format(
-      "\"kernel\": {}, \"liburing\": {}, \"cpus\": {}, \"test_dir\": {}, \"test_dir_fs\": {}",
-      json_str(r.host.kernel), json_str(r.host.liburing), r.host.cpus, json_str(r.host.test_dir),
-      json_str(r.host.test_dir_fs));
-  j += "},\n";
-  j += "  \"options\": {";
-  j += fmt::format(
-      "\"storm_rounds\": {}, \"storm_work_us\": {}, \"writer_interval_ms\": {}, "
-      "\"latency_rounds\": {}, \"latency_chunks\": {}, \"pin\": {}, \"duration_s\": {}, "
-      "\"file_size\": {}, \"iowq_cap\": {}, \"vis_rounds\": {}, \"vis_size\": {}, "
-      "\"shutdown_wait_s\": {}, \"pool_cap\": {}, \"pool_keepalive_s\": {}, "
-      "\"pool_job\": {}, \"reps\": {}",
-      opt.storm_rounds, opt.storm_work_us, opt.writer_interval_ms, opt.latency_rounds,
-      opt.latency_chunks, json_str(opt.pin), json_num(opt.duration_s), opt.file_size, opt.iowq_cap,
-      opt.vis_rounds, opt.vis_size, json_num(opt.shutdown_wait_s), opt.pool_cap,
-      json_num(opt.pool_keepalive_s), json_str(opt.pool_job), opt.reps);
-  j += "},\n";
-  j += fmt::format("  \"wall_s\": {},\n", json_num(r.wall_s));
-  j += "  \"results\": [";
-  for (std::size_t i = 0; i < r.rows.size(); ++i) {
-    const Row& row = r.rows[i];
-    j += i == 0 ? "\n" : ",\n";
-    j += fmt::format("    {{\"scenario\": {}, \"strategy\": {}, \"variant\": {}, \"skipped\": {}, "
-                     "\"failed\": {}, \"unavailable\": {}, \"note\": {},\n      \"figures\": {{",
-                     json_str(row.scenario), json_str(row.strategy), json_str(row.variant),
-                     row.skipped ? "true" : "false", row.failed ? "true" : "false",
-                     row.unavailable ? "true" : "false", json_str(row.note));
-    for (std::size_t k = 0; k < row.figures.size(); ++k)
-      j += fmt::format("{}{}: {}", k == 0 ? "" : ", ", json_str(row.figures[k].first),
-                       json_num(row.figures[k].second));
-    j += "},\n      \"series\": {";
-    bool first = true;
+  // Ordered, so the keys come out in the order the man page lists them.
+  using json = nlohmann::ordered_json;
+  // NaN or infinity (a ratio of nothing) is written as null.
+  auto number = [](double v) -> json {
+    if (!std::isfinite(v)) return nullptr;
+    if (v == std::floor(v) && std::fabs(v) < 1e15) return static_cast<std::int64_t>(v);
+    return v;
+  };
+  json doc;
+  doc["schema"] = "aiobench/2";
+  doc["aiobench_version"] = r.host.aiobench_version;
+  doc["host"] = {{"kernel", r.host.kernel},
+                 {"liburing", r.host.liburing},
+                 {"cpus", r.host.cpus},
+                 {"test_dir", r.host.test_dir},
+                 {"test_dir_fs", r.host.test_dir_fs}};
+  doc["options"] = {{"scenarios", opt.scenarios},
+                    {"strategies", opt.strategies},
+                    {"patterns", opt.patterns},
+                    {"modes", opt.modes},
+                    {"depths", opt.depths},
+                    {"reps", opt.reps},
+                    {"duration_s", number(opt.duration_s)},
+                    {"file_size", opt.file_size},
+                    {"iowq_cap", opt.iowq_cap},
+                    {"storm_rounds", opt.storm_rounds},
+                    {"storm_work_us", opt.storm_work_us},
+                    {"writer_interval_ms", opt.writer_interval_ms},
+                    {"latency_rounds", opt.latency_rounds},
+                    {"latency_chunks", opt.latency_chunks},
+                    {"pin", opt.pin},
+                    {"vis_rounds", opt.vis_rounds},
+                    {"vis_size", opt.vis_size},
+                    {"shutdown_wait_s", number(opt.shutdown_wait_s)},
+                    {"pool_cap", opt.pool_cap},
+                    {"pool_keepalive_s", number(opt.pool_keepalive_s)},
+                    {"pool_job", opt.pool_job},
+                    {"timeout_s", number(opt.row_timeout_s)}};
+  doc["wall_s"] = number(r.wall_s);
+  json results = json::array();
+  for (const Row& row : r.rows) {
+    json figures = json::object();
+    for (const auto& [k, v] : row.figures)
+      figures[k] = number(v);
+    json series = json::object();
     for (const auto& s : row.series) {
-      if (s.name == "lat_us") continue;
-      j += fmt::format("{}{}: {{\"x\": [", first ? "" : ", ", json_str(s.name));
-      first = false;
-      for (std::size_t k = 0; k < s.x.size(); ++k)
-        j += fmt::format("{}{}", k ? "," : "", json_num(s.x[k]));
-      j += "], \"y\": [";
-      for (std::size_t k = 0; k < s.y.size(); ++k)
-        j += fmt::format("{}{}", k ? "," : "", json_num(s.y[k]));
-      j += "]}";
+      if (s.name == "lat_us") continue; // raw samples: the CDF stands for them
+      json xs = json::array(), ys = json::array();
+      for (double x : s.x)
+        xs.push_back(number(x));
+      for (double y : s.y)
+        ys.push_back(number(y));
+      series[s.name] = {{"x", xs}, {"y", ys}};
     }
-    j += "}}";
+    results.push_back({{"scenario", row.scenario},
+                       {"strategy", row.strategy},
+                       {"variant", row.variant},
+                       {"skipped", row.skipped},
+                       {"failed", row.failed},
+                       {"unavailable", row.unavailable},
+                       {"note", row.note},
+                       {"figures", figures},
+                       {"series", series}});
   }
-  j += "\n  ],\n  \"verdicts\": [";
-  for (std::size_t i = 0; i < r.verdicts.size(); ++i)
-    j += (i == 0 ? "\n    " : ",\n    ") + json_str(r.verdicts[i]);
-  j += "\n  ]\n}\n";
-  return j;
+  doc["results"] = results;
+  doc["verdicts"] = r.verdicts;
+  return doc.dump(2) + "\n";
 }
 
 std::string write_file(const std::string& path, const std::string& text) {

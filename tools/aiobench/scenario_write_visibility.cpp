@@ -30,6 +30,7 @@ void vis_child(const Options& opt, const std::string& strategy, const std::strin
   em.figure("rounds", out.rounds);
   em.figure("write_size", static_cast<double>(opt.vis_size));
   em.figure("not_visible", out.not_visible);
+  em.figure("returned_before_written", out.returned_before_written);
   em.process_end();
 }
 

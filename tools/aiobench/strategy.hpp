@@ -80,6 +80,10 @@ struct VisJob {
 struct VisOutcome {
   unsigned rounds = 0;
   unsigned not_visible = 0; // reported done, but fstat from another task did not see it
+  // The write call returned while its last bytes were still being written
+  // (tokio-file's queued writes): what makes not_visible possible, counted
+  // at the return itself rather than by a racing check.
+  unsigned returned_before_written = 0;
 };
 
 struct ShutdownJob {

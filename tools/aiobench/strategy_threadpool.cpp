@@ -362,6 +362,13 @@ private:
       early_[d.id] = d.value;
     }
   }
+  // Whether job `id` has reported, without waiting (its result stays kept).
+  bool finished(std::uint64_t id) {
+    CompletionQueue::Done d{};
+    while (sh_->cq.pop(d, std::chrono::microseconds(0)))
+      early_[d.id] = d.value;
+    return early_.count(id) != 0;
+  }
   long wait_for(std::uint64_t id) {
     long v = 0;
     wait_for(id, -1, v);
@@ -561,6 +568,7 @@ private:
         busy = true;
         done += n;
       }
+      if (!finished(wid)) ++out.returned_before_written;
       std::uint64_t sid = kStatTag | i;
       sh_->pool.spawn([sh, fd, sid] {
         struct stat st {};
