@@ -1,7 +1,7 @@
 #!/bin/sh
 # Cross-checks aiobench's file-read against fio on the same file, block size
 # and depth, and prints the ratios: uring against fio's io_uring engine
-# (iodepth=N); sync and the thread pool with --pool-job stream (N pool jobs,
+# (iodepth=N); sync and pool-per-attempt with --pool-job stream (N pool jobs,
 # each a pread loop) against fio's psync engine (numjobs=N). These must be
 # within 15%: they validate the pool itself. The pool with --pool-job read
 # (a job per read, tokio::fs::File's model) is printed as a reference row and
@@ -14,7 +14,7 @@
 # runs taken seconds apart still disagreed by 60%. Each ratio is therefore
 # taken between back-to-back runs (fio, then aiobench with the same engine
 # model), and the verdict is on the median of REPS such ratios.
-# Our sync and threadpool are threads of one process, so fio runs psync
+# Our sync and pool-per-attempt are threads of one process, so fio runs psync
 # with --thread: processes would not share the file table, and on 2 vCPUs
 # that alone changes cached-read IOPS by 2x.
 #
@@ -70,7 +70,7 @@ fio_iops() { # engine depth direct -> IOPS
 
 bench_iops() { # depth mode strategies pool-job -> their IOPS, in the order given
   "$AIOBENCH" -s file-read -S "$3" --pool-job "$4" --file "$FILE" --pattern rand4k --mode "$2" \
-    --depth "$1" --duration "$SECS" --json "$WORK/r.json" >/dev/null
+    --depth "$1" --duration "$SECS" --reps 1 --json "$WORK/r.json" >/dev/null
   python3 - "$WORK/r.json" "$3" <<'PY'
 import json, sys
 rows = {r["strategy"]: r["figures"].get("iops", 0) for r in json.load(open(sys.argv[1]))["results"] if not r["skipped"]}
@@ -95,10 +95,10 @@ for mode in direct buffered; do
       o=$(bench_iops $qd $mode uring stream)
       fu="$fu $f"; ou="$ou $o"; ru="$ru $(ratio "$o" "$f")"
       f=$(fio_iops psync $qd $direct)
-      set -- $(bench_iops $qd $mode sync,threadpool stream)
+      set -- $(bench_iops $qd $mode sync,pool-per-attempt stream)
       fp="$fp $f"; os="$os $1"; ot="$ot $2"
       rs="$rs $(ratio "$1" "$f")"; rt="$rt $(ratio "$2" "$f")"
-      o=$(bench_iops $qd $mode threadpool read)
+      o=$(bench_iops $qd $mode pool-per-attempt read)
       or="$or $o"; rr="$rr $(ratio "$o" "$f")"
       rep=$((rep + 1))
     done
@@ -117,7 +117,7 @@ for mode in direct buffered; do
   done
 done
 echo
-echo "uring vs fio io_uring, and sync and tp-stream (threadpool --pool-job stream) vs fio psync,"
-echo "must be within 15%. tp-read (threadpool --pool-job read, a pool job per read) is a reference,"
+echo "uring vs fio io_uring, and sync and tp-stream (pool-per-attempt --pool-job stream) vs fio psync,"
+echo "must be within 15%. tp-read (pool-per-attempt --pool-job read, a job per read) is a reference,"
 echo "not counted: the hand-off cost of tokio::fs's model (two cross-thread wake-ups per read)."
 exit $fail
