@@ -181,7 +181,7 @@ def case_default_run():
     # The choices are recorded, so a reader knows what was (not) measured.
     o = doc["options"]
     expect(o["scenarios"] == ["cancel-storm", "fifo-latency", "file-read", "write-visibility", "shutdown"]
-           and o["strategies"] == ["uring", "pool-per-attempt", "tokio-file", "epoll", "sync"]
+           and o["strategies"] == ["uring", "uring-rings", "pool-per-attempt", "tokio-file", "epoll", "sync"]
            and o["depths"] == [1, 8] and o["modes"] == ["buffered"], f"options: {o}")
     scenarios = {r["scenario"] for r in doc["results"]}
     expect(scenarios == {"cancel-storm", "fifo-latency", "file-read", "write-visibility", "shutdown"},
@@ -202,6 +202,15 @@ def case_default_run():
     for r in doc["results"]:
         expect(not r["failed"] and "failed" not in r["note"], f"no failure: {r}")
     fr = [r for r in doc["results"] if r["scenario"] == "file-read" and not r["skipped"]]
+    # One ring per CPU beside the single ring, in file-read only, with its
+    # threads counted (one per ring used).
+    rings = [r for r in fr if r["strategy"] == "uring-rings"]
+    for r in rings:
+        f = r["figures"]
+        expect(f["rings"] == min(doc["host"]["cpus"], f["depth"]) and f["user_threads_peak"] >= f["rings"],
+               f"uring-rings: a thread per ring: {f}")
+    expect(not any(r["strategy"] == "uring-rings" for r in doc["results"] if r["scenario"] != "file-read"),
+           "uring-rings appears in file-read only")
     expect(len(fr) > 0 and all(r["figures"]["ops"] > 0 and r["figures"]["errors"] == 0 for r in fr),
            "file-read measured operations without errors")
     # Every measured point is the median of its repetitions, with the spread.
@@ -346,7 +355,7 @@ def case_denied():
     scen = {r["scenario"] for r in doc["results"]}
     expect(len(scen) == 5, f"every scenario ran: {scen}")
     for r in doc["results"]:
-        if r["strategy"] == "uring":
+        if r["strategy"] in ("uring", "uring-rings"):
             expect(r["unavailable"] is True and r["skipped"] is True and r["failed"] is False,
                    f"uring row marked unavailable: {r}")
             expect(r["note"] == "unavailable: cannot set up io_uring: Operation not permitted",

@@ -312,6 +312,10 @@ TEST_CASE("every strategy times a read from its issue: each slot's latencies cov
     o.pool_job = "stream";
   }
   SUBCASE("uring") { name = "uring"; }
+  SUBCASE("uring, one ring per thread") {
+    name = "uring-rings";
+    o.rings = 2;
+  }
   auto s = make_strategy(name, o);
   const double duration = 0.05;
   ReadJob job{f.fd, 4096, true, depth, 1u << 20, duration, 2};

@@ -35,7 +35,8 @@ int main(int argc, char** argv) {
       ->delimiter(',');
   app.add_option(
          "-S,--strategy", strategies,
-         "strategies, comma-separated: uring, pool-per-attempt, tokio-file, epoll, sync, all")
+         "strategies, comma-separated: uring, uring-rings (file-read only), pool-per-attempt, "
+         "tokio-file, epoll, sync, all")
       ->delimiter(',');
   auto* rounds_opt =
       app.add_option("-r,--rounds", rounds, "rounds for cancel-storm and fifo-latency");
@@ -58,6 +59,9 @@ int main(int argc, char** argv) {
       app.add_option("--file-size", file_mib, "size of the file-read file in MiB (default 256)");
   app.add_option("--iowq-cap", o.iowq_cap,
                  "uring's io-wq worker cap in file-read (0: max(2, depth))")
+      ->capture_default_str();
+  app.add_option("--rings", o.rings,
+                 "file-read: rings of the uring-rings row, one thread each (0: one per CPU)")
       ->capture_default_str();
   app.add_option("--work-us", o.storm_work_us, "cancel-storm: microseconds of work each read races")
       ->capture_default_str();

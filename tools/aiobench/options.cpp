@@ -69,6 +69,7 @@ std::string validate(const Options& o) {
   if (o.vis_size < 1) return "--write-size must be positive";
   if (o.latency_chunks < 1) return "--chunks must be at least 1";
   if (o.reps < 1 || o.reps > 1000) return "--reps must be 1..1000";
+  if (o.rings > 256) return "--rings must be 0..256";
   if (o.latency_chunks > o.latency_rounds) return "--chunks must not exceed --rounds";
   // A wait of 0 would report every strategy, uring included, as blocked.
   if (!(o.shutdown_wait_s > 0)) return "--shutdown-wait must be positive";

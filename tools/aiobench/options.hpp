@@ -11,8 +11,10 @@ namespace aiobench {
 
 inline const std::vector<std::string> kScenarios = {"cancel-storm", "fifo-latency", "file-read",
                                                     "write-visibility", "shutdown"};
-inline const std::vector<std::string> kStrategies = {"uring", "pool-per-attempt", "tokio-file",
-                                                     "epoll", "sync"};
+inline const std::vector<std::string> kStrategies = {
+    "uring", "uring-rings", "pool-per-attempt", "tokio-file", "epoll", "sync"};
+// Strategies that only file-read runs (the other scenarios leave them out).
+inline bool file_read_only(const std::string& strategy) { return strategy == "uring-rings"; }
 
 struct Options {
   std::vector<std::string> scenarios = kScenarios;
@@ -40,6 +42,7 @@ struct Options {
   unsigned reps = 3;        // repetitions of each file-read point, interleaved
   std::uint64_t file_size = 256ull << 20;
   unsigned iowq_cap = 0; // uring's io-wq cap for file-read; 0: max(2, depth)
+  unsigned rings = 0;    // uring-rings: rings (threads); 0: one per CPU
   // write-visibility
   unsigned vis_rounds = 16;
   std::size_t vis_size = 8u << 20;

@@ -380,6 +380,7 @@ std::string to_json(const Report& r, const Options& opt) {
                     {"duration_s", number(opt.duration_s)},
                     {"file_size", opt.file_size},
                     {"iowq_cap", opt.iowq_cap},
+                    {"rings", opt.rings},
                     {"storm_rounds", opt.storm_rounds},
                     {"storm_work_us", opt.storm_work_us},
                     {"writer_interval_ms", opt.writer_interval_ms},

@@ -83,7 +83,9 @@ void read_child(const Options& opt, const std::string& strategy, const std::stri
   em.figure("p99.9_us", percentile(out.lat_us, 99.9));
   em.figure("max_us", out.lat_us.empty() ? 0 : out.lat_us.back());
   em.figure("cpu_us_per_op", out.ops > 0 ? cpu * 1e6 / static_cast<double>(out.ops) : 0);
-  if (strategy == "uring") em.figure("iowq_cap", job.iowq_cap);
+  if (strategy == "uring" || strategy == "uring-rings") em.figure("iowq_cap", job.iowq_cap);
+  if (strategy == "uring-rings")
+    em.figure("rings", std::max(1u, std::min(opt.rings > 0 ? opt.rings : cpu_count(), job.depth)));
   if (strategy == "pool-per-attempt" || strategy == "tokio-file") {
     em.figure("pool_jobs", static_cast<double>(out.pool_jobs));
     em.figure("pool_threads_spawned", static_cast<double>(out.pool_threads));

@@ -111,6 +111,8 @@ public:
 };
 
 std::unique_ptr<Strategy> make_uring(const Options& o);
+// file-read only: one ring per thread, --rings of them (0: one per CPU).
+std::unique_ptr<Strategy> make_uring_rings(const Options& o);
 std::unique_ptr<Strategy> make_pool_per_attempt(const Options& o);
 std::unique_ptr<Strategy> make_tokio_file(const Options& o);
 std::unique_ptr<Strategy> make_epoll(const Options& o);
