@@ -257,6 +257,22 @@ def case_plot():
             run("-s", "cancel-storm", "-S", "uring,pool-per-attempt", "-r", "50", "--plot", d)
             svg = os.path.join(d, "cancel-storm-threads.svg")
             expect(os.path.exists(svg) and "<svg" in open(svg).read(), "the chart is an SVG")
+            # file-read: buffered and direct in charts of their own, error
+            # bars from the repetitions, latency CDFs on a log axis.
+            run("-s", "file-read", "-S", "sync,epoll", "--quick", "--mode", "buffered,direct",
+                "--pattern", "rand4k", "--depth", "1,4", "--plot", d)
+            names = os.listdir(d)
+            for want in ("file-read-rand4k-buffered-iops.svg", "file-read-rand4k-buffered-p50.svg",
+                         "file-read-rand4k-buffered-iops-per-cpu.svg",
+                         "file-read-rand4k-qd1-buffered-cdf.svg"):
+                expect(want in names and "<svg" in open(os.path.join(d, want)).read(), f"{want}: {names}")
+            expect(not any("direct" in n and "buffered" in n for n in names), "no chart mixes the modes")
+            gp = open(os.path.join(d, "aiobench.gp")).read()
+            expect("yerrorlines" in gp and "set logscale x" in gp, "error bars and log axes")
+            with open(os.path.join(d, "file-read-rand4k-buffered-iops-sync.dat")) as f:
+                pts = [list(map(float, l.split())) for l in f if l.strip()]
+            expect(len(pts) == 2 and all(p[2] <= p[1] <= p[3] for p in pts),
+                   f"each point: median within its min-max: {pts}")
 
 
 def expect_one_line_error(args, code, mentions, d):
