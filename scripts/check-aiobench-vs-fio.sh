@@ -61,11 +61,22 @@ fio_iops() { # engine depth direct -> IOPS
   # cpu clocksource are fio's cheapest offset generator and clock: with
   # them psync QD1 buffered gained another ~5%, and fio was still the
   # slower of the two (ours/fio 1.15 without them, on 2 us reads).
-  # shellcheck disable=SC2086
-  fio --name=check --gtod_reduce=1 --filename="$FILE" --rw=randread --bs=4k --direct="$3" --ioengine="$1" $jobs \
-    --time_based --runtime="$SECS" --norandommap --randrepeat=0 --random_generator=lfsr --clocksource=cpu --invalidate=0 --group_reporting \
-    --output-format=json 2>/dev/null |
-    python3 -c 'import json,sys; print(round(sum(j["read"]["iops"] for j in json.load(sys.stdin)["jobs"])))'
+  # Once in a run of 2026-12-06 fio's JSON did not parse (the QD32 psync
+  # run): such a run is repeated, up to three tries, rather than ending the check.
+  try=0
+  while [ $try -lt 3 ]; do
+    # shellcheck disable=SC2086
+    if fio --name=check --gtod_reduce=1 --filename="$FILE" --rw=randread --bs=4k --direct="$3" --ioengine="$1" $jobs \
+      --time_based --runtime="$SECS" --norandommap --randrepeat=0 --random_generator=lfsr --clocksource=cpu --invalidate=0 --group_reporting \
+      --output-format=json 2>/dev/null >"$WORK/fio.json" &&
+      python3 -c 'import json,sys; print(round(sum(j["read"]["iops"] for j in json.load(open(sys.argv[1]))["jobs"])))' \
+        "$WORK/fio.json" 2>/dev/null; then
+      return 0
+    fi
+    try=$((try + 1))
+  done
+  echo "check-aiobench-vs-fio: fio failed three times ($1, depth $2, direct=$3)" >&2
+  exit 1
 }
 
 bench_iops() { # depth mode strategies pool-job -> their IOPS, in the order given
