@@ -181,7 +181,7 @@ void add_verdicts(Report& r, const Options& opt) {
     v.push_back(fmt::format(
         "cancel-storm: tokio-file left its read running {:.0f} times and a later read took its "
         "bytes each time ({:.0f} bytes lost, no thread added); {:.0f} user threads at peak (the "
-        "driver and {:.0f} pool threads started), {:.0f} still in a read at the end: a read that "
+        "driver and {:.0f} pool thread(s) started), {:.0f} still in a read at the end: a read that "
         "has started cannot be stopped.",
         t->get_or("reads_resumed", 0), t->get_or("bytes_lost", 0),
         t->get_or("user_threads_peak", 0), t->get_or("pool_threads_spawned", 0),
@@ -276,7 +276,15 @@ void add_verdicts(Report& r, const Options& opt) {
                       row.get_or("iowq_workers_peak", 0)));
   for (const auto& row : r.rows)
     if (row.scenario == "write-visibility" && !row.skipped && !row.failed &&
-        row.get_or("not_visible", 0) > 0)
+        row.get_or("returned_before_written", 0) > 0)
+      v.push_back(fmt::format("write-visibility: {}: {:.0f} of {:.0f} writes returned while their "
+                              "last bytes were still being written; {:.0f} size check(s) run at "
+                              "once from another task missed them.",
+                              row.strategy, row.get_or("returned_before_written", 0),
+                              row.get_or("rounds", 0), row.get_or("not_visible", 0)));
+  for (const auto& row : r.rows)
+    if (row.scenario == "write-visibility" && !row.skipped && !row.failed &&
+        row.get_or("not_visible", 0) > 0 && row.get_or("returned_before_written", 0) == 0)
       v.push_back(fmt::format("write-visibility: {}{}: {:.0f} of {:.0f} writes were reported done "
                               "before a size check from another task could see them.",
                               row.strategy, row.variant.empty() ? "" : " (" + row.variant + ")",
