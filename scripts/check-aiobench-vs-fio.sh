@@ -4,10 +4,10 @@
 # (iodepth=N); sync and pool-per-attempt with --pool-job stream (N pool jobs,
 # each a pread loop) against fio's psync engine (numjobs=N). These must be
 # within 15%: they validate the pool itself. The pool with --pool-job read
-# (a job per read, tokio::fs::File's model) is printed as a reference row and
+# (a spawn_blocking per read) is printed as a reference row and
 # not counted: each read pays two cross-thread wake-ups that psync does not,
 # so on cached reads it falls far short. That gap is the hand-off cost of
-# tokio::fs's model, the finding, not a measuring error.
+# a blocking job per read, the finding, not a measuring error.
 #
 # These VMs are shared and noisy: the disk's O_DIRECT rate moved 3x between
 # runs minutes apart, so medians of fio runs against medians of aiobench
@@ -130,5 +130,5 @@ done
 echo
 echo "uring vs fio io_uring, and sync and tp-stream (pool-per-attempt --pool-job stream) vs fio psync,"
 echo "must be within 15%. tp-read (pool-per-attempt --pool-job read, a job per read) is a reference,"
-echo "not counted: the hand-off cost of tokio::fs's model (two cross-thread wake-ups per read)."
+echo "not counted: the hand-off cost of a blocking job per read (two cross-thread wake-ups per read)."
 exit $fail

@@ -82,10 +82,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--pool-keepalive", o.pool_keepalive_s, "the pool's idle thread lifetime, s")
       ->capture_default_str();
-  app.add_option(
-         "--pool-job", o.pool_job,
-         "pool-per-attempt file-read: read (a pool job per read, tokio::fs::File) or stream "
-         "(depth jobs, each a loop of reads)")
+  app.add_option("--pool-job", o.pool_job,
+                 "pool-per-attempt file-read: read (a spawn_blocking per read) or stream "
+                 "(depth jobs, each a loop of reads)")
       ->capture_default_str();
   app.add_option("--timeout", o.row_timeout_s,
                  "seconds after which a row's child is killed and the row failed")

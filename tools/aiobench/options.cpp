@@ -22,7 +22,7 @@ void apply_full(Options& o) { o.depths = {1, 8, 32}; }
 std::string pool_job_shape(const std::string& pool_job) {
   return pool_job == "stream"
              ? "a pool job per stream of reads, as one spawn_blocking around a read loop"
-             : "a pool job per read, as tokio::fs::File";
+             : "a pool job per read (spawn_blocking(pread) per read)";
 }
 
 std::vector<std::string> expand_names(const std::vector<std::string>& in,

@@ -51,7 +51,7 @@ struct Options {
   // the blocking pool of pool-per-attempt and tokio-file
   unsigned pool_cap = 512;
   double pool_keepalive_s = 10;
-  // pool-per-attempt's file-read job: "read" (one job per read, tokio::fs::File) or
+  // pool-per-attempt's file-read job: "read" (one spawn_blocking per read) or
   // "stream" (each of `depth` jobs loops over preads, one spawn_blocking
   // around a read loop), to tell the pool's cost from the hand-off's.
   std::string pool_job = "read";

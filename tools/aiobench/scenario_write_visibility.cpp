@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <stdexcept>
 
@@ -42,7 +43,10 @@ void run_write_visibility(Context& ctx) {
   // once its last piece is queued: the two differ only in when "done" is said.
   for (const auto& name : opt.strategies) {
     Row row{"write-visibility", name, "", false, "", {}, {}};
-    ctx.progress.show(fmt::format("write-visibility: {}", name));
+    // The volume is planned, and shown before it is written.
+    ctx.progress.show(fmt::format(
+        "write-visibility: {} ({} writes of {} KiB = {} MiB)", name, opt.vis_rounds,
+        opt.vis_size >> 10, (static_cast<std::uint64_t>(opt.vis_rounds) * opt.vis_size) >> 20));
     std::string path = ctx.dir + "/vis-" + name + ".dat";
     Child c = spawn_child([&](Emitter& em) { vis_child(opt, name, path, em); });
     collect(c, {c.pid}, row, std::chrono::milliseconds(20),

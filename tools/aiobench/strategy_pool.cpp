@@ -192,7 +192,7 @@ public:
     return out;
   }
 
-  // tokio::fs::File: every read is its own spawn_blocking, so each pays a
+  // A spawn_blocking per read (positioned: no seek, unlike tokio-file), so each pays a
   // hand-off to a pool thread and a wake-up of the driver on the way back.
   ReadOutcome read_per_job(const ReadJob& job) {
     ReadOutcome out;
