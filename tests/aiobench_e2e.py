@@ -75,9 +75,9 @@ def case_cancel_storm():
     e = row(doc, "cancel-storm", "epoll")["figures"]
     # The writer writes a byte every 25 ms, so almost all 200 reads lose and
     # each keeps a pool thread.
-    expect(tp["user_threads_peak"] > 100, f"threadpool leaks threads: {tp}")
-    expect(tp["user_threads_end"] > 100, f"threadpool threads stay blocked: {tp}")
-    expect(tp["reads_abandoned"] > 100, f"threadpool abandons reads: {tp}")
+    expect(tp["user_threads_peak"] > 100, f"pool-per-attempt leaks threads: {tp}")
+    expect(tp["user_threads_end"] > 100, f"pool-per-attempt threads stay blocked: {tp}")
+    expect(tp["reads_abandoned"] > 100, f"pool-per-attempt abandons reads: {tp}")
     if uring_measured(urow):
         expect(u["user_threads_peak"] == 1 and u["user_threads_end"] == 1, f"uring: one thread: {u}")
         expect(u["iowq_workers_peak"] == 0, f"uring: FIFO reads need no io-wq worker: {u}")
