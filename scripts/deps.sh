@@ -4,7 +4,7 @@
 set -euo pipefail
 
 want=(g++ cmake make pkg-config liburing-dev libcli11-dev libfmt-dev doctest-dev
-      libbenchmark-dev python3 attr xfsprogs "$@")
+      libbenchmark-dev nlohmann-json3-dev python3 python3-jsonschema attr xfsprogs "$@")
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,9 +1,11 @@
 // Units of aiobench's logic: statistics, option handling, the thread-pool
 // model's growth and leak behaviour, /proc counting, and the writers.
 #include "blocking_pool.hpp"
+#include "child.hpp"
 #include "figures.hpp"
 #include "options.hpp"
 #include "proc.hpp"
+#include "repetitions.hpp"
 #include "report.hpp"
 #include "stats.hpp"
 #include "strategy.hpp"
@@ -122,11 +124,11 @@ struct ReadFile {
 
 } // namespace
 
-TEST_CASE("threadpool file-read with --pool-job stream: depth jobs on depth pool threads") {
+TEST_CASE("pool-per-attempt file-read with --pool-job stream: depth jobs on depth pool threads") {
   ReadFile f;
   Options o;
   o.pool_job = "stream";
-  auto tp = make_strategy("threadpool", o);
+  auto tp = make_strategy("pool-per-attempt", o);
   CHECK(tp->model().find("per stream of reads") != std::string::npos);
   bool random = true;
   SUBCASE("random offsets") { random = true; }
@@ -142,10 +144,10 @@ TEST_CASE("threadpool file-read with --pool-job stream: depth jobs on depth pool
   CHECK(out.pool_threads == 4);
 }
 
-TEST_CASE("threadpool file-read with --pool-job read: a pool job per read") {
+TEST_CASE("pool-per-attempt file-read with --pool-job read: a pool job per read") {
   ReadFile f;
   Options o;
-  auto tp = make_strategy("threadpool", o);
+  auto tp = make_strategy("pool-per-attempt", o);
   CHECK(tp->model().find("per read") != std::string::npos);
   ReadJob job{f.fd, 4096, true, 1, 1u << 20, 0.05, 0};
   ReadOutcome out = tp->file_read(job);
@@ -206,7 +208,143 @@ TEST_CASE("the table shows skipped rows and the verdicts") {
   CHECK(text.find("n/a: not today") != std::string::npos);
   CHECK(text.find("sync could not exit") != std::string::npos);
   std::string json = to_json(r, o);
-  CHECK(json.find("\"schema\": \"aiobench/1\"") != std::string::npos);
+  CHECK(json.find("\"schema\": \"aiobench/2\"") != std::string::npos);
   CHECK(json.find("\"pool_job\": \"read\"") != std::string::npos);
+  CHECK(json.find("\"scenarios\": [\n      \"shutdown\"\n    ]") != std::string::npos);
   CHECK(json.find("\"exit_ms\": 1.5") != std::string::npos);
+}
+
+namespace {
+Row read_rep(const std::string& strategy, double iops, double peak) {
+  Row r{"file-read", strategy, "rand4k qd1 buffered", false, "", {}, {}};
+  r.set("iops", iops);
+  r.set("p50_us", 1e6 / iops);
+  r.set("ops", iops / 10);
+  r.set("user_threads_peak", peak);
+  return r;
+}
+
+Row merged(const std::string& strategy, std::initializer_list<double> iops, double peak = 1) {
+  std::vector<Row> reps;
+  for (double x : iops)
+    reps.push_back(read_rep(strategy, x, peak));
+  return merge_repetitions(reps, read_spread_keys());
+}
+
+bool has_verdict_about(const Report& r, const std::string& what) {
+  for (const auto& v : r.verdicts)
+    if (v.find(what) != std::string::npos) return true;
+  return false;
+}
+} // namespace
+
+TEST_CASE("repetitions fold into median, min and max; peaks take the maximum, ops the sum") {
+  std::vector<Row> reps = {read_rep("sync", 300, 1), read_rep("sync", 100, 3),
+                           read_rep("sync", 200, 2)};
+  Row m = merge_repetitions(reps, read_spread_keys());
+  CHECK(m.get_or("iops", 0) == 200);
+  CHECK(m.get_or("iops_min", 0) == 100);
+  CHECK(m.get_or("iops_max", 0) == 300);
+  CHECK(m.get_or("user_threads_peak", 0) == 3);
+  CHECK(m.get_or("ops", 0) == 60);
+  CHECK(m.get_or("reps", 0) == 3);
+  CHECK_FALSE(m.get("user_threads_peak_min"));
+  reps[1].failed = true;
+  reps[1].note = "failed: did not finish";
+  Row f = merge_repetitions(reps, read_spread_keys());
+  CHECK(f.failed);
+  CHECK(f.note == "failed: did not finish");
+}
+
+TEST_CASE("spreads apart: only when the min-max ranges do not overlap, either way round") {
+  Row a = merged("sync", {100, 110, 120});
+  Row b = merged("uring", {115, 130, 140});
+  Row c = merged("uring", {121, 130, 140});
+  CHECK_FALSE(spreads_apart(a, b, "iops"));
+  CHECK_FALSE(spreads_apart(b, a, "iops"));
+  CHECK(spreads_apart(a, c, "iops"));
+  CHECK(spreads_apart(c, a, "iops"));
+  CHECK_FALSE(spreads_apart(a, c, "no_such_figure"));
+}
+
+TEST_CASE("file-read verdicts: none from overlapping spreads, the same rule both directions") {
+  Options o;
+  o.scenarios = {"file-read"};
+  o.strategies = {"uring", "sync", "epoll"};
+  Report r;
+  // One sample of epoll once read 2.6x sync's; spreads that overlap uring's
+  // must give no claim, however far apart the medians are.
+  r.rows = {merged("uring", {100, 200, 300}), merged("sync", {290, 600, 700}, 1),
+            merged("epoll", {50, 60, 70})};
+  add_verdicts(r, o);
+  CHECK_FALSE(has_verdict_about(r, "sync 3.00x"));
+  CHECK(has_verdict_about(r, "behind: epoll 0.30x"));
+  CHECK(has_verdict_about(r, "1 comparison(s) with uring had overlapping spreads"));
+  CHECK_FALSE(has_verdict_about(r, "cannot be cancelled."));
+  // Apart the other way: the same sentence shape, "ahead".
+  r.rows[1] = merged("sync", {301, 600, 700});
+  r.verdicts.clear();
+  add_verdicts(r, o);
+  CHECK(has_verdict_about(r, "ahead: sync 3.00x"));
+  for (const auto& v : r.verdicts)
+    CHECK(v.find("their reads cannot be cancelled") == std::string::npos);
+}
+
+TEST_CASE("every strategy times a read from its issue: each slot's latencies cover the run") {
+  // A closed loop of `depth` slots issues a read the moment the slot's last
+  // result is in hand, so each slot's latencies add up to the time it ran
+  // (at least the duration): an accounting identity that holds however
+  // loaded the machine is. Timing only the pread call (as sync and epoll
+  // once did) leaves out the time between calls and falls short of it.
+  ReadFile f;
+  Options o;
+  std::string name;
+  unsigned depth = 4;
+  SUBCASE("sync") { name = "sync"; }
+  SUBCASE("epoll") {
+    name = "epoll";
+    depth = 1;
+  }
+  SUBCASE("pool, a job per read") { name = "pool-per-attempt"; }
+  SUBCASE("tokio-file") { name = "tokio-file"; }
+  SUBCASE("pool, a job per stream") {
+    name = "pool-per-attempt";
+    o.pool_job = "stream";
+  }
+  SUBCASE("uring") { name = "uring"; }
+  SUBCASE("uring, one ring per thread") {
+    name = "uring-rings";
+    o.rings = 2;
+  }
+  auto s = make_strategy(name, o);
+  const double duration = 0.05;
+  ReadJob job{f.fd, 4096, true, depth, 1u << 20, duration, 2};
+  ReadOutcome out;
+  try {
+    out = s->file_read(job);
+  } catch (const Unavailable& e) {
+    MESSAGE("skip: io_uring unavailable here: ", e.what());
+    return;
+  }
+  REQUIRE(out.ops > 0);
+  double sum = 0;
+  for (double x : out.lat_us)
+    sum += x;
+  INFO(name, " ops ", out.ops, " sum us ", sum);
+  // 1 us per slot of slack: the last deadline check follows the last clock read.
+  CHECK(sum >= depth * (duration * 1e6 - 1));
+  CHECK(sum <= depth * out.elapsed_s * 1e6 + 1);
+}
+
+TEST_CASE("tokio-file file-read: a seek and a read per read, each its own pool job") {
+  ReadFile f;
+  Options o;
+  auto tf = make_strategy("tokio-file", o);
+  CHECK(tf->model().find("seek + read") != std::string::npos);
+  ReadJob job{f.fd, 4096, true, 2, 1u << 20, 0.05, 0};
+  ReadOutcome out = tf->file_read(job);
+  CHECK(out.ops > 0);
+  CHECK(out.errors == 0);
+  CHECK(out.bytes == out.ops * 4096);
+  CHECK(out.pool_jobs == 2 * out.ops);
 }

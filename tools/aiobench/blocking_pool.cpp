@@ -37,9 +37,11 @@ void BlockingPool::worker() {
     while (!q_.empty()) {
       auto job = std::move(q_.front());
       q_.pop_front();
+      ++running_;
       lk.unlock();
       job();
       lk.lock();
+      --running_;
     }
     if (shutdown_) break;
     ++idle_;
@@ -71,6 +73,11 @@ unsigned BlockingPool::live_threads() {
 unsigned BlockingPool::queued() {
   std::lock_guard lk(m_);
   return static_cast<unsigned>(q_.size());
+}
+
+unsigned BlockingPool::running() {
+  std::lock_guard lk(m_);
+  return running_;
 }
 
 std::uint64_t BlockingPool::spawned_total() {

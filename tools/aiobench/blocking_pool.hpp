@@ -27,6 +27,7 @@ public:
   void shutdown_and_wait();
   unsigned live_threads();
   unsigned queued();
+  unsigned running(); // threads inside a job now (a blocked read among them)
   std::uint64_t spawned_total();
   std::uint64_t jobs_total(); // every job ever handed to spawn()
 
@@ -40,6 +41,7 @@ private:
   unsigned cap_;
   std::chrono::milliseconds keep_alive_;
   unsigned live_ = 0;
+  unsigned running_ = 0;
   unsigned idle_ = 0;    // waiting and not yet promised a job
   unsigned wakeups_ = 0; // promised jobs not yet taken
   std::uint64_t spawned_ = 0;

@@ -54,6 +54,13 @@ void Emitter::error(const std::string& text) {
   line("e " + t);
 }
 
+void Emitter::unavailable(const std::string& why) {
+  std::string t = why;
+  for (char& ch : t)
+    if (ch == '\n') ch = ' ';
+  line("u " + t);
+}
+
 void Emitter::series(const std::string& name, const std::vector<double>& x,
                      const std::vector<double>& y) {
   std::string s = fmt::format("s {} {}", name, x.size());
@@ -87,6 +94,8 @@ Child spawn_child(const std::function<void(Emitter&)>& body) {
     int code = 0;
     try {
       body(em);
+    } catch (const Unavailable& e) {
+      em.unavailable(e.what());
     } catch (const std::exception& e) {
       em.error(e.what());
       code = 1;
@@ -112,6 +121,11 @@ void parse_line(const std::string& l, Row& row, bool keep_series, std::string& e
   }
   case 'n': row.note = row.note.empty() ? rest : row.note + "; " + rest; break;
   case 'e': error = rest; break;
+  case 'u':
+    row.unavailable = true;
+    row.skipped = true;
+    row.note = "unavailable: " + rest;
+    break;
   case 's': {
     if (!keep_series) return;
     std::istringstream in(rest);
@@ -132,6 +146,22 @@ void parse_line(const std::string& l, Row& row, bool keep_series, std::string& e
 }
 
 } // namespace
+
+void read_leftovers(int fd, Row& row) {
+  std::string buf, error;
+  char tmp[4096];
+  pollfd pfd{fd, POLLIN, 0};
+  while (poll(&pfd, 1, 0) == 1) {
+    ssize_t n = ::read(fd, tmp, sizeof tmp);
+    if (n <= 0) break;
+    buf.append(tmp, static_cast<std::size_t>(n));
+  }
+  std::size_t nl;
+  while ((nl = buf.find('\n')) != std::string::npos) {
+    parse_line(buf.substr(0, nl), row, false, error);
+    buf.erase(0, nl + 1);
+  }
+}
 
 int wait_for_exit(pid_t pid, std::chrono::milliseconds limit) {
   double end = now_s() + static_cast<double>(limit.count()) / 1000.0;
@@ -213,6 +243,7 @@ bool collect(Child c, const std::vector<pid_t>& watch, Row& row, std::chrono::mi
     row.series.push_back(std::move(s.iowq_workers));
   }
   if (timed_out) error = fmt::format("did not finish within {} ms", limit.count());
+  if (row.unavailable && !timed_out) return true;
   if (!error.empty()) {
     row.note = row.note.empty() ? "failed: " + error : row.note + "; failed: " + error;
     row.failed = true;

@@ -11,10 +11,17 @@
 
 #include <chrono>
 #include <functional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 namespace aiobench {
+
+// Thrown in a child when its strategy cannot run on this host (io_uring
+// denied): the row is marked unavailable with the reason, not failed.
+struct Unavailable : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
 
 // The child's side: figures go to the parent as text lines over a pipe.
 class Emitter {
@@ -24,6 +31,7 @@ public:
   void note(const std::string& text);
   void series(const std::string& name, const std::vector<double>& x, const std::vector<double>& y);
   void error(const std::string& text);
+  void unavailable(const std::string& why);
   // The process figures every scenario reports, measured by the child itself
   // at its end (after its own cleanup), so "at end" means what it says.
   void process_end();
@@ -56,6 +64,10 @@ struct Sampled {
 // figures). Returns false when the child failed (row.note says why).
 bool collect(Child c, const std::vector<pid_t>& watch, Row& row, std::chrono::milliseconds every,
              std::chrono::milliseconds limit, bool keep_series);
+
+// Reads what a child that has ended left in `fd` into `row` (figures, notes,
+// an unavailable reason); for scenarios that do not collect().
+void read_leftovers(int fd, Row& row);
 
 // Waits for `pid`; gives its wait status, or -1 if it did not end within `limit`.
 int wait_for_exit(pid_t pid, std::chrono::milliseconds limit);

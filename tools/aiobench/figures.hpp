@@ -25,6 +25,9 @@ struct Row {
   std::vector<std::pair<std::string, double>> figures;
   std::vector<Series> series;
   bool failed = false; // timed out or crashed: shown, never fed to a verdict
+  // The strategy cannot run here (io_uring denied: seccomp, sysctl); also
+  // skipped. Not a failure: the run goes on with the other strategies.
+  bool unavailable = false;
 
   void set(const std::string& key, double v);
   std::optional<double> get(const std::string& key) const;

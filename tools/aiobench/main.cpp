@@ -23,19 +23,20 @@ int main(int argc, char** argv) {
   app.set_version_flag("-V,--version", [] {
     return std::string("aiobench ") + AIOBENCH_VERSION + "\n" + aio::backend_line();
   });
-  std::vector<std::string> scenarios{"all"}, strategies{"all"}, patterns{"all"}, modes{"all"};
+  std::vector<std::string> scenarios{"all"}, strategies{"all"}, patterns, modes;
   std::vector<unsigned> depths;
   long long rounds = 0, vis_rounds = 0, chunks = 0;
   double file_mib = 0, write_kib = 0;
-  std::string tp_writes = "queued";
-  bool quick = false;
+  bool quick = false, full = false;
   app.add_option(
          "-s,--scenario", scenarios,
          "scenarios, comma-separated: cancel-storm, fifo-latency, file-read, write-visibility, "
          "shutdown, all")
       ->delimiter(',');
-  app.add_option("-S,--strategy", strategies,
-                 "strategies, comma-separated: uring, threadpool, epoll, sync, all")
+  app.add_option(
+         "-S,--strategy", strategies,
+         "strategies, comma-separated: uring, uring-rings (file-read only), pool-per-attempt, "
+         "tokio-file, epoll, sync, all")
       ->delimiter(',');
   auto* rounds_opt =
       app.add_option("-r,--rounds", rounds, "rounds for cancel-storm and fifo-latency");
@@ -59,6 +60,9 @@ int main(int argc, char** argv) {
   app.add_option("--iowq-cap", o.iowq_cap,
                  "uring's io-wq worker cap in file-read (0: max(2, depth))")
       ->capture_default_str();
+  app.add_option("--rings", o.rings,
+                 "file-read: rings of the uring-rings row, one thread each (0: one per CPU)")
+      ->capture_default_str();
   app.add_option("--work-us", o.storm_work_us, "cancel-storm: microseconds of work each read races")
       ->capture_default_str();
   app.add_option("--writer-interval", o.writer_interval_ms,
@@ -73,20 +77,22 @@ int main(int argc, char** argv) {
       app.add_option("--write-size", write_kib, "write-visibility: KiB per write (default 8192)");
   app.add_option("--shutdown-wait", o.shutdown_wait_s, "shutdown: seconds to wait for an exit")
       ->capture_default_str();
-  app.add_option("--pool-cap", o.pool_cap, "threadpool: thread cap (tokio: 512)")
+  app.add_option("--pool-cap", o.pool_cap,
+                 "pool-per-attempt and tokio-file: the pool's thread cap (tokio: 512)")
       ->capture_default_str();
-  app.add_option("--pool-keepalive", o.pool_keepalive_s, "threadpool: idle thread lifetime, s")
-      ->capture_default_str();
-  app.add_option("--tp-writes", tp_writes,
-                 "threadpool writes: queued (tokio File: done when queued) or awaited")
+  app.add_option("--pool-keepalive", o.pool_keepalive_s, "the pool's idle thread lifetime, s")
       ->capture_default_str();
   app.add_option("--pool-job", o.pool_job,
-                 "threadpool file-read: read (a pool job per read, tokio::fs::File) or stream "
+                 "pool-per-attempt file-read: read (a spawn_blocking per read) or stream "
                  "(depth jobs, each a loop of reads)")
       ->capture_default_str();
   app.add_option("--timeout", o.row_timeout_s,
                  "seconds after which a row's child is killed and the row failed")
       ->capture_default_str();
+  app.add_option("--reps", o.reps,
+                 "file-read: repetitions of each point, interleaved (median and min-max shown)")
+      ->capture_default_str();
+  app.add_flag("--full", full, "file-read: the whole grid (queue depths 1, 8, 32)");
   app.add_flag("--quick", quick, "a tiny budget (a few seconds): smoke tests");
   try {
     app.parse(argc, argv);
@@ -98,11 +104,13 @@ int main(int argc, char** argv) {
     fmt::print(stderr, "aiobench: {}\n", e.what());
     return 2;
   }
+  if (full) aiobench::apply_full(o);
   if (quick) aiobench::apply_quick(o);
   o.scenarios = aiobench::expand_names(scenarios, aiobench::kScenarios);
   o.strategies = aiobench::expand_names(strategies, aiobench::kStrategies);
-  o.patterns = aiobench::expand_names(patterns, {"rand4k", "seq128k"});
-  o.modes = aiobench::expand_names(modes, {"buffered", "direct"});
+  // Given patterns and modes replace the defaults (--quick's included).
+  if (!patterns.empty()) o.patterns = aiobench::expand_names(patterns, {"rand4k", "seq128k"});
+  if (!modes.empty()) o.modes = aiobench::expand_names(modes, {"buffered", "direct"});
   if (!depths.empty()) o.depths = depths;
   // Given values are range-checked here rather than clamped: a negative or
   // zero count is a usage error, not a request for the default.
@@ -131,11 +139,6 @@ int main(int argc, char** argv) {
       return usage("--write-size must be 1..1048576 KiB");
     o.vis_size = static_cast<std::size_t>(write_kib * 1024);
   }
-  if (tp_writes != "queued" && tp_writes != "awaited") {
-    fmt::print(stderr, "aiobench: --tp-writes must be queued or awaited\n");
-    return 2;
-  }
-  o.tp_writes_queued = tp_writes == "queued";
   if (auto err = aiobench::validate(o); !err.empty()) {
     fmt::print(stderr, "aiobench: {}\n", err);
     return 2;

@@ -8,18 +8,21 @@ namespace aiobench {
 void apply_quick(Options& o) {
   o.storm_rounds = 200;
   o.latency_rounds = 400;
-  o.latency_chunks = 2;
+  o.latency_chunks = 3; // three, so the chunks still give a spread
   o.depths = {1, 8};
-  o.duration_s = 0.1;
+  o.modes = {"buffered"};
+  o.duration_s = 0.05;
   o.file_size = 16ull << 20;
   o.vis_rounds = 8;
   o.shutdown_wait_s = 0.3;
 }
 
+void apply_full(Options& o) { o.depths = {1, 8, 32}; }
+
 std::string pool_job_shape(const std::string& pool_job) {
   return pool_job == "stream"
              ? "a pool job per stream of reads, as one spawn_blocking around a read loop"
-             : "a pool job per read, as tokio::fs::File";
+             : "a pool job per read (spawn_blocking(pread) per read)";
 }
 
 std::vector<std::string> expand_names(const std::vector<std::string>& in,
@@ -65,6 +68,8 @@ std::string validate(const Options& o) {
   if (o.vis_rounds < 1) return "--vis-rounds must be at least 1";
   if (o.vis_size < 1) return "--write-size must be positive";
   if (o.latency_chunks < 1) return "--chunks must be at least 1";
+  if (o.reps < 1 || o.reps > 1000) return "--reps must be 1..1000";
+  if (o.rings > 256) return "--rings must be 0..256";
   if (o.latency_chunks > o.latency_rounds) return "--chunks must not exceed --rounds";
   // A wait of 0 would report every strategy, uring included, as blocked.
   if (!(o.shutdown_wait_s > 0)) return "--shutdown-wait must be positive";

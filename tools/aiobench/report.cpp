@@ -1,10 +1,14 @@
 #include "report.hpp"
 
+#include "repetitions.hpp"
+
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cerrno>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <fstream>
 #include <map>
@@ -38,6 +42,8 @@ struct Column {
   const char* header;
   std::string key; // a figure; "a/b" shows two figures
   int precision;
+  bool spread = false; // "median (min-max)" of the repetitions
+  double scale = 1;    // shown as figure * scale (1e-3: thousands)
 };
 
 std::string num(std::optional<double> v, int precision) {
@@ -46,9 +52,28 @@ std::string num(std::optional<double> v, int precision) {
   return fmt::format("{:.{}f}", *v, precision);
 }
 
+// Three significant digits, no exponent: 1372, 431, 45.2, 2.13.
+std::string sig3(double v) {
+  if (std::isnan(v)) return "-";
+  double a = std::fabs(v);
+  int decimals = a >= 100 ? 0 : a >= 10 ? 1 : 2;
+  return fmt::format("{:.{}f}", v, decimals);
+}
+
 std::string cell(const Row& r, const Column& c) {
+  if (c.spread) {
+    auto med = r.get(c.key);
+    if (!med) return "-";
+    auto lo = r.get(c.key + "_min"), hi = r.get(c.key + "_max");
+    std::string m = sig3(*med * c.scale);
+    if (!lo || !hi) return m;
+    return fmt::format("{} ({}-{})", m, sig3(*lo * c.scale), sig3(*hi * c.scale));
+  }
   auto slash = c.key.find('/');
-  if (slash == std::string::npos) return num(r.get(c.key), c.precision);
+  if (slash == std::string::npos) {
+    auto v = r.get(c.key);
+    return num(v ? std::optional<double>(*v * c.scale) : std::nullopt, c.precision);
+  }
   return num(r.get(c.key.substr(0, slash)), c.precision) + "/" +
          num(r.get(c.key.substr(slash + 1)), c.precision);
 }
@@ -60,13 +85,14 @@ const std::vector<Column>& columns(const std::string& scenario) {
         {"won", "reads_won", 0},
         {"cancelled", "reads_cancelled", 0},
         {"abandoned", "reads_abandoned", 0},
+        {"left running", "reads_resumed", 0},
         {"lost B", "bytes_lost", 0},
         {"threads pk/end", "user_threads_peak/user_threads_end", 0},
         {"io-wq pk/end", "iowq_workers_peak/iowq_workers_end", 0},
         {"RSS KiB end", "rss_kib_end", 0},
         {"fds start/end", "fds_start/fds_end", 0}}},
       {"fifo-latency",
-       {{"p50 us", "p50_us", 1},
+       {{"p50 us med (min-max)", "p50_us", 1, true},
         {"p90 us", "p90_us", 1},
         {"p99 us", "p99_us", 1},
         {"p99.9 us", "p99.9_us", 1},
@@ -74,15 +100,17 @@ const std::vector<Column>& columns(const std::string& scenario) {
         {"threads pk", "user_threads_peak", 0},
         {"io-wq pk", "iowq_workers_peak", 0}}},
       {"file-read",
-       {{"IOPS", "iops", 0},
+       {{"kIOPS med (min-max)", "iops", 0, true, 1e-3},
         {"MB/s", "mb_s", 0},
-        {"p50 us", "p50_us", 1},
+        {"p50 us med (min-max)", "p50_us", 1, true},
+        {"mean us", "mean_us", 1},
         {"p99 us", "p99_us", 1},
         {"CPU us/op", "cpu_us_per_op", 2},
         {"threads pk", "user_threads_peak", 0},
         {"io-wq pk", "iowq_workers_peak", 0}}},
       {"write-visibility",
        {{"rounds", "rounds", 0},
+        {"returned early", "returned_before_written", 0},
         {"not visible", "not_visible", 0},
         {"threads pk", "user_threads_peak", 0},
         {"io-wq pk", "iowq_workers_peak", 0}}},
@@ -104,13 +132,15 @@ std::string title(const std::string& scenario, const Options& o) {
                        o.storm_rounds, o.storm_work_us, o.writer_interval_ms);
   if (scenario == "fifo-latency")
     return fmt::format("fifo-latency: 64-byte ping-pong between two processes over two FIFOs, "
-                       "{} round trips in {} alternating chunks ({} pinning)",
+                       "{} round trips in {} alternating chunks ({} pinning); p50: median "
+                       "of the chunks' p50 (min-max)",
                        o.latency_rounds, o.latency_chunks, o.pin);
   if (scenario == "file-read")
     return fmt::format(
-        "file-read: {} s per point; uring io-wq cap {}; sync at depth N = N threads; "
-        "threadpool: {}",
-        o.duration_s, o.iowq_cap > 0 ? std::to_string(o.iowq_cap) : "max(2, depth)",
+        "file-read: {} repetitions of {} s per point, interleaved (median, min-max); uring "
+        "io-wq cap {}; sync at depth N = N threads; pool-per-attempt: {}; tokio-file: seek + read "
+        "per read, depth N = N Files",
+        o.reps, o.duration_s, o.iowq_cap > 0 ? std::to_string(o.iowq_cap) : "max(2, depth)",
         pool_job_shape(o.pool_job));
   if (scenario == "write-visibility")
     return fmt::format(
@@ -122,30 +152,6 @@ std::string title(const std::string& scenario, const Options& o) {
                        "(waited {} s before feeding the FIFO)",
                        o.shutdown_wait_s);
   return scenario;
-}
-
-std::string json_str(const std::string& s) {
-  std::string out = "\"";
-  for (unsigned char c : s) {
-    switch (c) {
-    case '"': out += "\\\""; break;
-    case '\\': out += "\\\\"; break;
-    case '\n': out += "\\n"; break;
-    case '\t': out += "\\t"; break;
-    default:
-      if (c < 0x20)
-        out += fmt::format("\\u{:04x}", c);
-      else
-        out += static_cast<char>(c);
-    }
-  }
-  return out + "\"";
-}
-
-std::string json_num(double v) {
-  if (!std::isfinite(v)) return "null";
-  if (v == std::floor(v) && std::fabs(v) < 1e15) return fmt::format("{:.0f}", v);
-  return fmt::format("{:.6g}", v);
 }
 
 const Row* find(const Report& r, const std::string& scen, const std::string& strat,
@@ -161,15 +167,25 @@ const Row* find(const Report& r, const std::string& scen, const std::string& str
 
 void add_verdicts(Report& r, const Options& opt) {
   auto& v = r.verdicts;
-  if (const Row* tp = find(r, "cancel-storm", "threadpool", "")) {
+  if (const Row* tp = find(r, "cancel-storm", "pool-per-attempt", "")) {
     v.push_back(fmt::format(
-        "cancel-storm: the thread pool abandoned {:.0f} reads; {:.0f} threads were still blocked "
+        "cancel-storm: pool-per-attempt abandoned {:.0f} reads; {:.0f} threads were still blocked "
         "at "
         "the end (peak {:.0f}), {:.0f} jobs waited for a thread, and {:.0f} bytes were read by "
         "abandoned reads and lost.",
         tp->get_or("reads_abandoned", 0), tp->get_or("user_threads_end", 0),
         tp->get_or("user_threads_peak", 0), tp->get_or("pool_queued_end", 0),
         tp->get_or("bytes_lost", 0)));
+  }
+  if (const Row* t = find(r, "cancel-storm", "tokio-file", "")) {
+    v.push_back(fmt::format(
+        "cancel-storm: tokio-file left its read running {:.0f} times and a later read took its "
+        "bytes each time ({:.0f} bytes lost, no thread added); {:.0f} user threads at peak (the "
+        "driver and {:.0f} pool thread(s) started), {:.0f} still in a read at the end: a read that "
+        "has started cannot be stopped.",
+        t->get_or("reads_resumed", 0), t->get_or("bytes_lost", 0),
+        t->get_or("user_threads_peak", 0), t->get_or("pool_threads_spawned", 0),
+        t->get_or("pool_running_end", 0)));
   }
   if (const Row* u = find(r, "cancel-storm", "uring", "")) {
     v.push_back(fmt::format(
@@ -178,54 +194,77 @@ void add_verdicts(Report& r, const Options& opt) {
         u->get_or("reads_cancelled", 0), u->get_or("user_threads_peak", 0),
         u->get_or("iowq_workers_peak", 0), u->get_or("fds_start", 0), u->get_or("fds_end", 0)));
   }
+  // Two rows are compared in words only where the spreads of their
+  // repetitions do not overlap; the same rule whichever is ahead.
   if (const Row* s = find(r, "fifo-latency", "sync", "")) {
-    double base = s->get_or("p50_us", 0);
-    std::string parts;
-    for (const char* name : {"uring", "threadpool", "epoll"})
-      if (const Row* x = find(r, "fifo-latency", name, ""); x && base > 0)
-        parts += fmt::format("{}{} {:.2f}x", parts.empty() ? "" : ", ", name,
-                             x->get_or("p50_us", 0) / base);
-    if (!parts.empty()) v.push_back("fifo-latency: p50 relative to sync: " + parts + ".");
+    std::string apart, close;
+    for (const auto& name : opt.strategies) {
+      const Row* x = find(r, "fifo-latency", name, "");
+      if (x == nullptr || x == s) continue;
+      if (spreads_apart(*x, *s, "p50_us"))
+        apart += fmt::format("{}{} {:.2f}x", apart.empty() ? "" : ", ", name,
+                             median_ratio(*x, *s, "p50_us"));
+      else
+        close += fmt::format("{}{}", close.empty() ? "" : ", ", name);
+    }
+    if (!apart.empty())
+      v.push_back("fifo-latency: p50 relative to sync (spreads apart): " + apart + ".");
+    if (!close.empty())
+      v.push_back("fifo-latency: " + close +
+                  ": p50 within sync's spread over the chunks, no difference claimed.");
   }
-  // file-read: say plainly where threads win on throughput, and their price.
+  // file-read: at each point, which strategies' IOPS are apart from uring's
+  // (ahead or behind), with the threads each used.
   std::vector<std::string> variants;
   for (const auto& row : r.rows)
     if (row.scenario == "file-read" && !row.variant.empty() &&
         std::find(variants.begin(), variants.end(), row.variant) == variants.end())
       variants.push_back(row.variant);
-  // One line per point where threads beat uring (with their price), and one
-  // summary of uring against the pool, so the list stays readable.
-  unsigned points = 0, uring_ahead = 0;
-  double pool_threads = 0;
+  unsigned undecided = 0;
   for (const auto& var : variants) {
     const Row* u = find(r, "file-read", "uring", var);
     if (u == nullptr || u->get_or("iops", 0) <= 0) continue;
-    double ui = u->get_or("iops", 0);
-    std::string winners;
-    for (const char* name : {"threadpool", "sync"}) {
+    std::string ahead, behind;
+    for (const auto& name : opt.strategies) {
       const Row* t = find(r, "file-read", name, var);
-      if (t == nullptr) continue;
-      double ratio = t->get_or("iops", 0) / ui;
-      if (std::string(name) == "threadpool") {
-        ++points;
-        if (ratio < 1) ++uring_ahead;
-        pool_threads = std::max(pool_threads, t->get_or("user_threads_peak", 0));
+      if (t == nullptr || t == u) continue;
+      if (!spreads_apart(*t, *u, "iops")) {
+        ++undecided;
+        continue;
       }
-      if (ratio > 1.05)
-        winners += fmt::format("{}{} {:.2f}x uring's IOPS with {:.0f} thread(s)",
-                               winners.empty() ? "" : ", ", name, ratio,
-                               t->get_or("user_threads_peak", 0));
+      double ratio = median_ratio(*t, *u, "iops");
+      std::string part = fmt::format("{} {:.2f}x with {:.0f} thread(s)", name, ratio,
+                                     t->get_or("user_threads_peak", 0));
+      std::string& to = ratio > 1 ? ahead : behind;
+      to += (to.empty() ? "" : ", ") + part;
     }
-    if (!winners.empty())
-      v.push_back(fmt::format("file-read {}: threads win on throughput: {} (uring: {:.0f} thread + "
-                              "{:.0f} io-wq workers); their reads cannot be cancelled.",
-                              var, winners, u->get_or("user_threads_peak", 0),
-                              u->get_or("iowq_workers_peak", 0)));
+    if (ahead.empty() && behind.empty()) continue;
+    std::string line =
+        fmt::format("file-read {}: IOPS against uring's ({:.0f} thread + {:.0f} "
+                    "io-wq workers):",
+                    var, u->get_or("user_threads_peak", 0), u->get_or("iowq_workers_peak", 0));
+    if (!ahead.empty()) line += " ahead: " + ahead + ";";
+    if (!behind.empty()) line += " behind: " + behind + ";";
+    line.back() = '.';
+    v.push_back(line);
   }
-  if (points > 0)
-    v.push_back(fmt::format("file-read: uring beat the thread pool ({}) at {} of {} points; the "
-                            "pool used up to {:.0f} threads.",
-                            pool_job_shape(opt.pool_job), uring_ahead, points, pool_threads));
+  if (undecided > 0)
+    v.push_back(fmt::format("file-read: {} comparison(s) with uring had overlapping spreads: no "
+                            "difference claimed there.",
+                            undecided));
+  // What cancelling means for reads, said once: true of every strategy.
+  if (!variants.empty())
+    v.push_back("file-read: a file read in progress cannot be cancelled by any strategy (an "
+                "io_uring ASYNC_CANCEL of an in-flight O_DIRECT read gets -ENOENT and the read "
+                "completes); a pending FIFO or socket read can be (see cancel-storm).");
+  // A strategy that could not run here is named once, with the reason.
+  std::vector<std::string> said;
+  for (const auto& row : r.rows)
+    if (row.unavailable && std::find(said.begin(), said.end(), row.strategy) == said.end()) {
+      said.push_back(row.strategy);
+      v.push_back(fmt::format("{}: {}; its rows were not measured, the others were.", row.strategy,
+                              row.note));
+    }
   // io-wq workers are threads too: name every place uring needed them.
   for (const auto& row : r.rows)
     if (row.strategy == "uring" && !row.skipped && !row.failed &&
@@ -237,7 +276,15 @@ void add_verdicts(Report& r, const Options& opt) {
                       row.get_or("iowq_workers_peak", 0)));
   for (const auto& row : r.rows)
     if (row.scenario == "write-visibility" && !row.skipped && !row.failed &&
-        row.get_or("not_visible", 0) > 0)
+        row.get_or("returned_before_written", 0) > 0)
+      v.push_back(fmt::format("write-visibility: {}: {:.0f} of {:.0f} writes returned while their "
+                              "last bytes were still being written; {:.0f} size check(s) run at "
+                              "once from another task missed them.",
+                              row.strategy, row.get_or("returned_before_written", 0),
+                              row.get_or("rounds", 0), row.get_or("not_visible", 0)));
+  for (const auto& row : r.rows)
+    if (row.scenario == "write-visibility" && !row.skipped && !row.failed &&
+        row.get_or("not_visible", 0) > 0 && row.get_or("returned_before_written", 0) == 0)
       v.push_back(fmt::format("write-visibility: {}{}: {:.0f} of {:.0f} writes were reported done "
                               "before a size check from another task could see them.",
                               row.strategy, row.variant.empty() ? "" : " (" + row.variant + ")",
@@ -273,7 +320,9 @@ void print_table(std::FILE* out, const Report& r, const Options& opt) {
       std::vector<std::string> line = {row->strategy};
       if (has_variant) line.push_back(row->variant);
       // A failed row's figures are partial: its reason stands in their place.
-      if (row->skipped)
+      if (row->unavailable)
+        line.push_back(row->note);
+      else if (row->skipped)
         line.push_back("n/a: " + row->note);
       else if (row->failed)
         line.push_back(row->note);
@@ -314,61 +363,74 @@ void print_table(std::FILE* out, const Report& r, const Options& opt) {
 }
 
 std::string to_json(const Report& r, const Options& opt) {
-  std::string j = "{\n";
-  j += "  \"schema\": \"aiobench/1\",\n";
-  j += fmt::format("  \"aiobench_version\": {},\n", json_str(r.host.aiobench_version));
-  j += "  \"host\": {";
-  j += fmt::format(
-      "\"kernel\": {}, \"liburing\": {}, \"cpus\": {}, \"test_dir\": {}, \"test_dir_fs\": {}",
-      json_str(r.host.kernel), json_str(r.host.liburing), r.host.cpus, json_str(r.host.test_dir),
-      json_str(r.host.test_dir_fs));
-  j += "},\n";
-  j += "  \"options\": {";
-  j += fmt::format(
-      "\"storm_rounds\": {}, \"storm_work_us\": {}, \"writer_interval_ms\": {}, "
-      "\"latency_rounds\": {}, \"latency_chunks\": {}, \"pin\": {}, \"duration_s\": {}, "
-      "\"file_size\": {}, \"iowq_cap\": {}, \"vis_rounds\": {}, \"vis_size\": {}, "
-      "\"shutdown_wait_s\": {}, \"pool_cap\": {}, \"pool_keepalive_s\": {}, "
-      "\"tp_writes_queued\": {}, \"pool_job\": {}",
-      opt.storm_rounds, opt.storm_work_us, opt.writer_interval_ms, opt.latency_rounds,
-      opt.latency_chunks, json_str(opt.pin), json_num(opt.duration_s), opt.file_size, opt.iowq_cap,
-      opt.vis_rounds, opt.vis_size, json_num(opt.shutdown_wait_s), opt.pool_cap,
-      json_num(opt.pool_keepalive_s), opt.tp_writes_queued ? "true" : "false",
-      json_str(opt.pool_job));
-  j += "},\n";
-  j += fmt::format("  \"wall_s\": {},\n", json_num(r.wall_s));
-  j += "  \"results\": [";
-  for (std::size_t i = 0; i < r.rows.size(); ++i) {
-    const Row& row = r.rows[i];
-    j += i == 0 ? "\n" : ",\n";
-    j += fmt::format("    {{\"scenario\": {}, \"strategy\": {}, \"variant\": {}, \"skipped\": {}, "
-                     "\"failed\": {}, \"note\": {},\n      \"figures\": {{",
-                     json_str(row.scenario), json_str(row.strategy), json_str(row.variant),
-                     row.skipped ? "true" : "false", row.failed ? "true" : "false",
-                     json_str(row.note));
-    for (std::size_t k = 0; k < row.figures.size(); ++k)
-      j += fmt::format("{}{}: {}", k == 0 ? "" : ", ", json_str(row.figures[k].first),
-                       json_num(row.figures[k].second));
-    j += "},\n      \"series\": {";
-    bool first = true;
+  // Ordered, so the keys come out in the order the man page lists them.
+  using json = nlohmann::ordered_json;
+  // NaN or infinity (a ratio of nothing) is written as null.
+  auto number = [](double v) -> json {
+    if (!std::isfinite(v)) return nullptr;
+    if (v == std::floor(v) && std::fabs(v) < 1e15) return static_cast<std::int64_t>(v);
+    return v;
+  };
+  json doc;
+  doc["schema"] = "aiobench/2";
+  doc["aiobench_version"] = r.host.aiobench_version;
+  doc["host"] = {{"kernel", r.host.kernel},
+                 {"liburing", r.host.liburing},
+                 {"cpus", r.host.cpus},
+                 {"test_dir", r.host.test_dir},
+                 {"test_dir_fs", r.host.test_dir_fs}};
+  doc["options"] = {{"scenarios", opt.scenarios},
+                    {"strategies", opt.strategies},
+                    {"patterns", opt.patterns},
+                    {"modes", opt.modes},
+                    {"depths", opt.depths},
+                    {"reps", opt.reps},
+                    {"duration_s", number(opt.duration_s)},
+                    {"file_size", opt.file_size},
+                    {"iowq_cap", opt.iowq_cap},
+                    {"rings", opt.rings},
+                    {"storm_rounds", opt.storm_rounds},
+                    {"storm_work_us", opt.storm_work_us},
+                    {"writer_interval_ms", opt.writer_interval_ms},
+                    {"latency_rounds", opt.latency_rounds},
+                    {"latency_chunks", opt.latency_chunks},
+                    {"pin", opt.pin},
+                    {"vis_rounds", opt.vis_rounds},
+                    {"vis_size", opt.vis_size},
+                    {"shutdown_wait_s", number(opt.shutdown_wait_s)},
+                    {"pool_cap", opt.pool_cap},
+                    {"pool_keepalive_s", number(opt.pool_keepalive_s)},
+                    {"pool_job", opt.pool_job},
+                    {"timeout_s", number(opt.row_timeout_s)}};
+  doc["wall_s"] = number(r.wall_s);
+  json results = json::array();
+  for (const Row& row : r.rows) {
+    json figures = json::object();
+    for (const auto& [k, v] : row.figures)
+      figures[k] = number(v);
+    json series = json::object();
     for (const auto& s : row.series) {
-      if (s.name == "lat_us") continue;
-      j += fmt::format("{}{}: {{\"x\": [", first ? "" : ", ", json_str(s.name));
-      first = false;
-      for (std::size_t k = 0; k < s.x.size(); ++k)
-        j += fmt::format("{}{}", k ? "," : "", json_num(s.x[k]));
-      j += "], \"y\": [";
-      for (std::size_t k = 0; k < s.y.size(); ++k)
-        j += fmt::format("{}{}", k ? "," : "", json_num(s.y[k]));
-      j += "]}";
+      if (s.name == "lat_us") continue; // raw samples: the CDF stands for them
+      json xs = json::array(), ys = json::array();
+      for (double x : s.x)
+        xs.push_back(number(x));
+      for (double y : s.y)
+        ys.push_back(number(y));
+      series[s.name] = {{"x", xs}, {"y", ys}};
     }
-    j += "}}";
+    results.push_back({{"scenario", row.scenario},
+                       {"strategy", row.strategy},
+                       {"variant", row.variant},
+                       {"skipped", row.skipped},
+                       {"failed", row.failed},
+                       {"unavailable", row.unavailable},
+                       {"note", row.note},
+                       {"figures", figures},
+                       {"series", series}});
   }
-  j += "\n  ],\n  \"verdicts\": [";
-  for (std::size_t i = 0; i < r.verdicts.size(); ++i)
-    j += (i == 0 ? "\n    " : ",\n    ") + json_str(r.verdicts[i]);
-  j += "\n  ]\n}\n";
-  return j;
+  doc["results"] = results;
+  doc["verdicts"] = r.verdicts;
+  return doc.dump(2) + "\n";
 }
 
 std::string write_file(const std::string& path, const std::string& text) {

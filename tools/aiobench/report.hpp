@@ -1,5 +1,6 @@
 // Writers of a Report: the table for people (stdout), the JSON for scripts
-// (schema "aiobench/1", documented in man/aiobench.1), and the verdicts that
+// (schema "aiobench/2", documented in man/aiobench.1, JSON Schema in
+// aiobench.schema.json), and the verdicts that
 // say in words what the figures mean.
 #pragma once
 

@@ -59,8 +59,13 @@ void storm_child(const Options& opt, const std::string& strategy, const std::str
   em.figure("reads_won", static_cast<double>(out.reads_won));
   em.figure("reads_cancelled", static_cast<double>(out.reads_cancelled));
   em.figure("reads_abandoned", static_cast<double>(out.reads_abandoned));
+  em.figure("reads_resumed", static_cast<double>(out.reads_resumed));
   em.figure("bytes_lost", static_cast<double>(out.bytes_lost));
   em.figure("pool_queued_end", static_cast<double>(out.pool_queued));
+  if (strategy == "pool-per-attempt" || strategy == "tokio-file") {
+    em.figure("pool_running_end", static_cast<double>(out.pool_running));
+    em.figure("pool_threads_spawned", static_cast<double>(out.pool_spawned));
+  }
   // Measured while the writer is still there: its leaving would end the
   // blocked reads with EOF and hide the leak.
   em.process_end();

@@ -102,6 +102,7 @@ void run_fifo_latency(Context& ctx) {
     // Rotate who goes first, so no strategy always runs on a warmer machine.
     for (std::size_t k = 0; k < opt.strategies.size(); ++k) {
       const std::string& name = opt.strategies[(k + c) % opt.strategies.size()];
+      if (rows[name].unavailable) continue; // io_uring denied: said once is enough
       ctx.progress.show(fmt::format("fifo-latency: {} (chunk {}/{})", name, c + 1, chunks));
       make_fifo(ping);
       make_fifo(pong);
@@ -118,6 +119,11 @@ void run_fifo_latency(Context& ctx) {
                    false) &&
            ok;
       Row& row = rows[name];
+      if (part.unavailable || echo.unavailable) {
+        row.unavailable = row.skipped = true;
+        row.note = part.unavailable ? part.note : echo.note;
+        continue;
+      }
       if (!ok) {
         row.note = part.note.empty() ? echo.note : part.note;
         row.failed = true;
@@ -138,15 +144,25 @@ void run_fifo_latency(Context& ctx) {
   ::unlink(pong.c_str());
   for (const auto& name : opt.strategies) {
     Row& row = rows[name];
+    if (row.unavailable) {
+      ctx.report.rows.push_back(std::move(row));
+      continue;
+    }
     std::vector<double>& v = lat[name];
     std::sort(v.begin(), v.end());
     row.set("round_trips", static_cast<double>(v.size()));
-    row.set("p50_us", percentile(v, 50));
+    // The chunks are the repetitions: p50 is the median of their p50s, and
+    // their smallest and largest p50 the spread a verdict must clear.
+    const std::vector<double>& cp = chunk_p50[name];
+    row.set("p50_us", median(cp));
+    row.set("p50_us_min", cp.empty() ? 0 : *std::min_element(cp.begin(), cp.end()));
+    row.set("p50_us_max", cp.empty() ? 0 : *std::max_element(cp.begin(), cp.end()));
+    row.set("pooled_p50_us", percentile(v, 50));
     row.set("p90_us", percentile(v, 90));
     row.set("p99_us", percentile(v, 99));
     row.set("p99.9_us", percentile(v, 99.9));
     row.set("max_us", v.empty() ? 0 : v.back());
-    row.set("median_of_chunk_p50_us", median(chunk_p50[name]));
+    row.set("chunks", static_cast<double>(cp.size()));
     Series cdf_s{"latency_cdf", {}, {}};
     cdf(v, 60, cdf_s.x, cdf_s.y);
     row.series.push_back(std::move(cdf_s));

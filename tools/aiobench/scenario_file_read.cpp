@@ -5,6 +5,7 @@
 // `depth` jobs that each loop; sync uses `depth` threads, like fio's psync
 // with numjobs=depth; epoll can only pread in its loop, one at a time.
 #include "child.hpp"
+#include "repetitions.hpp"
 #include "scenarios.hpp"
 #include "stats.hpp"
 #include "strategy.hpp"
@@ -77,12 +78,15 @@ void read_child(const Options& opt, const std::string& strategy, const std::stri
   em.figure("iops", static_cast<double>(out.ops) / secs);
   em.figure("mb_s", static_cast<double>(out.bytes) / secs / 1e6);
   em.figure("p50_us", percentile(out.lat_us, 50));
+  em.figure("mean_us", mean(out.lat_us));
   em.figure("p99_us", percentile(out.lat_us, 99));
   em.figure("p99.9_us", percentile(out.lat_us, 99.9));
   em.figure("max_us", out.lat_us.empty() ? 0 : out.lat_us.back());
   em.figure("cpu_us_per_op", out.ops > 0 ? cpu * 1e6 / static_cast<double>(out.ops) : 0);
-  if (strategy == "uring") em.figure("iowq_cap", job.iowq_cap);
-  if (strategy == "threadpool") {
+  if (strategy == "uring" || strategy == "uring-rings") em.figure("iowq_cap", job.iowq_cap);
+  if (strategy == "uring-rings")
+    em.figure("rings", std::max(1u, std::min(opt.rings > 0 ? opt.rings : cpu_count(), job.depth)));
+  if (strategy == "pool-per-attempt" || strategy == "tokio-file") {
     em.figure("pool_jobs", static_cast<double>(out.pool_jobs));
     em.figure("pool_threads_spawned", static_cast<double>(out.pool_threads));
   }
@@ -140,34 +144,40 @@ void run_file_read(Context& ctx) {
       bool direct = mode == "direct";
       for (unsigned depth : opt.depths) {
         std::string variant = fmt::format("{} qd{} {}", pattern, depth, mode);
-        // Measured in rotating order, shown in the fixed one.
-        std::vector<Row> measured(names.size());
-        for (std::size_t k = 0; k < names.size(); ++k) {
-          std::size_t slot = (k + turn) % names.size();
-          const std::string& name = names[slot];
-          Row row{"file-read", name, variant, false, "", {}, {}};
-          row.set("depth", depth);
-          row.set("block", static_cast<double>(block));
-          if (direct && !direct_ok) {
-            row.skipped = true;
-            row.note = "the filesystem refuses O_DIRECT";
-          } else if (name == "epoll" && depth > 1) {
-            row.skipped = true;
-            row.note = "an epoll loop reads files with blocking pread, one at a time (see qd1)";
-          } else {
-            ctx.progress.show(fmt::format("file-read: {} {}", name, variant));
-            unsigned cap = opt.iowq_cap > 0 ? opt.iowq_cap : std::max(2u, depth);
-            ReadJob job{-1, block, random, depth, size, opt.duration_s, cap};
-            Child c =
-                spawn_child([&](Emitter& em) { read_child(opt, name, path, job, direct, em); });
-            collect(c, {c.pid}, row, std::chrono::milliseconds(20),
-                    std::chrono::milliseconds(static_cast<long>(opt.duration_s * 1000) + 30000),
-                    true);
+        // Each strategy is measured opt.reps times, the strategies taking
+        // turns in an order that rotates every repetition, so a slow spell
+        // of the shared machine lands on different rows; shown in the fixed
+        // order, as the median and the spread of the repetitions.
+        std::vector<std::vector<Row>> reps(names.size());
+        for (unsigned rep = 0; rep < opt.reps && !interrupted(); ++rep) {
+          for (std::size_t k = 0; k < names.size(); ++k) {
+            std::size_t slot = (k + turn + rep) % names.size();
+            const std::string& name = names[slot];
+            Row row{"file-read", name, variant, false, "", {}, {}};
+            row.set("depth", depth);
+            row.set("block", static_cast<double>(block));
+            if (direct && !direct_ok) {
+              row.skipped = true;
+              row.note = "the filesystem refuses O_DIRECT";
+            } else if (name == "epoll" && depth > 1) {
+              row.skipped = true;
+              row.note = "an epoll loop reads files with blocking pread, one at a time (see qd1)";
+            } else {
+              ctx.progress.show(
+                  fmt::format("file-read: {} {} (rep {}/{})", name, variant, rep + 1, opt.reps));
+              unsigned cap = opt.iowq_cap > 0 ? opt.iowq_cap : std::max(2u, depth);
+              ReadJob job{-1, block, random, depth, size, opt.duration_s, cap};
+              Child c =
+                  spawn_child([&](Emitter& em) { read_child(opt, name, path, job, direct, em); });
+              collect(c, {c.pid}, row, std::chrono::milliseconds(20),
+                      std::chrono::milliseconds(static_cast<long>(opt.duration_s * 1000) + 30000),
+                      true);
+            }
+            reps[slot].push_back(std::move(row));
           }
-          measured[slot] = std::move(row);
         }
-        for (auto& row : measured)
-          ctx.report.rows.push_back(std::move(row));
+        for (auto& r : reps)
+          if (!r.empty()) ctx.report.rows.push_back(merge_repetitions(r, read_spread_keys()));
         ++turn;
       }
     }

@@ -42,6 +42,22 @@ void run_shutdown(Context& ctx) {
     pollfd p{ready[0], POLLIN, 0};
     char b;
     bool pending = poll(&p, 1, 10000) == 1 && ::read(ready[0], &b, 1) == 1;
+    if (!pending) {
+      // The child ended without its read pending: io_uring denied here
+      // (an unavailable row, not a failure), or something failed.
+      if (wait_for_exit(c.pid, std::chrono::seconds(5)) == -1) {
+        kill(c.pid, SIGKILL);
+        (void)wait_for_exit(c.pid, std::chrono::seconds(5));
+      }
+      read_leftovers(c.result_fd, row);
+      if (row.unavailable) {
+        for (int fd : {wfd, control[1], ready[0], c.result_fd})
+          ::close(fd);
+        ::unlink(fifo.c_str());
+        ctx.report.rows.push_back(std::move(row));
+        continue;
+      }
+    }
     usleep(20000); // let the read reach the kernel (or its thread)
     TaskCounts t = task_counts(c.pid);
     row.set("user_threads_peak", t.user);

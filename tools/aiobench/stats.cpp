@@ -34,4 +34,12 @@ double median(std::vector<double> v) {
   return percentile(v, 50);
 }
 
+double mean(const std::vector<double>& v) {
+  if (v.empty()) return 0;
+  double s = 0;
+  for (double x : v)
+    s += x;
+  return s / static_cast<double>(v.size());
+}
+
 } // namespace aiobench

@@ -11,5 +11,6 @@ double percentile(const std::vector<double>& sorted, double p);
 void cdf(const std::vector<double>& sorted, unsigned points, std::vector<double>& x,
          std::vector<double>& y);
 double median(std::vector<double> v);
+double mean(const std::vector<double>& v); // 0 if empty
 
 } // namespace aiobench

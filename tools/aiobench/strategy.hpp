@@ -26,8 +26,11 @@ struct StormOutcome {
   std::uint64_t reads_won = 0;       // data arrived before the work finished
   std::uint64_t reads_cancelled = 0; // stopped in the kernel, or never armed (readiness)
   std::uint64_t reads_abandoned = 0; // left running on a thread, result unwanted
+  std::uint64_t reads_resumed = 0;   // dropped while running; a later read took its result
   std::uint64_t bytes_lost = 0;      // bytes an abandoned read took that nobody will see
   std::uint64_t pool_queued = 0;     // jobs waiting for a thread at the end (cap reached)
+  std::uint64_t pool_running = 0;    // pool threads inside a job at the end (blocked reads)
+  std::uint64_t pool_spawned = 0;    // pool threads started in all
 };
 
 struct PingPongJob {
@@ -53,8 +56,15 @@ struct ReadOutcome {
   std::uint64_t bytes = 0;
   std::uint64_t errors = 0;
   double elapsed_s = 0;
-  std::vector<double> lat_us; // one per operation
-  // threadpool only: jobs handed to the pool and threads it started, so the
+  // One per operation, on one clock for every strategy: from the moment the
+  // application issues the request to the moment its result is in hand. The
+  // loops are closed (each of `depth` slots issues its next read as soon as
+  // its last result is in hand), so a read is issued when its slot's
+  // previous result arrived (the first at the common start): time a thread
+  // waits for a CPU between its reads, or a completion waits to be reaped,
+  // is in the figure, and mean latency = depth / IOPS (Little's law).
+  std::vector<double> lat_us;
+  // pool-per-attempt and tokio-file only: jobs handed to the pool and threads it started, so the
   // shape of the model (a job per read or per stream) shows in the figures.
   std::uint64_t pool_jobs = 0;
   std::uint64_t pool_threads = 0;
@@ -70,6 +80,10 @@ struct VisJob {
 struct VisOutcome {
   unsigned rounds = 0;
   unsigned not_visible = 0; // reported done, but fstat from another task did not see it
+  // The write call returned while its last bytes were still being written
+  // (tokio-file's queued writes): what makes not_visible possible, counted
+  // at the return itself rather than by a racing check.
+  unsigned returned_before_written = 0;
 };
 
 struct ShutdownJob {
@@ -97,7 +111,10 @@ public:
 };
 
 std::unique_ptr<Strategy> make_uring(const Options& o);
-std::unique_ptr<Strategy> make_threadpool(const Options& o);
+// file-read only: one ring per thread, --rings of them (0: one per CPU).
+std::unique_ptr<Strategy> make_uring_rings(const Options& o);
+std::unique_ptr<Strategy> make_pool_per_attempt(const Options& o);
+std::unique_ptr<Strategy> make_tokio_file(const Options& o);
 std::unique_ptr<Strategy> make_epoll(const Options& o);
 std::unique_ptr<Strategy> make_sync(const Options& o);
 std::unique_ptr<Strategy> make_strategy(const std::string& name, const Options& o);
@@ -111,7 +128,8 @@ double mono_us(); // CLOCK_MONOTONIC in microseconds
 // the two differ only in who starts the thread. `id` seeds the random
 // offsets; sequential ones come from `seq`, shared by every loop of a run
 // (one stream, as uring's depth reads one).
-ReadOutcome pread_loop(const ReadJob& job, unsigned id, double deadline,
+// `start` (mono_us) is when the run began: the first read's issue time.
+ReadOutcome pread_loop(const ReadJob& job, unsigned id, double start, double deadline,
                        std::atomic<std::uint64_t>& seq);
 // write-visibility with blocking pwrite then fstat: the epoll and sync
 // strategies both write files this way (readiness cannot apply to files).

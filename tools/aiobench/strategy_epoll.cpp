@@ -139,7 +139,7 @@ public:
     // sync and the streaming pool run, on this one thread.
     std::atomic<std::uint64_t> seq{0};
     double t_start = mono_us();
-    ReadOutcome out = pread_loop(job, 0, t_start + job.duration_s * 1e6, seq);
+    ReadOutcome out = pread_loop(job, 0, t_start, t_start + job.duration_s * 1e6, seq);
     out.elapsed_s = (mono_us() - t_start) / 1e6;
     return out;
   }

@@ -68,7 +68,7 @@ public:
     double t_start = mono_us();
     double deadline = t_start + job.duration_s * 1e6;
     auto loop = [&](unsigned id) {
-      ReadOutcome mine = pread_loop(job, id, deadline, seq_shared);
+      ReadOutcome mine = pread_loop(job, id, t_start, deadline, seq_shared);
       std::lock_guard lk(m);
       out.ops += mine.ops;
       out.bytes += mine.bytes;
