@@ -116,16 +116,17 @@ TEST_CASE("SIGINT is answered with 10,000 FIFO reads pending") {
   REQUIRE(wait_ready(c.out.get()));
   CHECK(threads_of(c.pid) == 1);
   REQUIRE(kill(c.pid, SIGINT) == 0);
-  auto [status, took] = wait_exit(c.pid, std::chrono::seconds(5));
+  auto [status, took] = wait_exit(c.pid, std::chrono::seconds(30));
   REQUIRE(WIFSIGNALED(status));
   CHECK(WTERMSIG(status) == SIGINT);
   MESSAGE("exit after SIGINT with 10,000 reads pending, ms: " << took);
   // Starved behind the reads (the naive design) it is never answered: the
-  // wait above ends at 5 s. Answered, it takes 13-30 ms on an idle 2-vCPU
-  // VM, and 250 ms was seen there with two compilers running beside it; an
-  // unoptimised ASan build spends ~0.5 s just cancelling 10,000 operations.
-  // So the bound tells the two designs apart without timing the machine.
-  CHECK(took < 2000.0);
+  // wait above ends at 30 s. Answered, it takes 13-30 ms on an idle 2-vCPU
+  // VM, 250 ms with two compilers beside it, and an unoptimised ASan build
+  // on the readiness backend took 2.3 s on that loaded machine (cancelling
+  // 10,000 operations alone is ~0.5 s there). The bound tells an answer
+  // from none without timing the machine.
+  CHECK(took < 15000.0);
 }
 
 TEST_CASE("SIGTERM kills it by SIGTERM") {
