@@ -10,3 +10,9 @@ add_test(NAME acp_units COMMAND acp_tests)
 add_test(NAME acp_e2e COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/acp_e2e.sh $<TARGET_FILE:acp>
                               ${CMAKE_CURRENT_SOURCE_DIR}/acp_signal.py)
 set_tests_properties(acp_e2e PROPERTIES TIMEOUT 300)
+
+# Faults, each asserting what is left on disk: ENOSPC (root: a small tmpfs),
+# SIGINT/SIGKILL mid file and mid tree, unreadable entries (root: as nobody),
+# sources removed/truncated and a destination directory removed mid copy.
+add_test(NAME acp_faults COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/acp_faults.py $<TARGET_FILE:acp>)
+set_tests_properties(acp_faults PROPERTIES TIMEOUT 600 RUN_SERIAL ON)

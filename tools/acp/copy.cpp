@@ -202,8 +202,12 @@ aio::Task<aio::Result<Temp>> Copier::make_temp(const Place& d, mode_t mode) {
     t.fd = std::move(*fd);
     co_return t;
   }
-  // File systems without O_TMPFILE: a hidden name in the same directory.
   auto e = fd.error().value();
+  // A directory removed under us: O_TMPFILE says EPERM there, a named
+  // create (and cp) ENOENT, which is what happened.
+  struct stat dir {};
+  if (::fstat(d.dirfd, &dir) == 0 && dir.st_nlink == 0) co_return aio::errno_code(ENOENT);
+  // File systems without O_TMPFILE: a hidden name in the same directory.
   if (e != EOPNOTSUPP && e != EISDIR && e != EINVAL) co_return fd.error();
   std::string name = hidden_name(d.name);
   auto named = co_await aio::openat(d.dirfd, name.c_str(),
@@ -319,7 +323,14 @@ aio::Task<bool> Copier::copy_data(int in, int out, const struct statx& st, const
     std::uint64_t end = size;
     if (holes) {
       auto data = aio::seek(in, off, SEEK_DATA);
-      if (!data) break; // ENXIO: only a hole is left
+      if (!data) {
+        // ENXIO: only a hole is left, or the file was truncated under us:
+        // then it ends where it now ends (the tail truncate must not grow it).
+        struct stat now {};
+        if (::fstat(in, &now) == 0 && static_cast<std::uint64_t>(now.st_size) < size)
+          size = std::max<std::uint64_t>(off, now.st_size);
+        break;
+      }
       auto hole = aio::seek(in, *data, SEEK_HOLE);
       off = *data;
       end = hole ? std::min(*hole, size) : size;
@@ -341,7 +352,7 @@ aio::Task<bool> Copier::copy_data(int in, int out, const struct statx& st, const
         co_return false;
       }
       if (*n == 0) {
-        off = end = size; // truncated under us: what was there is copied
+        size = end = off; // truncated under us: what was there is copied, as cp
         break;
       }
       off += *n;
@@ -623,12 +634,8 @@ aio::Task<void> Copier::finish_dir(DirNode* node) {
 
 aio::Task<void> Copier::copy_dir(Place s, struct statx st, Place d, DirNode* parent, bool follow) {
   int nofollow = follow ? 0 : O_NOFOLLOW;
-  auto sfd =
-      co_await aio::openat(s.dirfd, s.name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | nofollow);
-  if (!sfd) {
-    report(fmt::format("cannot open directory {}", quote(s.path)), sfd.error());
-    co_return;
-  }
+  // The destination first, as cp: an unreadable source directory still
+  // gets its (empty) copy, with its mode and times.
   bool created = true;
   auto mk = co_await aio::mkdirat(d.dirfd, d.name.c_str(), (st.stx_mode & 0777) | S_IRWXU);
   if (!mk) {
@@ -647,6 +654,14 @@ aio::Task<void> Copier::copy_dir(Place s, struct statx st, Place d, DirNode* par
                                   O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (!dfd) {
     report(fmt::format("cannot open directory {}", quote(d.path)), dfd.error());
+    co_return;
+  }
+  auto sfd =
+      co_await aio::openat(s.dirfd, s.name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | nofollow);
+  if (!sfd) {
+    report(fmt::format("cannot access {}", quote(s.path)), sfd.error());
+    if (!(co_await aio::stop_token()).stop_requested())
+      set_fd_meta(dfd->get(), st, d.path, created);
     co_return;
   }
   verbose(s.path, d.path);
