@@ -1,5 +1,6 @@
 #include "copy.hpp"
 
+#include "progress.hpp"
 #include "quote.hpp"
 
 #include "aio/buffer_pool.hpp"
@@ -185,6 +186,7 @@ private:
     std::string hidden, name, path;
   };
   std::vector<PendingTree> trees_; // --atomic-tree renames, done after the copy
+  Counters counted_;               // what --progress shows
   unsigned errors_ = 0;
   unsigned serial_ = 0;
   bool stopped_ = false;
@@ -299,6 +301,7 @@ aio::Task<bool> Copier::copy_range_rw(int in, int out, std::uint64_t from, std::
       co_return false;
     }
     off += *r;
+    counted_.bytes += *r;
   }
   co_return true;
 }
@@ -307,7 +310,10 @@ aio::Task<bool> Copier::copy_data(int in, int out, const struct statx& st, const
                                   const Place& d) {
   if (o_.reflink != Reflink::Never) {
     auto c = aio::clone_file(out, in);
-    if (c) co_return true;
+    if (c) {
+      counted_.bytes += st.stx_size;
+      co_return true;
+    }
     if (o_.reflink == Reflink::Always) {
       fail("failed to clone {} from {}: {}", quote(d.path), quote(s.path), errstr(c.error()));
       co_return false;
@@ -332,6 +338,7 @@ aio::Task<bool> Copier::copy_data(int in, int out, const struct statx& st, const
         break;
       }
       auto hole = aio::seek(in, *data, SEEK_HOLE);
+      counted_.bytes += *data - off; // a hole skipped is copied as far as progress goes
       off = *data;
       end = hole ? std::min(*hole, size) : size;
     }
@@ -356,6 +363,7 @@ aio::Task<bool> Copier::copy_data(int in, int out, const struct statx& st, const
         break;
       }
       off += *n;
+      counted_.bytes += *n;
       if (off < end) {
         // A chunk done: give the loop a turn (a signal, other files' completions).
         auto y = co_await aio::nop();
@@ -364,6 +372,7 @@ aio::Task<bool> Copier::copy_data(int in, int out, const struct statx& st, const
     }
   }
   if (holes) {
+    if (off < size) counted_.bytes += size - off;
     // The tail hole (and a file that is all hole) is a size, not data.
     if (::ftruncate(out, static_cast<off_t>(size)) != 0) {
       report(fmt::format("error writing {}", quote(d.path)), aio::errno_code(errno));
@@ -478,6 +487,7 @@ aio::Task<bool> Copier::copy_stream(int in, bool fifo, Place d, mode_t mode, std
       co_return false;
     }
     off += *r;
+    counted_.bytes += *r;
   }
   if (o_.fsync) (void)co_await aio::fsync(tmp->fd.get());
   struct statx st {};
@@ -553,6 +563,8 @@ aio::Task<void> Copier::copy_any(Place s, struct statx st, Place d, bool dst_che
         auto r = co_await aio::linkat(AT_FDCWD, t->path.c_str(), d.dirfd, d.name.c_str(), 0);
         if (r) {
           verbose(s.path, d.path);
+          ++counted_.files;
+          if (S_ISREG(st.stx_mode)) counted_.bytes += st.stx_size; // linked, not copied
           co_return;
         }
         if (r.error().value() != EEXIST) {
@@ -586,7 +598,10 @@ aio::Task<void> Copier::copy_any(Place s, struct statx st, Place d, bool dst_che
       ok = co_await copy_stream(in->get(), S_ISFIFO(st.stx_mode), d, st.stx_mode, s.path);
     }
   }
-  if (ok) verbose(s.path, d.path);
+  if (ok) {
+    verbose(s.path, d.path);
+    ++counted_.files;
+  }
   if (first) {
     first->ok = ok;
     first->done.set();
@@ -884,6 +899,18 @@ aio::Task<int> Copier::run() {
     }
   }
 
+  // --progress: the display and the counting walk, in a scope of their own
+  // so that the copy's join does not wait for them.
+  aio::Scope ui(co_await aio::stop_token());
+  if (o_.progress != Progress::None) {
+    const char* nc = std::getenv("NO_COLOR");
+    auto style = progress_style(o_.progress, ::isatty(2) != 0, nc != nullptr && *nc != '\0');
+    std::vector<std::string> sources;
+    for (auto& j : jobs)
+      sources.push_back(j.first);
+    ui.spawn(count_totals(o_, std::move(sources), counted_));
+    ui.spawn(show_progress(style, counted_));
+  }
   aio::Scope scope(co_await aio::stop_token());
   scope_ = &scope;
   for (auto& [s, d] : jobs) {
@@ -908,6 +935,8 @@ aio::Task<int> Copier::run() {
     for (auto& fd : top_fds_)
       if (auto r = co_await aio::fsync(fd.get()); !r) ++errors_;
   }
+  ui.request_stop();
+  co_await ui.join();
   co_return errors_ == 0 ? 0 : 1;
 }
 
