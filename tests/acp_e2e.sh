@@ -88,6 +88,9 @@ echo one >f1
 echo two >f2
 "$ACP" f1 new && eq "file copy" "$(cat new)" one
 "$ACP" f2 new && eq "overwrite replaces" "$(cat new)" two
+echo x >modedst && chmod 640 modedst
+"$ACP" f1 modedst
+eq "overwrite keeps the destination's mode, as cp" "$(stat -c %a modedst)" 640
 "$ACP" -n f1 new
 eq "-n keeps" "$(cat new)" two
 touch -d '2000-01-01' f1

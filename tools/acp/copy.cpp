@@ -429,7 +429,16 @@ aio::Task<bool> Copier::commit(Temp& tmp, const Place& d, const struct statx& st
     switch (on_existing(st, s, d)) {
     case Clash::Skip: co_return true;
     case Clash::Fail: co_return false;
-    case Clash::Replace: replace = true; break;
+    case Clash::Replace:
+      replace = true;
+      // cp writes over an existing file and so keeps its permissions;
+      // the new inode takes them (unless the source's are preserved).
+      if (!o_.preserve.mode) {
+        if (auto old = stat_at(d.dirfd, d.name.c_str(), AT_SYMLINK_NOFOLLOW);
+            old && S_ISREG(old->stx_mode))
+          (void)aio::set_mode(tmp.fd.get(), old->stx_mode & 07777);
+      }
+      break;
     }
   }
   co_return false;
