@@ -89,6 +89,8 @@ mode_t current_umask() {
 // Where an entry is read from or written to: a directory fd (held by its
 // owner for as long as the entry is worked on), a name in it, and the path
 // shown in messages.
+using Buf = std::span<std::byte>;
+
 struct Place {
   int dirfd;
   std::string name;
@@ -157,13 +159,16 @@ private:
 
   aio::Task<void> operand(std::string src, std::string dst);
   aio::Task<void> entry(aio::BufferPool::Lease lease, DirNode* node, std::string name);
-  aio::Task<void> copy_any(Place s, struct statx st, Place d, bool dst_checked);
+  // `buf` is the buffer of the file's slot in flight (a pool lease held by
+  // the caller): whatever a file needs it takes from there, never a second
+  // lease (64 files each waiting for a 65th buffer would wait forever).
+  aio::Task<void> copy_any(Place s, struct statx st, Place d, Buf buf);
   aio::Task<void> copy_dir(Place s, struct statx st, Place d, DirNode* parent, bool follow);
-  aio::Task<bool> copy_regular(Place s, struct statx st, Place d);
-  aio::Task<bool> copy_stream(int in, bool fifo, Place d, mode_t mode, std::string spath);
-  aio::Task<bool> copy_data(int in, int out, const struct statx& st, const Place& s,
+  aio::Task<bool> copy_regular(Place s, struct statx st, Place d, Buf buf);
+  aio::Task<bool> copy_stream(int in, bool fifo, Place d, mode_t mode, std::string spath, Buf buf);
+  aio::Task<bool> copy_data(int in, int out, Buf buf, const struct statx& st, const Place& s,
                             const Place& d);
-  aio::Task<bool> copy_range_rw(int in, int out, std::uint64_t from, std::uint64_t to,
+  aio::Task<bool> copy_range_rw(int in, int out, Buf buf, std::uint64_t from, std::uint64_t to,
                                 const Place& s, const Place& d);
   aio::Task<bool> commit(Temp& tmp, const Place& d, const struct statx& st);
   aio::Task<bool> place_special(Place s, struct statx st, Place d);
@@ -280,13 +285,10 @@ aio::Task<void> Copier::copy_xattrs(int in, int out, const std::string& dpath) {
   }
 }
 
-aio::Task<bool> Copier::copy_range_rw(int in, int out, std::uint64_t from, std::uint64_t to,
-                                      const Place& s, const Place& d) {
+aio::Task<bool> Copier::copy_range_rw(int in, int out, Buf buf, std::uint64_t from,
+                                      std::uint64_t to, const Place& s, const Place& d) {
   // Across file systems (copy_file_range's EXDEV) and where it is refused:
   // reads and writes through the ring, one pool buffer per file.
-  auto lease = co_await pool_.acquire();
-  if (!lease) co_return false;
-  auto buf = lease->span();
   for (std::uint64_t off = from; off < to;) {
     auto n = std::min<std::uint64_t>(buf.size(), to - off);
     auto r = co_await aio::read(in, buf.first(n), off);
@@ -306,7 +308,7 @@ aio::Task<bool> Copier::copy_range_rw(int in, int out, std::uint64_t from, std::
   co_return true;
 }
 
-aio::Task<bool> Copier::copy_data(int in, int out, const struct statx& st, const Place& s,
+aio::Task<bool> Copier::copy_data(int in, int out, Buf buf, const struct statx& st, const Place& s,
                                   const Place& d) {
   if (o_.reflink != Reflink::Never) {
     auto c = aio::clone_file(out, in);
@@ -344,7 +346,7 @@ aio::Task<bool> Copier::copy_data(int in, int out, const struct statx& st, const
     }
     while (off < end) {
       if (rw) {
-        if (!co_await copy_range_rw(in, out, off, end, s, d)) co_return false;
+        if (!co_await copy_range_rw(in, out, buf, off, end, s, d)) co_return false;
         off = end;
         break;
       }
@@ -444,7 +446,7 @@ aio::Task<bool> Copier::commit(Temp& tmp, const Place& d, const struct statx& st
   co_return false;
 }
 
-aio::Task<bool> Copier::copy_regular(Place s, struct statx st, Place d) {
+aio::Task<bool> Copier::copy_regular(Place s, struct statx st, Place d, Buf buf) {
   int nofollow = o_.follows(false) ? 0 : O_NOFOLLOW;
   auto in = co_await aio::openat(s.dirfd, s.name.c_str(), O_RDONLY | O_CLOEXEC | nofollow);
   if (!in) {
@@ -456,7 +458,7 @@ aio::Task<bool> Copier::copy_regular(Place s, struct statx st, Place d) {
     report(fmt::format("cannot create regular file {}", quote(d.path)), tmp.error());
     co_return false;
   }
-  if (!co_await copy_data(in->get(), tmp->fd.get(), st, s, d)) co_return false;
+  if (!co_await copy_data(in->get(), tmp->fd.get(), buf, st, s, d)) co_return false;
   co_await copy_xattrs(in->get(), tmp->fd.get(), d.path);
   set_fd_meta(tmp->fd.get(), st, d.path, true);
   if (o_.fsync) {
@@ -468,15 +470,13 @@ aio::Task<bool> Copier::copy_regular(Place s, struct statx st, Place d) {
   co_return co_await commit(*tmp, d, st);
 }
 
-aio::Task<bool> Copier::copy_stream(int in, bool fifo, Place d, mode_t mode, std::string spath) {
+aio::Task<bool> Copier::copy_stream(int in, bool fifo, Place d, mode_t mode, std::string spath,
+                                    Buf buf) {
   auto tmp = co_await make_temp(d, mode & 0777);
   if (!tmp) {
     report(fmt::format("cannot create regular file {}", quote(d.path)), tmp.error());
     co_return false;
   }
-  auto lease = co_await pool_.acquire();
-  if (!lease) co_return false;
-  auto buf = lease->span();
   if (fifo) {
     // O_NONBLOCK FIFO with no writer yet: wait for one (cp's blocking open does).
     auto p = co_await aio::poll(in, POLLIN);
@@ -559,8 +559,7 @@ aio::Task<bool> Copier::place_special(Place s, struct statx st, Place d) {
   co_return true;
 }
 
-aio::Task<void> Copier::copy_any(Place s, struct statx st, Place d, bool dst_checked) {
-  (void)dst_checked;
+aio::Task<void> Copier::copy_any(Place s, struct statx st, Place d, Buf buf) {
   std::shared_ptr<LinkTarget> first;
   if (o_.preserve.links && st.stx_nlink > 1 && !is_dir(st)) {
     auto key = std::tuple(st.stx_dev_major, st.stx_dev_minor, std::uint64_t{st.stx_ino});
@@ -592,7 +591,7 @@ aio::Task<void> Copier::copy_any(Place s, struct statx st, Place d, bool dst_che
   bool ok = false;
   bool contents = !o_.recursive || o_.copy_contents;
   if (S_ISREG(st.stx_mode)) {
-    ok = co_await copy_regular(s, st, d);
+    ok = co_await copy_regular(s, st, d, buf);
   } else if (S_ISDIR(st.stx_mode)) {
     co_await copy_dir(s, st, d, nullptr, o_.follows(true));
     co_return;
@@ -604,7 +603,7 @@ aio::Task<void> Copier::copy_any(Place s, struct statx st, Place d, bool dst_che
     if (!in) {
       report(fmt::format("cannot open {} for reading", quote(s.path)), in.error());
     } else {
-      ok = co_await copy_stream(in->get(), S_ISFIFO(st.stx_mode), d, st.stx_mode, s.path);
+      ok = co_await copy_stream(in->get(), S_ISFIFO(st.stx_mode), d, st.stx_mode, s.path, buf);
     }
   }
   if (ok) {
@@ -618,7 +617,7 @@ aio::Task<void> Copier::copy_any(Place s, struct statx st, Place d, bool dst_che
 }
 
 aio::Task<void> Copier::entry(aio::BufferPool::Lease lease, DirNode* node, std::string name) {
-  (void)lease; // the file's slot in flight, given back at the end
+  Buf buf = lease.span(); // the file's slot in flight, given back at the end
   Place s{node->src.get(), name, join(node->spath, name)};
   Place d{node->dst.get(), name, join(node->dpath, name)};
   auto st = stat_at(s.dirfd, name.c_str(), AT_SYMLINK_NOFOLLOW);
@@ -629,9 +628,9 @@ aio::Task<void> Copier::entry(aio::BufferPool::Lease lease, DirNode* node, std::
     if (!t)
       report(fmt::format("cannot stat {}", quote(s.path)), t.error());
     else
-      co_await copy_any(s, *t, d, false);
+      co_await copy_any(s, *t, d, buf);
   } else {
-    co_await copy_any(s, *st, d, false);
+    co_await copy_any(s, *st, d, buf);
   }
   release(node);
 }
@@ -747,7 +746,9 @@ aio::Task<void> Copier::operand(std::string src, std::string dst) {
     ::fstat(0, &in);
     Place d{dirfd->get(), base_name(dst), dst};
     std::string name = "-";
-    if (co_await copy_stream(0, false, d, 0666, name)) verbose(src, dst);
+    auto lease = co_await pool_.acquire();
+    if (!lease) co_return;
+    if (co_await copy_stream(0, false, d, 0666, name, lease->span())) verbose(src, dst);
     co_return;
   }
   int follow = o_.follows(true) ? 0 : AT_SYMLINK_NOFOLLOW;
@@ -840,8 +841,7 @@ aio::Task<void> Copier::operand(std::string src, std::string dst) {
   if (!lease) co_return;
   scope_->spawn([](Copier* self, aio::BufferPool::Lease l, Place s, struct statx st,
                    Place d) -> aio::Task<void> {
-    (void)l;
-    co_await self->copy_any(std::move(s), st, std::move(d), true);
+    co_await self->copy_any(std::move(s), st, std::move(d), l.span());
   }(this, std::move(*lease), s, *st, d));
 }
 
