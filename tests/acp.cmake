@@ -21,3 +21,7 @@ set_tests_properties(acp_faults PROPERTIES TIMEOUT 600 RUN_SERIAL ON)
 # --progress: plain lines for scripts, the bar on a pty, no ANSI when piped or NO_COLOR.
 add_test(NAME acp_progress COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/acp_progress.py $<TARGET_FILE:acp>)
 set_tests_properties(acp_progress PROPERTIES TIMEOUT 300)
+
+# --reflink on an XFS image (extents shared) and an ext4 image (always fails cleanly); root only.
+add_test(NAME acp_reflink COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/acp_reflink.sh $<TARGET_FILE:acp>)
+set_tests_properties(acp_reflink PROPERTIES TIMEOUT 300 RUN_SERIAL ON)

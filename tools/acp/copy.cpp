@@ -323,7 +323,9 @@ aio::Task<bool> Copier::copy_data(int in, int out, Buf buf, const struct statx& 
   }
   std::uint64_t size = st.stx_size;
   bool holes = o_.sparse != Sparse::Never && st.stx_blocks * 512 < size;
-  bool rw = false;
+  // copy_file_range may clone (XFS, Btrfs do): --reflink=never reads and
+  // writes, as cp does.
+  bool rw = o_.reflink == Reflink::Never;
   std::uint64_t off = 0;
   // Copies the size stat'd: a file growing meanwhile is copied as it was
   // then; one truncated meanwhile, as far as it goes.
