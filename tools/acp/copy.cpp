@@ -917,6 +917,7 @@ aio::Task<int> Copier::run() {
     const char* nc = std::getenv("NO_COLOR");
     auto style = progress_style(o_.progress, ::isatty(2) != 0, nc != nullptr && *nc != '\0');
     std::vector<std::string> sources;
+    sources.reserve(jobs.size());
     for (auto& j : jobs)
       sources.push_back(j.first);
     ui.spawn(count_totals(o_, std::move(sources), counted_));

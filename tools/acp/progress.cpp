@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <deque>
 #include <memory>
 
@@ -30,7 +31,7 @@ std::string human_bytes(double n) {
 namespace {
 
 std::string clock_text(double s) {
-  auto t = static_cast<long long>(s + 0.5);
+  auto t = std::llround(s);
   if (t >= 3600) return fmt::format("{}:{:02}:{:02}", t / 3600, t / 60 % 60, t % 60);
   return fmt::format("{}:{:02}", t / 60, t % 60);
 }
