@@ -4,7 +4,7 @@
 # journal, re-creating files just deleted is many times slower), ratios of
 # medians. Also peak RSS, user threads and io-wq workers seen during the run.
 # Usage: scripts/bench-acp.sh [path/to/acp] [rounds]
-#   ACP_BENCH_EXT4=/var/tmp ACP_BENCH_TMPFS=/dev/shm ACP_BENCH_BIG_MIB=2048
+#   ACP_BENCH_EXT4=/var/tmp ACP_BENCH_TMPFS=/dev/shm ACP_BENCH_BIG_MIB=2048 (0: no big file)
 set -eu
 ACP=$(readlink -f "${1:-build/tools/acp/acp}")
 ROUNDS=${2:-5}
@@ -17,7 +17,8 @@ cleanup() { for d in "${DIRS[@]}"; do rm -rf "$d"; done; }
 trap cleanup EXIT
 
 # Runs CMD, samples /proc/PID/task every 2 ms, prints
-# "seconds max_rss_kib user_threads iowq_workers".
+# "seconds max_rss_kib user_threads iowq_workers cpu_seconds" (CPU of every
+# thread, io-wq workers included: on a loaded machine the figure that moves least).
 RUN_PY='
 import os, sys, time
 t0 = time.monotonic()
@@ -44,7 +45,7 @@ while True:
 dt = time.monotonic() - t0
 if os.waitstatus_to_exitcode(status) != 0:
     sys.exit(f"failed: {sys.argv[1:]}")
-print(f"{dt:.4f} {ru.ru_maxrss} {users} {workers}")
+print(f"{dt:.4f} {ru.ru_maxrss} {users} {workers} {ru.ru_utime + ru.ru_stime:.4f}")
 '
 run() { python3 -c "$RUN_PY" "$@"; }
 
@@ -54,7 +55,7 @@ median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] 
 bench() {
   local name=$1 src=$2 out=$3
   shift 3
-  local cpt=() act=() t r u w rss_cp=0 rss_acp=0 thr=0 wrk=0 i tool
+  local cpt=() act=() cpc=() acc=() t r u w c rss_cp=0 rss_acp=0 thr=0 wrk=0 i tool
   # One warm-up of each: source pages in the cache, binaries loaded.
   run cp "$@" "$src" "$out/warm-cp" >/dev/null
   run "$ACP" "$@" "$src" "$out/warm-acp" >/dev/null
@@ -63,12 +64,14 @@ bench() {
     # Alternate which goes first, so drift falls on both alike.
     for tool in $([ $((i % 2)) -eq 0 ] && echo "cp acp" || echo "acp cp"); do
       if [ "$tool" = cp ]; then
-        read -r t r _ _ < <(run cp "$@" "$src" "$out/cp-$i")
+        read -r t r _ _ c < <(run cp "$@" "$src" "$out/cp-$i")
         cpt+=("$t")
+        cpc+=("$c")
         ((r > rss_cp)) && rss_cp=$r
       else
-        read -r t r u w < <(run "$ACP" "$@" "$src" "$out/acp-$i")
+        read -r t r u w c < <(run "$ACP" "$@" "$src" "$out/acp-$i")
         act+=("$t")
+        acc+=("$c")
         ((r > rss_acp)) && rss_acp=$r
         ((u > thr)) && thr=$u
         ((w > wrk)) && wrk=$w
@@ -83,17 +86,22 @@ bench() {
   printf '%-28s cp %7.3fs [%s]  acp %7.3fs [%s]  cp/acp %.2fx  rss cp %d KiB acp %d KiB  acp threads %d iou-wrk %d\n' \
     "$name" "$mc" "$(printf '%s ' "${cpt[@]}" | sed 's/ $//')" "$ma" "$(printf '%s ' "${act[@]}" | sed 's/ $//')" \
     "$(echo "$mc $ma" | awk '{ print $1 / $2 }')" "$rss_cp" "$rss_acp" "$thr" "$wrk"
+  printf '%-28s cpu: cp %.3fs [%s]  acp %.3fs [%s]  (user+sys, all threads; medians)\n' "" \
+    "$(printf '%s\n' "${cpc[@]}" | median)" "$(printf '%s ' "${cpc[@]}" | sed 's/ $//')" \
+    "$(printf '%s\n' "${acc[@]}" | median)" "$(printf '%s ' "${acc[@]}" | sed 's/ $//')"
 }
 
 small_tree() {
-  local root=$1 d f
-  mkdir -p "$root"
-  head -c 4096 /dev/urandom >"$root/.block"
-  for ((d = 0; d < 200; d++)); do
-    mkdir "$root/d$d"
-    for ((f = 0; f < 100; f++)); do cp "$root/.block" "$root/d$d/f$f"; done
-  done
-  rm "$root/.block"
+  # 200 directories of 100 files of 4 KiB (distinct random content), made in one process.
+  python3 -c '
+import os, sys
+root = sys.argv[1]
+for d in range(200):
+    os.makedirs(f"{root}/d{d}")
+    for f in range(100):
+        with open(f"{root}/d{d}/f{f}", "wb") as out:
+            out.write(os.urandom(4096))
+' "$1"
 }
 
 echo "acp $("$ACP" --version | head -1); $(cp --version | head -1); $(nproc) CPUs; $ROUNDS rounds; medians, [each run]"
@@ -105,6 +113,7 @@ for base in "$EXT4" "$TMPFS"; do
   mkdir "$work/out"
   bench "20000x4KiB -r ($fs)" "$work/src" "$work/out" -r
   rm -rf "$work/out" "$work/src"
+  [ "$BIG_MIB" -gt 0 ] || { rm -rf "$work"; continue; }
   head -c $((BIG_MIB << 20)) /dev/urandom >"$work/big"
   mkdir "$work/out"
   # Each copy is removed once timed: 2 GiB copies add up (on tmpfs, in RAM).

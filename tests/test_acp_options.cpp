@@ -104,3 +104,9 @@ TEST_CASE("names are quoted as coreutils quotes them, a newline never raw") {
   CHECK(acp::quote("bad\xff") == "'bad'$'\\377'");
   CHECK(acp::quote("caf\xc3\xa9") == "'caf\xc3\xa9'");
 }
+
+TEST_CASE("--help reports the io-wq worker cap and the files in flight, as the man page") {
+  std::string help = acp::help_text();
+  CHECK(help.find("capped at " + std::to_string(acp::kIowqWorkers) + " per") != std::string::npos);
+  CHECK(help.find(std::to_string(acp::kFilesInFlight) + " files in flight") != std::string::npos);
+}

@@ -1,5 +1,6 @@
 #include "copy.hpp"
 
+#include "progress.hpp"
 #include "quote.hpp"
 
 #include "aio/buffer_pool.hpp"
@@ -88,6 +89,8 @@ mode_t current_umask() {
 // Where an entry is read from or written to: a directory fd (held by its
 // owner for as long as the entry is worked on), a name in it, and the path
 // shown in messages.
+using Buf = std::span<std::byte>;
+
 struct Place {
   int dirfd;
   std::string name;
@@ -156,13 +159,16 @@ private:
 
   aio::Task<void> operand(std::string src, std::string dst);
   aio::Task<void> entry(aio::BufferPool::Lease lease, DirNode* node, std::string name);
-  aio::Task<void> copy_any(Place s, struct statx st, Place d, bool dst_checked);
+  // `buf` is the buffer of the file's slot in flight (a pool lease held by
+  // the caller): whatever a file needs it takes from there, never a second
+  // lease (64 files each waiting for a 65th buffer would wait forever).
+  aio::Task<void> copy_any(Place s, struct statx st, Place d, Buf buf);
   aio::Task<void> copy_dir(Place s, struct statx st, Place d, DirNode* parent, bool follow);
-  aio::Task<bool> copy_regular(Place s, struct statx st, Place d);
-  aio::Task<bool> copy_stream(int in, bool fifo, Place d, mode_t mode, std::string spath);
-  aio::Task<bool> copy_data(int in, int out, const struct statx& st, const Place& s,
+  aio::Task<bool> copy_regular(Place s, struct statx st, Place d, Buf buf);
+  aio::Task<bool> copy_stream(int in, bool fifo, Place d, mode_t mode, std::string spath, Buf buf);
+  aio::Task<bool> copy_data(int in, int out, Buf buf, const struct statx& st, const Place& s,
                             const Place& d);
-  aio::Task<bool> copy_range_rw(int in, int out, std::uint64_t from, std::uint64_t to,
+  aio::Task<bool> copy_range_rw(int in, int out, Buf buf, std::uint64_t from, std::uint64_t to,
                                 const Place& s, const Place& d);
   aio::Task<bool> commit(Temp& tmp, const Place& d, const struct statx& st);
   aio::Task<bool> place_special(Place s, struct statx st, Place d);
@@ -185,6 +191,7 @@ private:
     std::string hidden, name, path;
   };
   std::vector<PendingTree> trees_; // --atomic-tree renames, done after the copy
+  Counters counted_;               // what --progress shows
   unsigned errors_ = 0;
   unsigned serial_ = 0;
   bool stopped_ = false;
@@ -202,8 +209,12 @@ aio::Task<aio::Result<Temp>> Copier::make_temp(const Place& d, mode_t mode) {
     t.fd = std::move(*fd);
     co_return t;
   }
-  // File systems without O_TMPFILE: a hidden name in the same directory.
   auto e = fd.error().value();
+  // A directory removed under us: O_TMPFILE says EPERM there, a named
+  // create (and cp) ENOENT, which is what happened.
+  struct stat dir {};
+  if (::fstat(d.dirfd, &dir) == 0 && dir.st_nlink == 0) co_return aio::errno_code(ENOENT);
+  // File systems without O_TMPFILE: a hidden name in the same directory.
   if (e != EOPNOTSUPP && e != EISDIR && e != EINVAL) co_return fd.error();
   std::string name = hidden_name(d.name);
   auto named = co_await aio::openat(d.dirfd, name.c_str(),
@@ -274,13 +285,10 @@ aio::Task<void> Copier::copy_xattrs(int in, int out, const std::string& dpath) {
   }
 }
 
-aio::Task<bool> Copier::copy_range_rw(int in, int out, std::uint64_t from, std::uint64_t to,
-                                      const Place& s, const Place& d) {
+aio::Task<bool> Copier::copy_range_rw(int in, int out, Buf buf, std::uint64_t from,
+                                      std::uint64_t to, const Place& s, const Place& d) {
   // Across file systems (copy_file_range's EXDEV) and where it is refused:
   // reads and writes through the ring, one pool buffer per file.
-  auto lease = co_await pool_.acquire();
-  if (!lease) co_return false;
-  auto buf = lease->span();
   for (std::uint64_t off = from; off < to;) {
     auto n = std::min<std::uint64_t>(buf.size(), to - off);
     auto r = co_await aio::read(in, buf.first(n), off);
@@ -295,15 +303,19 @@ aio::Task<bool> Copier::copy_range_rw(int in, int out, std::uint64_t from, std::
       co_return false;
     }
     off += *r;
+    counted_.bytes += *r;
   }
   co_return true;
 }
 
-aio::Task<bool> Copier::copy_data(int in, int out, const struct statx& st, const Place& s,
+aio::Task<bool> Copier::copy_data(int in, int out, Buf buf, const struct statx& st, const Place& s,
                                   const Place& d) {
   if (o_.reflink != Reflink::Never) {
     auto c = aio::clone_file(out, in);
-    if (c) co_return true;
+    if (c) {
+      counted_.bytes += st.stx_size;
+      co_return true;
+    }
     if (o_.reflink == Reflink::Always) {
       fail("failed to clone {} from {}: {}", quote(d.path), quote(s.path), errstr(c.error()));
       co_return false;
@@ -311,7 +323,9 @@ aio::Task<bool> Copier::copy_data(int in, int out, const struct statx& st, const
   }
   std::uint64_t size = st.stx_size;
   bool holes = o_.sparse != Sparse::Never && st.stx_blocks * 512 < size;
-  bool rw = false;
+  // copy_file_range may clone (XFS, Btrfs do): --reflink=never reads and
+  // writes, as cp does.
+  bool rw = o_.reflink == Reflink::Never;
   std::uint64_t off = 0;
   // Copies the size stat'd: a file growing meanwhile is copied as it was
   // then; one truncated meanwhile, as far as it goes.
@@ -319,14 +333,22 @@ aio::Task<bool> Copier::copy_data(int in, int out, const struct statx& st, const
     std::uint64_t end = size;
     if (holes) {
       auto data = aio::seek(in, off, SEEK_DATA);
-      if (!data) break; // ENXIO: only a hole is left
+      if (!data) {
+        // ENXIO: only a hole is left, or the file was truncated under us:
+        // then it ends where it now ends (the tail truncate must not grow it).
+        struct stat now {};
+        if (::fstat(in, &now) == 0 && static_cast<std::uint64_t>(now.st_size) < size)
+          size = std::max<std::uint64_t>(off, now.st_size);
+        break;
+      }
       auto hole = aio::seek(in, *data, SEEK_HOLE);
+      counted_.bytes += *data - off; // a hole skipped is copied as far as progress goes
       off = *data;
       end = hole ? std::min(*hole, size) : size;
     }
     while (off < end) {
       if (rw) {
-        if (!co_await copy_range_rw(in, out, off, end, s, d)) co_return false;
+        if (!co_await copy_range_rw(in, out, buf, off, end, s, d)) co_return false;
         off = end;
         break;
       }
@@ -341,10 +363,11 @@ aio::Task<bool> Copier::copy_data(int in, int out, const struct statx& st, const
         co_return false;
       }
       if (*n == 0) {
-        off = end = size; // truncated under us: what was there is copied
+        size = end = off; // truncated under us: what was there is copied, as cp
         break;
       }
       off += *n;
+      counted_.bytes += *n;
       if (off < end) {
         // A chunk done: give the loop a turn (a signal, other files' completions).
         auto y = co_await aio::nop();
@@ -353,6 +376,7 @@ aio::Task<bool> Copier::copy_data(int in, int out, const struct statx& st, const
     }
   }
   if (holes) {
+    if (off < size) counted_.bytes += size - off;
     // The tail hole (and a file that is all hole) is a size, not data.
     if (::ftruncate(out, static_cast<off_t>(size)) != 0) {
       report(fmt::format("error writing {}", quote(d.path)), aio::errno_code(errno));
@@ -409,13 +433,22 @@ aio::Task<bool> Copier::commit(Temp& tmp, const Place& d, const struct statx& st
     switch (on_existing(st, s, d)) {
     case Clash::Skip: co_return true;
     case Clash::Fail: co_return false;
-    case Clash::Replace: replace = true; break;
+    case Clash::Replace:
+      replace = true;
+      // cp writes over an existing file and so keeps its permissions;
+      // the new inode takes them (unless the source's are preserved).
+      if (!o_.preserve.mode) {
+        if (auto old = stat_at(d.dirfd, d.name.c_str(), AT_SYMLINK_NOFOLLOW);
+            old && S_ISREG(old->stx_mode))
+          (void)aio::set_mode(tmp.fd.get(), old->stx_mode & 07777);
+      }
+      break;
     }
   }
   co_return false;
 }
 
-aio::Task<bool> Copier::copy_regular(Place s, struct statx st, Place d) {
+aio::Task<bool> Copier::copy_regular(Place s, struct statx st, Place d, Buf buf) {
   int nofollow = o_.follows(false) ? 0 : O_NOFOLLOW;
   auto in = co_await aio::openat(s.dirfd, s.name.c_str(), O_RDONLY | O_CLOEXEC | nofollow);
   if (!in) {
@@ -427,7 +460,7 @@ aio::Task<bool> Copier::copy_regular(Place s, struct statx st, Place d) {
     report(fmt::format("cannot create regular file {}", quote(d.path)), tmp.error());
     co_return false;
   }
-  if (!co_await copy_data(in->get(), tmp->fd.get(), st, s, d)) co_return false;
+  if (!co_await copy_data(in->get(), tmp->fd.get(), buf, st, s, d)) co_return false;
   co_await copy_xattrs(in->get(), tmp->fd.get(), d.path);
   set_fd_meta(tmp->fd.get(), st, d.path, true);
   if (o_.fsync) {
@@ -439,15 +472,13 @@ aio::Task<bool> Copier::copy_regular(Place s, struct statx st, Place d) {
   co_return co_await commit(*tmp, d, st);
 }
 
-aio::Task<bool> Copier::copy_stream(int in, bool fifo, Place d, mode_t mode, std::string spath) {
+aio::Task<bool> Copier::copy_stream(int in, bool fifo, Place d, mode_t mode, std::string spath,
+                                    Buf buf) {
   auto tmp = co_await make_temp(d, mode & 0777);
   if (!tmp) {
     report(fmt::format("cannot create regular file {}", quote(d.path)), tmp.error());
     co_return false;
   }
-  auto lease = co_await pool_.acquire();
-  if (!lease) co_return false;
-  auto buf = lease->span();
   if (fifo) {
     // O_NONBLOCK FIFO with no writer yet: wait for one (cp's blocking open does).
     auto p = co_await aio::poll(in, POLLIN);
@@ -467,6 +498,7 @@ aio::Task<bool> Copier::copy_stream(int in, bool fifo, Place d, mode_t mode, std
       co_return false;
     }
     off += *r;
+    counted_.bytes += *r;
   }
   if (o_.fsync) (void)co_await aio::fsync(tmp->fd.get());
   struct statx st {};
@@ -529,8 +561,7 @@ aio::Task<bool> Copier::place_special(Place s, struct statx st, Place d) {
   co_return true;
 }
 
-aio::Task<void> Copier::copy_any(Place s, struct statx st, Place d, bool dst_checked) {
-  (void)dst_checked;
+aio::Task<void> Copier::copy_any(Place s, struct statx st, Place d, Buf buf) {
   std::shared_ptr<LinkTarget> first;
   if (o_.preserve.links && st.stx_nlink > 1 && !is_dir(st)) {
     auto key = std::tuple(st.stx_dev_major, st.stx_dev_minor, std::uint64_t{st.stx_ino});
@@ -542,6 +573,8 @@ aio::Task<void> Copier::copy_any(Place s, struct statx st, Place d, bool dst_che
         auto r = co_await aio::linkat(AT_FDCWD, t->path.c_str(), d.dirfd, d.name.c_str(), 0);
         if (r) {
           verbose(s.path, d.path);
+          ++counted_.files;
+          if (S_ISREG(st.stx_mode)) counted_.bytes += st.stx_size; // linked, not copied
           co_return;
         }
         if (r.error().value() != EEXIST) {
@@ -560,7 +593,7 @@ aio::Task<void> Copier::copy_any(Place s, struct statx st, Place d, bool dst_che
   bool ok = false;
   bool contents = !o_.recursive || o_.copy_contents;
   if (S_ISREG(st.stx_mode)) {
-    ok = co_await copy_regular(s, st, d);
+    ok = co_await copy_regular(s, st, d, buf);
   } else if (S_ISDIR(st.stx_mode)) {
     co_await copy_dir(s, st, d, nullptr, o_.follows(true));
     co_return;
@@ -572,10 +605,13 @@ aio::Task<void> Copier::copy_any(Place s, struct statx st, Place d, bool dst_che
     if (!in) {
       report(fmt::format("cannot open {} for reading", quote(s.path)), in.error());
     } else {
-      ok = co_await copy_stream(in->get(), S_ISFIFO(st.stx_mode), d, st.stx_mode, s.path);
+      ok = co_await copy_stream(in->get(), S_ISFIFO(st.stx_mode), d, st.stx_mode, s.path, buf);
     }
   }
-  if (ok) verbose(s.path, d.path);
+  if (ok) {
+    verbose(s.path, d.path);
+    ++counted_.files;
+  }
   if (first) {
     first->ok = ok;
     first->done.set();
@@ -583,7 +619,7 @@ aio::Task<void> Copier::copy_any(Place s, struct statx st, Place d, bool dst_che
 }
 
 aio::Task<void> Copier::entry(aio::BufferPool::Lease lease, DirNode* node, std::string name) {
-  (void)lease; // the file's slot in flight, given back at the end
+  Buf buf = lease.span(); // the file's slot in flight, given back at the end
   Place s{node->src.get(), name, join(node->spath, name)};
   Place d{node->dst.get(), name, join(node->dpath, name)};
   auto st = stat_at(s.dirfd, name.c_str(), AT_SYMLINK_NOFOLLOW);
@@ -594,9 +630,9 @@ aio::Task<void> Copier::entry(aio::BufferPool::Lease lease, DirNode* node, std::
     if (!t)
       report(fmt::format("cannot stat {}", quote(s.path)), t.error());
     else
-      co_await copy_any(s, *t, d, false);
+      co_await copy_any(s, *t, d, buf);
   } else {
-    co_await copy_any(s, *st, d, false);
+    co_await copy_any(s, *st, d, buf);
   }
   release(node);
 }
@@ -623,12 +659,8 @@ aio::Task<void> Copier::finish_dir(DirNode* node) {
 
 aio::Task<void> Copier::copy_dir(Place s, struct statx st, Place d, DirNode* parent, bool follow) {
   int nofollow = follow ? 0 : O_NOFOLLOW;
-  auto sfd =
-      co_await aio::openat(s.dirfd, s.name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | nofollow);
-  if (!sfd) {
-    report(fmt::format("cannot open directory {}", quote(s.path)), sfd.error());
-    co_return;
-  }
+  // The destination first, as cp: an unreadable source directory still
+  // gets its (empty) copy, with its mode and times.
   bool created = true;
   auto mk = co_await aio::mkdirat(d.dirfd, d.name.c_str(), (st.stx_mode & 0777) | S_IRWXU);
   if (!mk) {
@@ -647,6 +679,14 @@ aio::Task<void> Copier::copy_dir(Place s, struct statx st, Place d, DirNode* par
                                   O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (!dfd) {
     report(fmt::format("cannot open directory {}", quote(d.path)), dfd.error());
+    co_return;
+  }
+  auto sfd =
+      co_await aio::openat(s.dirfd, s.name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | nofollow);
+  if (!sfd) {
+    report(fmt::format("cannot access {}", quote(s.path)), sfd.error());
+    if (!(co_await aio::stop_token()).stop_requested())
+      set_fd_meta(dfd->get(), st, d.path, created);
     co_return;
   }
   verbose(s.path, d.path);
@@ -708,7 +748,9 @@ aio::Task<void> Copier::operand(std::string src, std::string dst) {
     ::fstat(0, &in);
     Place d{dirfd->get(), base_name(dst), dst};
     std::string name = "-";
-    if (co_await copy_stream(0, false, d, 0666, name)) verbose(src, dst);
+    auto lease = co_await pool_.acquire();
+    if (!lease) co_return;
+    if (co_await copy_stream(0, false, d, 0666, name, lease->span())) verbose(src, dst);
     co_return;
   }
   int follow = o_.follows(true) ? 0 : AT_SYMLINK_NOFOLLOW;
@@ -801,8 +843,7 @@ aio::Task<void> Copier::operand(std::string src, std::string dst) {
   if (!lease) co_return;
   scope_->spawn([](Copier* self, aio::BufferPool::Lease l, Place s, struct statx st,
                    Place d) -> aio::Task<void> {
-    (void)l;
-    co_await self->copy_any(std::move(s), st, std::move(d), true);
+    co_await self->copy_any(std::move(s), st, std::move(d), l.span());
   }(this, std::move(*lease), s, *st, d));
 }
 
@@ -869,6 +910,19 @@ aio::Task<int> Copier::run() {
     }
   }
 
+  // --progress: the display and the counting walk, in a scope of their own
+  // so that the copy's join does not wait for them.
+  aio::Scope ui(co_await aio::stop_token());
+  if (o_.progress != Progress::None) {
+    const char* nc = std::getenv("NO_COLOR");
+    auto style = progress_style(o_.progress, ::isatty(2) != 0, nc != nullptr && *nc != '\0');
+    std::vector<std::string> sources;
+    sources.reserve(jobs.size());
+    for (auto& j : jobs)
+      sources.push_back(j.first);
+    ui.spawn(count_totals(o_, std::move(sources), counted_));
+    ui.spawn(show_progress(style, counted_));
+  }
   aio::Scope scope(co_await aio::stop_token());
   scope_ = &scope;
   for (auto& [s, d] : jobs) {
@@ -893,6 +947,8 @@ aio::Task<int> Copier::run() {
     for (auto& fd : top_fds_)
       if (auto r = co_await aio::fsync(fd.get()); !r) ++errors_;
   }
+  ui.request_stop();
+  co_await ui.join();
   co_return errors_ == 0 ? 0 : 1;
 }
 

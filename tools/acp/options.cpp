@@ -89,8 +89,11 @@ complete. One thread on io_uring; many files copied at once.
       --preserve[=ATTR_LIST]   preserve the specified attributes (default:
                                  mode,ownership,timestamps); also links, xattr, all
       --no-preserve=ATTR_LIST  don't preserve the specified attributes
-      --progress[=bar|plain]   show progress on stderr (a bar on a terminal;
-                                 plain: one line a second)
+      --progress[=bar|plain]   show progress on stderr: bar (default) redrawn
+                                 in place on a terminal, no ANSI codes when
+                                 NO_COLOR is set, plain lines when stderr is not
+                                 a terminal; plain: one line a second,
+                                 bytes=N/T files=N/T rate=B/s eta=SECONDS
   -R, -r, --recursive          copy directories recursively
       --reflink[=WHEN]         clone data where the file system can: auto
                                  (default), always, never
