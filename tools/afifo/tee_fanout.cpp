@@ -112,9 +112,9 @@ void Fanout::feed_records(const ChunkRef& c) {
       pending_len_ += piece;
     }
     if (e == kNoEnd) {
-      // A record that could never fit in a queue is cut here rather than
-      // held without bound.
-      if (pending_.size() * cap_ > limit_) {
+      // A record that could hardly fit in a queue is cut here (pieces of
+      // half --buffer) rather than held without bound.
+      if (pending_.size() * cap_ * 2 >= limit_) {
         if (!warned_long_record) {
           fmt::print(stderr, "afifo: a record longer than --buffer is cut into pieces\n");
           warned_long_record = true;
