@@ -340,6 +340,10 @@ def case_drop_keeps_the_others_complete_and_records_whole(env):
         _, err = finish(tee, "tee")
         raise Failure("the running readers got %s of %d: %r"
                       % ([size(o) for o in outs[:-1]], len(data), err))
+    # Each running reader gets its EOF once it has everything, not when the
+    # stopped one is done.
+    wait_until(lambda: all(r.poll() is not None for r in readers[:-1]),
+               "the running readers to see EOF")
     check(tee.poll() is None, "tee still holds what the stopped reader will get")
     os.kill(slow.pid, signal.SIGCONT)
     code, err = finish(tee, "tee")

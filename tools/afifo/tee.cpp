@@ -187,7 +187,13 @@ aio::Task<void> Tee::serve(Out& o) {
       co_await s.join();
       o.q.writer = nullptr;
     }
-    if (o.done) break;
+    if (o.done) {
+      // Its reader gets EOF now, not when the slowest output is done.
+      o.fd.reset();
+      break;
+    }
+    // Stopped (SIGINT/SIGTERM): what is queued stays for flush_now().
+    if (o.q.accepting && (co_await aio::stop_token()).stop_requested()) co_return;
     o.q.accepting = false;
     o.q.clear();
     o.fd.reset(); // the writer is over: nothing is in flight on it
