@@ -6,6 +6,7 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -53,6 +54,25 @@ TEST_CASE("records end at the delimiter of the framing; raw reads are records") 
   CHECK(count_record_ends(b("a\nb\nc"), Framing::Line) == 2);
   CHECK(parse_framing("null") == Framing::Null);
   CHECK_FALSE(parse_framing("lines"));
+}
+
+TEST_CASE("records are counted exactly in any length, long runs and tails included") {
+  std::string s;
+  std::size_t want = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const bool nl = (i * 7919) % 13 < 4;
+    s += nl ? '\n' : static_cast<char>('a' + i % 26);
+    want += nl ? 1 : 0;
+  }
+  for (std::size_t len : {std::size_t{0}, std::size_t{1}, std::size_t{15}, std::size_t{16},
+                          std::size_t{17}, std::size_t{4080}, std::size_t{4081}, s.size()}) {
+    const std::string part = s.substr(0, len);
+    CHECK(count_record_ends(b(part), Framing::Line) ==
+          static_cast<std::size_t>(std::count(part.begin(), part.end(), '\n')));
+  }
+  CHECK(count_record_ends(b(s), Framing::Line) == want);
+  CHECK(count_record_ends(b(std::string(9000, '\n')), Framing::Line) == 9000);
+  CHECK(count_record_ends(b(std::string(9000, '\0')), Framing::Null) == 9000);
 }
 
 TEST_CASE("SIZE takes K, M, G as powers of 1024, KB MB GB of 1000, and nothing else") {

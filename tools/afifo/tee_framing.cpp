@@ -1,10 +1,13 @@
 #include "tee_framing.hpp"
 
-#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstring>
 #include <string>
+
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 namespace afifo {
 
@@ -37,10 +40,31 @@ std::size_t last_record_end(std::span<const std::byte> data, Framing f) {
 
 std::size_t count_record_ends(std::span<const std::byte> data, Framing f) {
   if (f == Framing::Raw) return data.empty() ? 0 : 1;
-  // std::count vectorises; a memchr per record is slow for short lines,
-  // and this runs on every batch a stopped output drops.
-  const auto d = static_cast<std::byte>(delimiter(f));
-  return static_cast<std::size_t>(std::count(data.begin(), data.end(), d));
+  // This runs over every batch a stopped output drops: a memchr per
+  // record was slow for short lines, and std::count was not vectorised at
+  // -O2 (35% of tee's time with a stopped reader under drop). SSE2 (every
+  // x86-64) compares 16 bytes at a time.
+  const auto* p = reinterpret_cast<const unsigned char*>(data.data());
+  std::size_t n = data.size(), count = 0;
+#ifdef __SSE2__
+  // A match is 0xff (-1): subtracting it counts up per byte lane, for at
+  // most 255 blocks; then the lanes are summed (no popcnt needed).
+  const __m128i d = _mm_set1_epi8(static_cast<char>(delimiter(f)));
+  while (n >= 16) {
+    __m128i acc = _mm_setzero_si128();
+    for (int i = 0; i < 255 && n >= 16; ++i, p += 16, n -= 16) {
+      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+      acc = _mm_sub_epi8(acc, _mm_cmpeq_epi8(v, d));
+    }
+    const __m128i sums = _mm_sad_epu8(acc, _mm_setzero_si128());
+    count += static_cast<std::size_t>(_mm_cvtsi128_si32(sums)) +
+             static_cast<std::size_t>(_mm_extract_epi16(sums, 4));
+  }
+#endif
+  const auto c = static_cast<unsigned char>(delimiter(f));
+  for (; n > 0; ++p, --n)
+    count += *p == c ? 1 : 0;
+  return count;
 }
 
 std::optional<std::uint64_t> parse_size(std::string_view text) {
