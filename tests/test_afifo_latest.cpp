@@ -13,7 +13,7 @@
 #include <fstream>
 #include <string>
 
-using namespace afifo;
+using namespace afifo::tee_latest;
 
 namespace {
 std::span<const std::byte> b(const std::string& s) { return std::as_bytes(std::span(s)); }

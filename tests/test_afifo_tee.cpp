@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-using namespace afifo;
+using namespace afifo::tee_latest;
 
 namespace {
 std::span<const std::byte> b(const std::string& s) { return std::as_bytes(std::span(s)); }

@@ -19,7 +19,7 @@
 
 #include <memory>
 
-namespace afifo {
+namespace afifo::tee_latest {
 
 bool LatestRecord::feed(std::span<const std::byte> data) {
   bool got = false;
@@ -230,6 +230,12 @@ aio::Task<int> run_latest(const LatestOptions& opts) {
   Latest l(opts);
   co_return co_await l.run();
 }
+
+} // namespace afifo::tee_latest
+
+namespace afifo {
+
+using namespace tee_latest;
 
 void setup_latest(CLI::App& app, Command& cmd) {
   auto opts = std::make_shared<LatestOptions>();

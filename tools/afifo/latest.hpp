@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-namespace afifo {
+namespace afifo::tee_latest {
 
 struct LatestOptions {
   std::string input;
@@ -48,4 +48,4 @@ private:
 
 aio::Task<int> run_latest(const LatestOptions& opts);
 
-} // namespace afifo
+} // namespace afifo::tee_latest

@@ -14,7 +14,7 @@ extern char** environ;
 #define P_PIDFD 3
 #endif
 
-namespace afifo {
+namespace afifo::tee_latest {
 
 namespace {
 // posix_spawn's attributes and file actions, destroyed on every path.
@@ -125,4 +125,4 @@ bool wants_substitution(const std::vector<std::string>& argv) {
   return false;
 }
 
-} // namespace afifo
+} // namespace afifo::tee_latest

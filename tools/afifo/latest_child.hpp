@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace afifo {
+namespace afifo::tee_latest {
 
 class Child {
 public:
@@ -49,4 +49,4 @@ std::vector<std::string> substitute(const std::vector<std::string>& argv,
 // Whether some argument holds "{}" (the record goes there, not on stdin).
 bool wants_substitution(const std::vector<std::string>& argv);
 
-} // namespace afifo
+} // namespace afifo::tee_latest

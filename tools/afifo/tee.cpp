@@ -21,7 +21,7 @@
 #include <memory>
 #include <optional>
 
-namespace afifo {
+namespace afifo::tee_latest {
 
 namespace {
 
@@ -295,6 +295,12 @@ aio::Task<int> run_tee(const TeeOptions& opts) {
   Tee t(opts);
   co_return co_await t.run();
 }
+
+} // namespace afifo::tee_latest
+
+namespace afifo {
+
+using namespace tee_latest;
 
 void setup_tee(CLI::App& app, Command& cmd) {
   auto opts = std::make_shared<TeeOptions>();

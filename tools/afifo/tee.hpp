@@ -14,7 +14,11 @@
 #include <string>
 #include <vector>
 
-namespace afifo {
+// Everything of tee and latest but their setup_X lives in afifo::tee_latest,
+// apart from mux's names (its framer, inputs, outputs) until the lead
+// unifies them: no clash of classes or functions when both are linked.
+
+namespace afifo::tee_latest {
 
 // What to do with an output whose queue is full.
 enum class Slow {
@@ -111,4 +115,4 @@ private:
 
 aio::Task<int> run_tee(const TeeOptions& opts);
 
-} // namespace afifo
+} // namespace afifo::tee_latest

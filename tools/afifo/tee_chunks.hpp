@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-namespace afifo {
+namespace afifo::tee_latest {
 
 class ChunkPool;
 
@@ -103,4 +103,4 @@ inline void ChunkRef::reset() noexcept {
   c_ = nullptr;
 }
 
-} // namespace afifo
+} // namespace afifo::tee_latest

@@ -7,7 +7,7 @@
 
 #include <cstdio>
 
-namespace afifo {
+namespace afifo::tee_latest {
 
 std::size_t chunk_size_for(std::uint64_t buffer) noexcept {
   const std::uint64_t quarter = buffer / 4;
@@ -178,4 +178,4 @@ void Fanout::end_of_input() {
     wake(*o);
 }
 
-} // namespace afifo
+} // namespace afifo::tee_latest

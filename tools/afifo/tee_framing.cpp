@@ -9,7 +9,7 @@
 #include <emmintrin.h>
 #endif
 
-namespace afifo {
+namespace afifo::tee_latest {
 
 std::optional<Framing> parse_framing(std::string_view text) {
   if (text == "line") return Framing::Line;
@@ -116,4 +116,4 @@ std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text) {
   return std::chrono::nanoseconds(static_cast<std::int64_t>(ns));
 }
 
-} // namespace afifo
+} // namespace afifo::tee_latest

@@ -11,7 +11,7 @@
 #include <span>
 #include <string_view>
 
-namespace afifo {
+namespace afifo::tee_latest {
 
 // line: records end with '\n'; null: with '\0'; raw: every read is a record.
 enum class Framing { Line, Null, Raw };
@@ -35,4 +35,4 @@ std::optional<std::uint64_t> parse_size(std::string_view text);
 // "N[.M][ms|s|m|h]", seconds by default (as timeout(1) and acat read it).
 std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text);
 
-} // namespace afifo
+} // namespace afifo::tee_latest

@@ -5,7 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-namespace afifo {
+namespace afifo::tee_latest {
 
 aio::UniqueFd own_description(int fd, int flags) {
   const std::string proc = "/proc/self/fd/" + std::to_string(fd);
@@ -70,4 +70,4 @@ aio::Task<aio::Result<std::size_t>> Input::read(std::span<std::byte> buf) {
   co_return co_await aio::read_ready(fd_.get(), buf);
 }
 
-} // namespace afifo
+} // namespace afifo::tee_latest

@@ -15,7 +15,7 @@
 #include <span>
 #include <string>
 
-namespace afifo {
+namespace afifo::tee_latest {
 
 // An already open pipe (stdin, stdout) reopened through /proc as a file
 // description of our own, so O_NONBLOCK is not forced on the one the shell
@@ -45,4 +45,4 @@ private:
   bool sync_ = false;
 };
 
-} // namespace afifo
+} // namespace afifo::tee_latest
