@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# afifo tee with real processes, against one cat and GNU tee, in one run:
+#   A. fan-out: `cat IN | afifo tee -o f1..f4` with a `cat fN >/dev/null`
+#      reader per FIFO, against `cat IN | cat > f1` with one reader (the
+#      issue's target: >= 0.8x), and `cat IN | tee f1 f2 f3 > f4`.
+#   B. a stopped reader under --on-slow=drop: 3 running readers plus a 4th
+#      stopped with SIGSTOP, against the same 3 readers alone; the time is
+#      until the 3 running readers have everything (their EOF).
+# Rounds alternate the variants; each variant's median and spread (min-max)
+# are printed, and ratios of medians. Source and tool run on CPU 0, the
+# readers on CPU 1, in every variant. The input is in the page cache.
+#
+#   [SRC_CPU=0] [READ_CPU=1] [DROP_BUFFER=16M] scripts/bench-afifo-tee.sh [AFIFO] [MiB] [ROUNDS]
+# The stopped reader's queue is filled once (DROP_BUFFER of fresh memory,
+# page faults included): a longer input shows the steady cost better.
+set -euo pipefail
+AFIFO=$(realpath "${1:-build/tools/afifo/afifo}")
+MIB=${2:-256}
+ROUNDS=${3:-5}
+# Where the processes run (the same in every variant); a drop run's
+# --buffer (large enough that the running readers lose nothing: checked).
+SRC_CPU=${SRC_CPU:-0}
+READ_CPU=${READ_CPU:-1}
+DROP_BUFFER=${DROP_BUFFER:-16M}
+
+W=$(mktemp -d /tmp/bench-afifo-tee.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill -CONT "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
+  rm -rf "$W"
+}
+trap cleanup EXIT
+
+# Lines of 100 bytes.
+python3 - "$W/in" "$MIB" <<'EOF'
+import sys
+line = b"%099d\n"
+block = b"".join(b"%099d\n" % i for i in range(10000))
+with open(sys.argv[1], "wb") as f:
+    left = int(sys.argv[2]) << 20
+    while left > 0:
+        f.write(block[:left])
+        left -= len(block)
+EOF
+BYTES=$(stat -c %s "$W/in")
+cat "$W/in" > /dev/null
+
+now() { date +%s.%N; }
+
+# Starts a reader of FIFO $1 on the readers' CPU; its pid goes in $rpid.
+reader() {
+  taskset -c $READ_CPU cat "$1" > /dev/null &
+  rpid=$!
+  pids+=("$rpid")
+}
+
+fifos() {
+  rm -f "$W"/f*
+  for i in $(seq 1 "$1"); do mkfifo "$W/f$i"; done
+}
+
+# Waits until process $1 has FIFO $2 open.
+wait_open() {
+  for _ in $(seq 1 2000); do
+    for fd in /proc/"$1"/fd/*; do
+      [ "$(readlink "$fd" 2>/dev/null)" = "$2" ] && return 0
+    done
+    sleep 0.005
+  done
+  echo "bench: reader never opened $2" >&2
+  return 1
+}
+
+v_cat1() {
+  fifos 1
+  reader "$W/f1"
+  local r=$rpid t0 t1
+  t0=$(now)
+  taskset -c $SRC_CPU cat "$W/in" | taskset -c $SRC_CPU cat > "$W/f1"
+  wait "$r"
+  t1=$(now)
+  echo "$t0 $t1"
+}
+
+v_tee4() {
+  fifos 4
+  local rs=() t0 t1
+  for i in 1 2 3 4; do reader "$W/f$i"; rs+=("$rpid"); done
+  t0=$(now)
+  taskset -c $SRC_CPU cat "$W/in" |
+    taskset -c $SRC_CPU "$AFIFO" tee -o "$W/f1" -o "$W/f2" -o "$W/f3" -o "$W/f4"
+  wait "${rs[@]}"
+  t1=$(now)
+  echo "$t0 $t1"
+}
+
+v_gnutee4() {
+  fifos 4
+  local rs=() t0 t1
+  for i in 1 2 3 4; do reader "$W/f$i"; rs+=("$rpid"); done
+  t0=$(now)
+  taskset -c $SRC_CPU cat "$W/in" |
+    taskset -c $SRC_CPU tee "$W/f1" "$W/f2" "$W/f3" > "$W/f4"
+  wait "${rs[@]}"
+  t1=$(now)
+  echo "$t0 $t1"
+}
+
+# $1: 0 = three readers alone, 1 = plus a fourth, stopped. tee reads a
+# FIFO fed only once the readers are set up (and the 4th stopped), so the
+# setup is outside the time.
+v_drop() {
+  local stopped=$1 n=3 rs=() t0 t1 tee slow=""
+  [ "$stopped" = 1 ] && n=4
+  fifos $n
+  rm -f "$W/src"
+  mkfifo "$W/src"
+  local outs=()
+  for i in $(seq 1 $n); do outs+=(-o "$W/f$i"); done
+  # The running readers must lose nothing (checked below): the same bytes
+  # delivered in both variants.
+  taskset -c $SRC_CPU "$AFIFO" tee --on-slow=drop --buffer="$DROP_BUFFER" "$W/src" "${outs[@]}" \
+    2> "$W/err" &
+  tee=$!
+  for i in 1 2 3; do reader "$W/f$i"; rs+=("$rpid"); done
+  if [ "$stopped" = 1 ]; then
+    reader "$W/f4"
+    slow=$rpid
+    wait_open "$slow" "$W/f4"
+    kill -STOP "$slow"
+  fi
+  for i in 1 2 3; do wait_open "${rs[i - 1]}" "$W/f$i"; done
+  t0=$(now)
+  taskset -c $SRC_CPU cat "$W/in" > "$W/src"
+  wait "${rs[@]}"
+  t1=$(now)
+  [ -n "$slow" ] && kill -CONT "$slow"
+  wait "$tee"
+  [ -n "$slow" ] && wait "$slow"
+  for i in 1 2 3; do
+    if ! grep -q "^afifo: $W/f$i: dropped 0 records" "$W/err"; then
+      echo "bench: a running reader lost records:" >&2
+      cat "$W/err" >&2
+    fi
+  done
+  echo "$t0 $t1"
+}
+
+declare -A times
+variants=(cat1 tee4 gnutee4 drop3 drop3stopped)
+for round in $(seq 1 "$ROUNDS"); do
+  for v in "${variants[@]}"; do
+    case $v in
+    cat1) r=$(v_cat1) ;;
+    tee4) r=$(v_tee4) ;;
+    gnutee4) r=$(v_gnutee4) ;;
+    drop3) r=$(v_drop 0) ;;
+    drop3stopped) r=$(v_drop 1) ;;
+    esac
+    # shellcheck disable=SC2086
+    set -- $r
+    times[$v]+="$(python3 -c "print($2 - $1)") "
+  done
+  echo "round $round done" >&2
+done
+
+SRC_CPU=$SRC_CPU READ_CPU=$READ_CPU python3 - "$BYTES" "$ROUNDS" "${times[cat1]}" "${times[tee4]}" "${times[gnutee4]}" \
+  "${times[drop3]}" "${times[drop3stopped]}" <<'EOF'
+import statistics, sys
+nbytes, rounds = int(sys.argv[1]), int(sys.argv[2])
+names = ["cat1", "tee4", "gnutee4", "drop3", "drop3stopped"]
+desc = {
+    "cat1": "cat IN | cat > fifo, 1 reader",
+    "tee4": "cat IN | afifo tee, 4 readers",
+    "gnutee4": "cat IN | GNU tee, 4 readers",
+    "drop3": "afifo tee --on-slow=drop, 3 readers",
+    "drop3stopped": "  same + a 4th reader stopped",
+}
+med = {}
+import os
+print("input %d MiB, %d rounds, source+tool on CPU %s, readers on CPU %s"
+      % (nbytes >> 20, rounds, os.environ["SRC_CPU"], os.environ["READ_CPU"]))
+print("%-38s %10s %10s %10s" % ("variant", "median MB/s", "min", "max"))
+for n, arg in zip(names, sys.argv[3:]):
+    rates = [nbytes / 1e6 / float(t) for t in arg.split()]
+    med[n] = statistics.median(rates)
+    print("%-38s %10.0f %10.0f %10.0f" % (desc[n], med[n], min(rates), max(rates)))
+print("afifo tee to 4 / one cat:           %.2fx (target >= 0.8x)" % (med["tee4"] / med["cat1"]))
+print("GNU tee to 4 / one cat:             %.2fx" % (med["gnutee4"] / med["cat1"]))
+print("drop, a 4th reader stopped / 3 alone: %.2fx (the others' throughput)"
+      % (med["drop3stopped"] / med["drop3"]))
+EOF

@@ -1,0 +1,278 @@
+// afifo tee's logic without I/O: the record splitter, SIZE, and the
+// fan-out's decisions (whole records under drop, counted; the memory a
+// queue may pin; block's room; disconnect).
+#include "tee.hpp"
+#include "tee_framing.hpp"
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string>
+#include <vector>
+
+using namespace afifo::tee_latest;
+
+namespace {
+std::span<const std::byte> b(const std::string& s) { return std::as_bytes(std::span(s)); }
+
+ChunkRef chunk_of(ChunkPool& pool, const std::string& s) {
+  ChunkRef c = pool.get();
+  REQUIRE(s.size() <= pool.capacity());
+  std::memcpy(c->data.get(), s.data(), s.size());
+  c->len = s.size();
+  return c;
+}
+
+std::string queued(const OutputQueue& q) {
+  std::string s;
+  for (const Segment& seg : q.segs)
+    s.append(reinterpret_cast<const char*>(seg.bytes().data()), seg.len);
+  return s;
+}
+
+// Writes everything queued, as the writer task does.
+std::string drain(OutputQueue& q, std::size_t cap) {
+  std::string s;
+  while (!q.segs.empty()) {
+    s.append(reinterpret_cast<const char*>(q.segs.front().bytes().data()), q.segs.front().len);
+    q.consumed(q.segs.front().len, cap);
+  }
+  return s;
+}
+} // namespace
+
+TEST_CASE("records end at the delimiter of the framing; raw reads are records") {
+  CHECK(next_record_end(b("ab\ncd\n"), 0, Framing::Line) == 3);
+  CHECK(next_record_end(b("ab\ncd\n"), 3, Framing::Line) == 6);
+  CHECK(next_record_end(b("ab\ncd"), 3, Framing::Line) == kNoEnd);
+  CHECK(last_record_end(b("ab\ncd\nef"), Framing::Line) == 6);
+  CHECK(last_record_end(b("abc"), Framing::Line) == kNoEnd);
+  CHECK(next_record_end(b(std::string("a\0b", 3)), 0, Framing::Null) == 2);
+  CHECK(next_record_end(b("a\nb"), 0, Framing::Null) == kNoEnd);
+  CHECK(next_record_end(b("a\nb"), 0, Framing::Raw) == 3);
+  CHECK(count_record_ends(b("a\nb\nc"), Framing::Line) == 2);
+  CHECK(parse_framing("null") == Framing::Null);
+  CHECK_FALSE(parse_framing("lines"));
+}
+
+TEST_CASE("records are counted exactly in any length, long runs and tails included") {
+  std::string s;
+  std::size_t want = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const bool nl = (i * 7919) % 13 < 4;
+    s += nl ? '\n' : static_cast<char>('a' + i % 26);
+    want += nl ? 1 : 0;
+  }
+  for (std::size_t len : {std::size_t{0}, std::size_t{1}, std::size_t{15}, std::size_t{16},
+                          std::size_t{17}, std::size_t{4080}, std::size_t{4081}, s.size()}) {
+    const std::string part = s.substr(0, len);
+    CHECK(count_record_ends(b(part), Framing::Line) ==
+          static_cast<std::size_t>(std::count(part.begin(), part.end(), '\n')));
+  }
+  CHECK(count_record_ends(b(s), Framing::Line) == want);
+  CHECK(count_record_ends(b(std::string(9000, '\n')), Framing::Line) == 9000);
+  CHECK(count_record_ends(b(std::string(9000, '\0')), Framing::Null) == 9000);
+}
+
+TEST_CASE("SIZE takes K, M, G as powers of 1024, KB MB GB of 1000, and nothing else") {
+  CHECK(parse_size("4096") == 4096);
+  CHECK(parse_size("64K") == 65536);
+  CHECK(parse_size("64KiB") == 65536);
+  CHECK(parse_size("1M") == 1048576);
+  CHECK(parse_size("2MB") == 2000000);
+  CHECK(parse_size("1G") == 1073741824);
+  CHECK_FALSE(parse_size(""));
+  CHECK_FALSE(parse_size("0"));
+  CHECK_FALSE(parse_size("-1"));
+  CHECK_FALSE(parse_size("12x"));
+  CHECK_FALSE(parse_size("1Ki"));
+  CHECK_FALSE(parse_size("99999999999999999999"));
+  CHECK_FALSE(parse_size("20000000000G"));
+}
+
+TEST_CASE("durations are seconds by default, with ms s m h") {
+  CHECK(parse_duration("1") == std::chrono::seconds(1));
+  CHECK(parse_duration("0.25") == std::chrono::milliseconds(250));
+  CHECK(parse_duration("300ms") == std::chrono::milliseconds(300));
+  CHECK(parse_duration("2m") == std::chrono::minutes(2));
+  CHECK_FALSE(parse_duration("soon"));
+  CHECK_FALSE(parse_duration("1d2"));
+  CHECK_FALSE(parse_duration(""));
+}
+
+TEST_CASE("the read size is a quarter of --buffer, between 1 KiB and 128 KiB") {
+  CHECK(chunk_size_for(4096) == 1024);
+  CHECK(chunk_size_for(64 << 10) == 16 << 10);
+  CHECK(chunk_size_for(1 << 20) == 128 << 10);
+  CHECK(chunk_size_for(std::uint64_t{1} << 30) == 128 << 10);
+}
+
+TEST_CASE("under drop a record that does not fit is dropped whole and counted") {
+  TeeOptions o;
+  o.on_slow = Slow::Drop;
+  o.buffer = 8192; // eight chunks of 1 KiB
+  ChunkPool pool(1024);
+  Fanout fan(o, 1024);
+  OutputQueue fast, slow;
+  fast.accepting = slow.accepting = true;
+  fan.outputs = {&fast, &slow};
+  // Records of many lengths, read in pieces that cut them anywhere.
+  std::vector<std::string> recs;
+  std::string stream;
+  for (int i = 0; i < 60; ++i) {
+    recs.push_back(std::to_string(i) + ":" + std::string(i * 7919 % 1500, 'x') + "\n");
+    stream += recs.back();
+  }
+  std::string all;
+  for (std::size_t at = 0; at < stream.size(); at += 1000) {
+    fan.feed(chunk_of(pool, stream.substr(at, 1000)));
+    all += drain(fast, 1024); // the fast reader keeps up; the slow one never reads
+    CHECK(slow.charge <= o.buffer);
+  }
+  fan.end_of_input();
+  all += drain(fast, 1024);
+  CHECK(all.size() == stream.size());
+  CHECK(all == stream);
+  CHECK(fast.dropped_records == 0);
+  // The slow output kept whole records, in order; the rest were counted.
+  const std::string kept = queued(slow);
+  std::size_t at = 0, kept_n = 0, kept_bytes = 0;
+  int last = -1;
+  while (at < kept.size()) {
+    const std::size_t nl = kept.find('\n', at);
+    REQUIRE(nl != std::string::npos);
+    const std::string rec = kept.substr(at, nl + 1 - at);
+    const int i = std::stoi(rec);
+    CHECK(i > last);
+    CHECK(rec == recs[static_cast<std::size_t>(i)]);
+    last = i;
+    ++kept_n;
+    kept_bytes += rec.size();
+    at = nl + 1;
+  }
+  CHECK(kept_n > 0);
+  CHECK(slow.dropped_records > 0);
+  CHECK(kept_n + slow.dropped_records == recs.size());
+  CHECK(kept_bytes + slow.dropped_bytes == stream.size());
+}
+
+TEST_CASE("under drop a partial record is held until its end, then given whole") {
+  TeeOptions o;
+  o.on_slow = Slow::Drop;
+  ChunkPool pool(1024);
+  Fanout fan(o, 1024);
+  OutputQueue q;
+  q.accepting = true;
+  fan.outputs = {&q};
+  fan.feed(chunk_of(pool, "one\ntw"));
+  CHECK(queued(q) == "one\n");
+  fan.feed(chunk_of(pool, "o"));
+  CHECK(queued(q) == "one\n");
+  fan.feed(chunk_of(pool, "\nthr"));
+  CHECK(queued(q) == "one\ntwo\n");
+  fan.end_of_input(); // a last record without its newline still goes out
+  CHECK(queued(q) == "one\ntwo\nthr");
+}
+
+TEST_CASE("a record longer than --buffer is cut into pieces rather than held without bound") {
+  TeeOptions o;
+  o.on_slow = Slow::Drop;
+  o.buffer = 4096;
+  ChunkPool pool(1024);
+  Fanout fan(o, 1024);
+  OutputQueue q;
+  q.accepting = true;
+  fan.outputs = {&q};
+  std::string got;
+  for (int i = 0; i < 20; ++i) {
+    fan.feed(chunk_of(pool, std::string(1024, 'x')));
+    got += drain(q, 1024);
+    CHECK(pool.live() <= 6); // pending at most --buffer, plus this read
+  }
+  CHECK(fan.warned_long_record);
+  fan.feed(chunk_of(pool, "\n"));
+  fan.end_of_input();
+  got += drain(q, 1024);
+  CHECK(got.size() == 20 * 1024 + 1); // a reader that keeps up loses nothing
+  CHECK(got == std::string(20 * 1024, 'x') + "\n");
+}
+
+TEST_CASE("a queue's charge counts whole chunks, so what it pins stays under --buffer") {
+  TeeOptions o;
+  o.on_slow = Slow::Drop;
+  o.buffer = 4096;
+  ChunkPool pool(1024);
+  Fanout fan(o, 1024);
+  OutputQueue q;
+  q.accepting = true;
+  fan.outputs = {&q};
+  // One short line per read: each read costs a whole chunk.
+  for (int i = 0; i < 100; ++i)
+    fan.feed(chunk_of(pool, "x\n"));
+  CHECK(q.queued == 4 * 2);
+  CHECK(q.charge == 4096);
+  CHECK(q.dropped_records == 96);
+  CHECK(pool.live() == 4);
+  drain(q, 1024);
+  CHECK(q.charge == 0);
+  CHECK(pool.live() == 0);
+}
+
+TEST_CASE("under block the input waits while any open output is full; nothing is dropped") {
+  TeeOptions o;
+  o.on_slow = Slow::Block;
+  o.buffer = 4096;
+  ChunkPool pool(1024);
+  Fanout fan(o, 1024);
+  OutputQueue a, b2;
+  a.accepting = b2.accepting = true;
+  fan.outputs = {&a, &b2};
+  int reads = 0;
+  while (fan.room_for_next()) {
+    fan.feed(chunk_of(pool, "partial line without end "));
+    ++reads;
+    drain(a, 1024);
+  }
+  CHECK(reads == 4);
+  CHECK(b2.charge == 4096);
+  CHECK(queued(b2).size() == 4 * 25); // block passes partial lines at once
+  b2.accepting = false;               // gone: no one to wait for
+  CHECK(fan.room_for_next());
+}
+
+TEST_CASE("under disconnect a full output is closed and the others go on") {
+  TeeOptions o;
+  o.on_slow = Slow::Disconnect;
+  o.buffer = 4096;
+  ChunkPool pool(1024);
+  Fanout fan(o, 1024);
+  OutputQueue fast, slow;
+  fast.name = "fast";
+  slow.name = "slow";
+  fast.accepting = slow.accepting = true;
+  fan.outputs = {&fast, &slow};
+  std::string got;
+  for (int i = 0; i < 10; ++i) {
+    fan.feed(chunk_of(pool, "line " + std::to_string(i) + "\n"));
+    got += drain(fast, 1024);
+  }
+  CHECK_FALSE(slow.accepting);
+  CHECK(slow.disconnects == 1);
+  CHECK(slow.segs.empty());
+  CHECK(got.find("line 9\n") != std::string::npos);
+}
+
+TEST_CASE("a reconnected output starts at the next record") {
+  TeeOptions o;
+  ChunkPool pool(1024);
+  Fanout fan(o, 1024);
+  OutputQueue q;
+  q.accepting = true;
+  q.skip_to_boundary = true;
+  fan.outputs = {&q};
+  fan.feed(chunk_of(pool, "end of an old one"));
+  CHECK(q.segs.empty());
+  fan.feed(chunk_of(pool, "...\nnew\npart"));
+  CHECK(queued(q) == "new\npart");
+}
