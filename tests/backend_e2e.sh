@@ -177,6 +177,25 @@ eq "afifo mux: every record once" "$(wc -l <mux.plain)" 12000
 eq "afifo mux: records whole" "$(grep -cvE '^(1 a|2 b)[123]-[0-9]+$' mux.plain)" 0
 eq "afifo mux under the filter: stderr" "$(cat mux.denied.err)" ""
 
+# afifo tee and latest under the filter: the same bytes to every output and
+# the same exit status of the last run as without it.
+for w in plain denied; do
+  wrap=env
+  [[ $w == denied ]] && wrap=$DENY
+  seq 1 50000 | "$wrap" "$AFIFO" tee -o "tee.$w.1" -o "tee.$w.2" 2>"tee.$w.err"
+  echo $? >"tee.$w.code"
+  printf 'one\ntwo\nthree\n' | "$wrap" "$AFIFO" latest --exit-on-eof - -- sh -c 'echo "$1" >>latest.'"$w"'; exit 3' sh {} 2>"latest.$w.err"
+  echo $? >"latest.$w.code"
+done
+eq "afifo tee under the filter: exit code" "$(cat tee.denied.code)" "$(cat tee.plain.code)"
+eq "afifo tee: exit code" "$(cat tee.plain.code)" 0
+eq "afifo tee under the filter: first output" "$(md5sum <tee.denied.1)" "$(seq 1 50000 | md5sum)"
+eq "afifo tee under the filter: second output" "$(md5sum <tee.denied.2)" "$(seq 1 50000 | md5sum)"
+eq "afifo latest under the filter: exit status of the last run" "$(cat latest.denied.code)" \
+  "$(cat latest.plain.code)"
+eq "afifo latest: exit status of the last run" "$(cat latest.plain.code)" 3
+eq "afifo latest under the filter: the last record ran" "$(tail -n 1 latest.denied)" "three"
+
 # kernel.io_uring_disabled=2, as an admin sets it.
 if [[ $(id -u) -ne 0 ]]; then
   echo "SKIP: kernel.io_uring_disabled case needs root"
