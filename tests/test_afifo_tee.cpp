@@ -75,32 +75,6 @@ TEST_CASE("records are counted exactly in any length, long runs and tails includ
   CHECK(count_record_ends(b(std::string(9000, '\0')), Framing::Null) == 9000);
 }
 
-TEST_CASE("SIZE takes K, M, G as powers of 1024, KB MB GB of 1000, and nothing else") {
-  CHECK(parse_size("4096") == 4096);
-  CHECK(parse_size("64K") == 65536);
-  CHECK(parse_size("64KiB") == 65536);
-  CHECK(parse_size("1M") == 1048576);
-  CHECK(parse_size("2MB") == 2000000);
-  CHECK(parse_size("1G") == 1073741824);
-  CHECK_FALSE(parse_size(""));
-  CHECK_FALSE(parse_size("0"));
-  CHECK_FALSE(parse_size("-1"));
-  CHECK_FALSE(parse_size("12x"));
-  CHECK_FALSE(parse_size("1Ki"));
-  CHECK_FALSE(parse_size("99999999999999999999"));
-  CHECK_FALSE(parse_size("20000000000G"));
-}
-
-TEST_CASE("durations are seconds by default, with ms s m h") {
-  CHECK(parse_duration("1") == std::chrono::seconds(1));
-  CHECK(parse_duration("0.25") == std::chrono::milliseconds(250));
-  CHECK(parse_duration("300ms") == std::chrono::milliseconds(300));
-  CHECK(parse_duration("2m") == std::chrono::minutes(2));
-  CHECK_FALSE(parse_duration("soon"));
-  CHECK_FALSE(parse_duration("1d2"));
-  CHECK_FALSE(parse_duration(""));
-}
-
 TEST_CASE("the read size is a quarter of --buffer, between 1 KiB and 128 KiB") {
   CHECK(chunk_size_for(4096) == 1024);
   CHECK(chunk_size_for(64 << 10) == 16 << 10);

@@ -47,20 +47,23 @@ std::optional<std::size_t> parse_size(std::string_view s) {
   std::size_t v = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
   if (ec != std::errc() || end == s.data()) return std::nullopt;
-  const std::string_view unit(end, static_cast<std::size_t>(s.data() + s.size() - end));
-  int shift = 0;
-  if (unit.empty() || unit == "B")
-    shift = 0;
-  else if (unit == "K" || unit == "k" || unit == "KiB")
-    shift = 10;
-  else if (unit == "M" || unit == "MiB")
-    shift = 20;
-  else if (unit == "G" || unit == "GiB")
-    shift = 30;
-  else
-    return std::nullopt;
-  if (v == 0 || v > (static_cast<std::size_t>(-1) >> (shift + 1))) return std::nullopt;
-  return v << shift;
+  std::string_view unit(end, static_cast<std::size_t>(s.data() + s.size() - end));
+  std::size_t scale = 1;
+  if (!unit.empty() && unit != "B") {
+    const char u = unit[0];
+    const int power = u == 'K' || u == 'k' ? 1 : u == 'M' ? 2 : u == 'G' ? 3 : 0;
+    if (power == 0) return std::nullopt;
+    const std::string_view rest = unit.substr(1);
+    std::size_t base = 1024;
+    if (rest == "B")
+      base = 1000;
+    else if (!rest.empty() && rest != "iB")
+      return std::nullopt;
+    for (int i = 0; i < power; ++i)
+      scale *= base;
+  }
+  if (v == 0 || v > static_cast<std::size_t>(-1) / scale) return std::nullopt;
+  return v * scale;
 }
 
 std::optional<mode_t> parse_mode(std::string_view s) {
@@ -74,7 +77,7 @@ std::string check_duration(const std::string& s) {
   return parse_duration(s) ? "" : "invalid duration '" + s + "' (e.g. 500ms, 2s, 1.5m, 1h)";
 }
 std::string check_size(const std::string& s) {
-  return parse_size(s) ? "" : "invalid size '" + s + "' (e.g. 4096, 64K, 16M, 1G)";
+  return parse_size(s) ? "" : "invalid size '" + s + "' (e.g. 4096, 64K, 16M, 1G, 1MB)";
 }
 std::string check_mode(const std::string& s) {
   if (is_bare(s)) return "";

@@ -18,9 +18,11 @@ namespace afifo {
 // the tool quietly, by SIGPIPE if that was its disposition, as cat does.
 inline constexpr int kBrokenPipe = -1;
 
-// "1.5", "250ms", "2s", "3m", "1h", "1d" (no suffix: seconds). > 0 only.
+// "1.5", "250ms", "10us", "2s", "3m", "1h", "1d" (no suffix: seconds). > 0
+// only. The one grammar of every afifo DURATION.
 std::optional<std::chrono::nanoseconds> parse_duration(std::string_view s);
-// "4096", "64K", "64KiB", "16M", "1G" (binary multiples). >= 1 only.
+// "4096", "64K", "64KiB", "16M", "1G" (powers of 1024), "64KB", "1MB", "1GB"
+// (powers of 1000). >= 1 only. The one grammar of every afifo SIZE.
 std::optional<std::size_t> parse_size(std::string_view s);
 // Octal permission bits, "600", "0644", at most 07777.
 std::optional<mode_t> parse_mode(std::string_view s);

@@ -9,6 +9,7 @@
 #include "aio/scope.hpp"
 #include "aio/sync.hpp"
 #include "command.hpp"
+#include "common.hpp"
 #include "latest_child.hpp"
 #include "tee_input.hpp"
 

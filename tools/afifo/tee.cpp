@@ -8,6 +8,7 @@
 #include "aio/ops.hpp"
 #include "aio/race.hpp"
 #include "command.hpp"
+#include "common.hpp"
 #include "tee_input.hpp"
 
 #include <fcntl.h>

@@ -1,7 +1,5 @@
 #include "tee_framing.hpp"
 
-#include <charconv>
-#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -65,55 +63,6 @@ std::size_t count_record_ends(std::span<const std::byte> data, Framing f) {
   for (; n > 0; ++p, --n)
     count += *p == c ? 1 : 0;
   return count;
-}
-
-std::optional<std::uint64_t> parse_size(std::string_view text) {
-  std::uint64_t v = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc{} || end == text.data()) return std::nullopt;
-  std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
-  std::uint64_t scale = 1;
-  if (!unit.empty()) {
-    const char u = unit[0];
-    const int power = u == 'K' || u == 'k' ? 1 : u == 'M' ? 2 : u == 'G' ? 3 : 0;
-    if (power == 0) return std::nullopt;
-    std::string_view rest = unit.substr(1);
-    std::uint64_t base = 1024;
-    if (rest == "B")
-      base = 1000;
-    else if (!rest.empty() && rest != "iB")
-      return std::nullopt;
-    for (int i = 0; i < power; ++i)
-      scale *= base;
-  }
-  if (v == 0 || v > UINT64_MAX / scale) return std::nullopt;
-  return v * scale;
-}
-
-std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text) {
-  std::size_t i = 0;
-  while (i < text.size() && ((text[i] >= '0' && text[i] <= '9') || text[i] == '.'))
-    ++i;
-  std::string number(text.substr(0, i));
-  std::string_view unit = text.substr(i);
-  if (number.empty() || number == ".") return std::nullopt;
-  double v = 0;
-  auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), v);
-  if (ec != std::errc{} || end != number.data() + number.size()) return std::nullopt;
-  double scale = 0;
-  if (unit.empty() || unit == "s")
-    scale = 1e9;
-  else if (unit == "ms")
-    scale = 1e6;
-  else if (unit == "m")
-    scale = 60e9;
-  else if (unit == "h")
-    scale = 3600e9;
-  else
-    return std::nullopt;
-  const double ns = v * scale;
-  if (!std::isfinite(ns) || ns > 1e18) return std::nullopt;
-  return std::chrono::nanoseconds(static_cast<std::int64_t>(ns));
 }
 
 } // namespace afifo::tee_latest

@@ -1,5 +1,5 @@
-// Record framing and the option values tee and latest share: where records
-// end in a stream (--framing=line|null|raw) and SIZE (--buffer). A small
+// Record framing tee and latest share: where records end in a stream
+// (--framing=line|null|raw). SIZE and DURATION are common.hpp's, as mux's. A small
 // local splitter: mux's framer (framer.*) keeps records across writers and
 // may replace it later; here one input stream is all there is.
 #pragma once
@@ -27,12 +27,5 @@ std::size_t next_record_end(std::span<const std::byte> data, std::size_t from, F
 std::size_t last_record_end(std::span<const std::byte> data, Framing f);
 // How many records end in `data`.
 std::size_t count_record_ends(std::span<const std::byte> data, Framing f);
-
-// "N", "NK", "NKiB", "NM", "NMiB", "NG", "NGiB" (powers of 1024), "NKB"
-// "NMB" "NGB" (powers of 1000). Nothing for any other text or for 0.
-std::optional<std::uint64_t> parse_size(std::string_view text);
-
-// "N[.M][ms|s|m|h]", seconds by default (as timeout(1) and acat read it).
-std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text);
 
 } // namespace afifo::tee_latest
