@@ -62,7 +62,10 @@ seq 1 100000 >live
 writer=$!
 PIDS+=($writer)
 sleep 0.1
-eq "-n 5 of a live log" "$("$ACAT" -n 5 live | wc -l)" 5
+# A size taken while a write crosses a page boundary ends in part of a line
+# (ext4 raises i_size page by page): then the 5th line is that part, with no
+# newline, so the lines are counted as tail counts them, not by wc -l.
+eq "-n 5 of a live log" "$("$ACAT" -n 5 live | awk 'END {print NR}')" 5
 eq "-c 10 of a live log" "$("$ACAT" -c 10 live | wc -c)" 10
 kill $writer
 wait $writer 2>/dev/null
