@@ -5,6 +5,7 @@ add_executable(acat_tests
   ${CMAKE_CURRENT_SOURCE_DIR}/main.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/test_acat_options.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/test_acat_output.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/test_acat_quote.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/test_acat_tail.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/test_follow_chain.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/test_sync.cpp

@@ -295,7 +295,7 @@ follow_one_file pipe
 rm -f rot rot.1
 start -F rot >out.a 2>err.a
 pid=$!; PIDS+=("$pid")
-until_true "-F reported the missing file" has err.a "rot: No such file or directory"
+until_true "-F reported the missing file" has err.a "cannot open 'rot' for reading: No such file or directory"
 echo a >rot
 until_true "-F: the file appeared" has out.a "a"
 mv rot rot.1; echo b >rot
@@ -313,7 +313,7 @@ same "-F rotation output" out.a out.c
 # directory that does not exist (no events could ever tell it appeared).
 timeout 20 "$ACAT" -f missing >out.a 2>err.a; eq "-f of a missing file exit" $? 1
 timeout 20 "$ACAT" -F nodir/x >out.a 2>err.a; eq "-F in a missing directory exit" $? 1
-eq "-F in a missing directory message" "$(head -n 1 err.a)" "acat: nodir/x: No such file or directory"
+eq "-F in a missing directory message" "$(head -n 1 err.a)" "acat: cannot open 'nodir/x' for reading: No such file or directory"
 
 # ---- --pid: the end of that process ends acat (0), after a last catch-up
 printf 'x\n' >plog

@@ -174,6 +174,41 @@ eq "a bulk copy to a pipe grows it (to 1 MiB, within pipe-max-size)" "$(pipe_siz
   "$(( $(cat /proc/sys/fs/pipe-max-size) < 1048576 ? $(cat /proc/sys/fs/pipe-max-size) : 1048576 ))"
 eq "a follow leaves its pipe at the default size" "$(pipe_size -f bulk)" 65536
 
+# ---- names in messages quoted as cat and tail quote them
+# Missing files (and a directory) with names that need quoting: stderr must
+# be GNU's byte for byte, with only the program name changed, in the C
+# locale (é is escaped) and in C.UTF-8 (it is not).
+mkdir "dir'x" $'dir\nnl'
+names=(plain "a b" "it's" 'it'"'"'s $x' $'a\nb' $'a\tb' "a:b" "a?b" "#a" "a#" "~a" "{" "a\\b"
+  $'x\xffy' $'caf\xc3\xa9' $'\xc2\x85' $'it\'s\n' $'\nit\'s' "it's é" "a=b" "" "-" "dir'x" $'dir\nnl')
+same_stderr() { # same_stderr GNU-TOOL ARGS...: acat's stderr and exit code are GNU's
+  local tool=$1
+  shift
+  "$tool" "$@" </dev/null >/dev/null 2>err.g
+  local rg=$?
+  "$ACAT" "$@" </dev/null >/dev/null 2>err.a
+  local ra=$?
+  sed -i "s/^acat: /$tool: /" err.a
+  eq "$tool $*: exit code" "$ra" "$rg"
+  if cmp -s err.g err.a; then ok; else
+    fail "$tool $(printf '%q ' "$@"): stderr '$(cat err.a)', GNU '$(cat err.g)'"
+  fi
+}
+for loc in C C.UTF-8; do
+  for n in "${names[@]}"; do
+    [[ $n == - ]] && continue
+    LC_ALL=$loc same_stderr cat -- "$n"
+    LC_ALL=$loc same_stderr tail -n 1 -- "$n"
+  done
+done
+# stdin: cat calls it "-", tail "standard input".
+cat - <"dir'x" 2>err.g >/dev/null
+"$ACAT" - <"dir'x" 2>err.a >/dev/null
+eq "cat - < dir: stderr" "$(sed 's/^acat: /cat: /' err.a)" "$(cat err.g)"
+tail -n 1 - <"dir'x" 2>err.g >/dev/null
+"$ACAT" -n 1 - <"dir'x" 2>err.a >/dev/null
+eq "tail -n 1 - < dir: stderr" "$(sed 's/^acat: /tail: /' err.a)" "$(cat err.g)"
+
 # ---- the last lines of a pipe in bounded memory
 # 40 lines of 1 MiB on a pipe, -n 1000: all of it must be held (tail holds
 # it too), but once: joined and cut copies peaked at 2.7 times the data.

@@ -9,6 +9,7 @@
 #include "aio/race.hpp"
 #include "aio/scope.hpp"
 #include "aio/sync.hpp"
+#include "quote.hpp"
 
 #include <fcntl.h>
 #include <sys/inotify.h>
@@ -45,8 +46,6 @@ struct State {
     scope->request_stop();
   }
 };
-
-std::string fmt_quote(const std::string& s) { return "'" + s + "'"; }
 
 aio::Task<aio::Result<void>> wait_event(aio::Event& e) { co_return co_await e.wait(); }
 
@@ -93,7 +92,7 @@ void FileFollower::watch_dir(Input& in) {
   if (!wd) {
     // Without its directory's events a missing name would be waited for
     // forever; one already open is still followed by its inode.
-    ctx_.report(dir, wd.error());
+    ctx_.report("cannot watch parent directory of " + tools::quote(in.src.name), wd.error());
     if (!in.fd) in.done = true;
     return;
   }
@@ -104,7 +103,7 @@ void FileFollower::watch_inode(Input& in) {
   // Through /proc/self/fd: the inode we hold, whatever the name is now.
   auto wd = ino_.add_watch("/proc/self/fd/" + std::to_string(in.fd.get()), kFileMask);
   if (!wd) {
-    ctx_.report(in.src.name, wd.error());
+    ctx_.report("cannot watch " + tools::quote(in.src.name), wd.error());
     return;
   }
   in.wd = *wd;
@@ -145,7 +144,7 @@ AIO_HOT aio::Task<aio::Result<void>> FileFollower::drain(Input& in) {
     if (r) in.pos += *r;
     if (!r) {
       if (r.cancelled()) co_return r.error();
-      ctx_.report(in.src.name, r.error());
+      ctx_.report_read(in, r.error());
       give_up(in);
       co_return aio::Result<void>{};
     }
@@ -154,7 +153,7 @@ AIO_HOT aio::Task<aio::Result<void>> FileFollower::drain(Input& in) {
       size_checked = true;
       auto st = stat_fd(in.fd.get());
       if (!st || static_cast<std::uint64_t>(st->st_size) >= in.pos) co_return aio::Result<void>{};
-      ctx_.note(in.src.name + ": file truncated");
+      ctx_.note(tools::quote_if_needed(in.src.name) + ": file truncated");
       in.pos = 0;
       continue;
     }
@@ -176,7 +175,7 @@ AIO_HOT aio::Task<aio::Result<void>> FileFollower::check(Input& in) {
       if (auto w = co_await drain(in); !w) co_return w;
       unwatch_inode(in);
       in.fd.reset();
-      ctx_.note(fmt_quote(in.src.name) + " has become inaccessible: " + st.error().message());
+      ctx_.note(tools::quote(in.src.name) + " has become inaccessible: " + st.error().message());
       if (!ctx_.opts.retry) in.done = true;
     }
     co_return aio::Result<void>{};
@@ -186,18 +185,18 @@ AIO_HOT aio::Task<aio::Result<void>> FileFollower::check(Input& in) {
     if (auto w = co_await drain(in); !w) co_return w;
     unwatch_inode(in);
     in.fd.reset();
-    ctx_.note(fmt_quote(in.src.name) + " has been replaced;  following new file");
+    ctx_.note(tools::quote(in.src.name) + " has been replaced;  following new file");
   } else {
-    ctx_.note(fmt_quote(in.src.name) + " has appeared;  following new file");
+    ctx_.note(tools::quote(in.src.name) + " has appeared;  following new file");
   }
   if (!S_ISREG(st->st_mode)) {
-    ctx_.note(fmt_quote(in.src.name) + " is not a regular file; giving up on this name");
+    ctx_.note(tools::quote(in.src.name) + " is not a regular file; giving up on this name");
     in.done = true;
     co_return aio::Result<void>{};
   }
   if (auto o = co_await open_input(in, false); !o) {
     if (o.cancelled()) co_return o.error();
-    ctx_.report(in.src.name, o.error());
+    ctx_.report_open(in, o.error());
     co_return aio::Result<void>{};
   }
   watch_inode(in);
@@ -355,7 +354,7 @@ AIO_HOT aio::Task<void> follow_stream(State& st, Input& in) {
     } else if (r.first) {
       break; // an anonymous pipe's end
     } else if (!r.first.cancelled()) {
-      st.ctx.report(in.src.name, r.first.error());
+      st.ctx.report_read(in, r.first.error());
       break;
     }
     if (st.finish.is_set() || co_await stopped()) break;

@@ -51,7 +51,7 @@ aio::Task<aio::Result<void>> work(Context& ctx, std::vector<std::unique_ptr<Inpu
     auto opened = co_await open_input(*in, following);
     if (!opened) {
       if (opened.cancelled()) co_return opened.error();
-      ctx.report(in->src.name, opened.error());
+      ctx.report_open(*in, opened.error());
       // -F waits for it to appear; otherwise it is skipped like cat does.
       if (!(o.follow == Follow::Name && o.retry) || in->is_stdin()) in->done = true;
       continue;
@@ -59,7 +59,7 @@ aio::Task<aio::Result<void>> work(Context& ctx, std::vector<std::unique_ptr<Inpu
     // A followed FIFO has no end to take the tail of: it is only streamed.
     if (following && in->kind == Kind::Fifo) continue;
     if (o.mode == Mode::Cat && copies_onto_itself(ctx, *in)) {
-      ctx.note(in->src.name + ": input file is output file");
+      ctx.note(ctx.quoted(*in) + ": input file is output file");
       ctx.had_error = true;
       in->fd.reset();
       in->done = true;

@@ -2,6 +2,7 @@
 
 #include "aio/ops.hpp"
 #include "aio/scope.hpp"
+#include "quote.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -167,7 +168,7 @@ aio::Task<aio::Result<void>> copy_to_end(Context& ctx, Input& in, std::optional<
   }
   if (!r) {
     if (r.cancelled()) co_return r.error();
-    ctx.report(in.src.name, r.error());
+    ctx.report_read(in, r.error());
     in.done = true;
   }
   co_return aio::Result<void>{};
@@ -208,7 +209,7 @@ aio::Task<aio::Result<void>> keep_last(Context& ctx, Input& in) {
     auto r = co_await read_some(in, std::span(buf.get(), kBackBlock));
     if (!r) {
       if (r.cancelled()) co_return r.error();
-      ctx.report(in.src.name, r.error());
+      ctx.report_read(in, r.error());
       in.done = true;
       break;
     }
@@ -240,7 +241,7 @@ aio::Task<aio::Result<void>> tail_pass(Context& ctx, Input& in) {
     auto start = co_await tail_start(in, o.count, o.mode, in.end);
     if (!start) {
       if (start.cancelled()) co_return start.error();
-      ctx.report(in.src.name, start.error());
+      ctx.report_read(in, start.error());
       in.done = true;
       co_return aio::Result<void>{};
     }
@@ -257,7 +258,7 @@ aio::Task<aio::Result<void>> first_pass(Context& ctx, Input& in) {
   if (in.kind == Kind::Regular) {
     auto st = stat_fd(in.fd.get());
     if (!st) {
-      ctx.report(in.src.name, st.error());
+      ctx.report("cannot fstat " + tools::quote(in.src.name), st.error());
       in.done = true;
       co_return aio::Result<void>{};
     }
