@@ -45,6 +45,12 @@ struct Input {
   std::uint64_t dev = 0, ino = 0;
   int wd = -1;       // inotify watch of the open inode
   bool done = false; // no longer read or followed
+  // Under -F: the name is there but is no file to follow (a directory):
+  // waited for until it becomes one ("has become accessible").
+  bool untailable = false;
+  // Under -F: the name became such a file while followed (said once; when
+  // a file comes back it "has appeared", as tail says).
+  bool replaced_untailable = false;
 
   bool is_stdin() const noexcept { return path == "-"; }
   bool is_open() const noexcept { return fd.valid() || fifo.has_value(); }
