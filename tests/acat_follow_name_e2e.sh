@@ -82,6 +82,11 @@ scenario() {
   if cmp -s "$g/out" "$a/out"; then ok; else
     fail "$name: stdout '$(cat "$a/out")', tail's '$(cat "$g/out")'"
   fi
+  # GNU's last line is sometimes another: FUZZY_LAST_LINE drops it.
+  if [[ -n ${FUZZY_LAST_LINE:-} ]]; then
+    sed -i '$d' "$g/err"
+    sed -i '$d' "$a/err"
+  fi
   if cmp -s "$g/err" "$a/err"; then ok; else
     fail "$name: stderr '$(cat "$a/err")', tail's '$(cat "$g/err")'"
   fi
@@ -104,8 +109,11 @@ scenario dir_recreated "mkdir dd; echo a >dd/f" \
 scenario directory_then_file "mkdir d4" \
   'wait_for err "cannot follow"; rmdir d4; echo c >d4; wait_for out c' \
   -F d4
-# A followed file replaced by a directory under -F.
-scenario file_then_directory "echo a >f" \
+# A followed file replaced by a directory under -F, then by a file again.
+# When the file comes back, tail says "has become accessible" or "has
+# appeared" from one run to the next (seen both with the same steps): the
+# last line is not compared.
+FUZZY_LAST_LINE=1 scenario file_then_directory "echo a >f" \
   'wait_for out a; rm f; mkdir f; sleep 1.5; rmdir f; echo b >f; wait_for out b' \
   -F f
 # --follow=name without --retry: the only file removed ends it, exit 1.
@@ -136,15 +144,25 @@ echo 0 >/proc/sys/user/max_inotify_instances || exit 99
 exec "$@"
 EOF
   chmod +x "$T/noinotify"
+  # One run with no inotify instance, one with no inotify watch, for
+  # -f and for -F.
+  cat >"$T/nowatches" <<'EOF'
+#!/bin/sh
+echo 0 >/proc/sys/user/max_inotify_watches || exit 99
+exec "$@"
+EOF
+  chmod +x "$T/nowatches"
+  for limit in noinotify nowatches; do
+  for how in -f -F; do
   for tool in tail acat; do
-    dir="$T/polling.$tool"
+    dir="$T/polling.$limit$how.$tool"
     mkdir -p "$dir"
     (
       cd "$dir" || exit 1
       echo one >f
       bin=tail
       [[ $tool == acat ]] && bin=$ACAT
-      unshare -Ur "$T/noinotify" "$bin" -f f >out 2>err &
+      unshare -Ur "$T/$limit" "$bin" $how f >out 2>err &
       p=$!
       wait_for out one
       echo two >>f
@@ -159,13 +177,15 @@ EOF
     PIDS+=($!)
   done
   wait
-  g="$T/polling.tail" a="$T/polling.acat"
+  g="$T/polling.$limit$how.tail" a="$T/polling.$limit$how.acat"
   sed -i 's/^tail: /PROG: /' "$g/err"
   sed -i 's/^acat: /PROG: /' "$a/err"
-  [[ -s $g/steps.log || -s $a/steps.log ]] && fail "polling: a step timed out"
-  eq "polling without inotify: exit code" "$(cat "$a/rc")" "$(cat "$g/rc")"
-  eq "polling without inotify: stdout" "$(cat "$a/out")" "$(cat "$g/out")"
-  eq "polling without inotify: stderr" "$(cat "$a/err")" "$(cat "$g/err")"
+  [[ -s $g/steps.log || -s $a/steps.log ]] && fail "polling ($limit $how): a step timed out"
+  eq "polling ($limit $how): exit code" "$(cat "$a/rc")" "$(cat "$g/rc")"
+  eq "polling ($limit $how): stdout" "$(cat "$a/out")" "$(cat "$g/out")"
+  eq "polling ($limit $how): stderr" "$(cat "$a/err")" "$(cat "$g/err")"
+  done
+  done
 else
   echo "skipped: polling without inotify (cannot make a user namespace here)"
 fi

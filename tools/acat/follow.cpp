@@ -102,7 +102,14 @@ bool FileFollower::watch_dir(Input& in) {
   std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
   base_[&in] = p.filename().string();
   auto wd = ino_->add_watch(dir, kDirMask | IN_ONLYDIR);
-  if (!wd) return false;
+  if (!wd) {
+    if (wd.error() == std::errc::no_space_on_device) {
+      // fs.inotify.max_user_watches reached: tail's words.
+      ctx_.note("inotify resources exhausted");
+      ctx_.note("inotify cannot be used, reverting to polling");
+    }
+    return false;
+  }
   by_dir_[*wd].push_back(&in);
   return true;
 }
@@ -129,6 +136,13 @@ void FileFollower::watch_inode(Input& in) {
   // Through /proc/self/fd: the inode we hold, whatever the name is now.
   auto wd = ino_->add_watch("/proc/self/fd/" + std::to_string(in.fd.get()), kFileMask);
   if (!wd) {
+    if (wd.error() == std::errc::no_space_on_device) {
+      // fs.inotify.max_user_watches reached: tail's words, and its remedy.
+      ctx_.note("inotify resources exhausted");
+      ctx_.note("inotify cannot be used, reverting to polling");
+      start_polling();
+      return;
+    }
     ctx_.report("cannot watch " + tools::quote(in.src.name), wd.error());
     return;
   }
@@ -233,7 +247,7 @@ AIO_HOT aio::Task<aio::Result<void>> FileFollower::check(Input& in) {
     unwatch_inode(in);
     in.fd.reset();
     ctx_.note(tools::quote(in.src.name) + " has been replaced;  following new file");
-  } else if (in.untailable) {
+  } else if (in.untailable || in.replaced_untailable) {
     ctx_.note(tools::quote(in.src.name) + " has become accessible");
   } else {
     ctx_.note(tools::quote(in.src.name) + " has appeared;  following new file");

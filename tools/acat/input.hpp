@@ -48,8 +48,7 @@ struct Input {
   // Under -F: the name is there but is no file to follow (a directory):
   // waited for until it becomes one ("has become accessible").
   bool untailable = false;
-  // Under -F: the name became such a file while followed (said once; when
-  // a file comes back it "has appeared", as tail says).
+  // Under -F: the name became such a file while followed (said once).
   bool replaced_untailable = false;
 
   bool is_stdin() const noexcept { return path == "-"; }
