@@ -181,12 +181,20 @@ eq "write error message" "$(cat err.a)" "acat: write error: No space left on dev
 eq "closed fd 1 message (as cat's)" "$(cat err.a)" "acat: standard output: Bad file descriptor"
 
 # ---- usage: bad options exit 1 (as tail and cat) with the reason and a hint; --help/--version exit 0
-for bad in "--bogus" "-n abc" "-c 5q" "--follow=sideways" "--pid=abc" "--idle-timeout=soon" "-n"; do
+for bad in "--bogus" "--follow=sideways" "--idle-timeout=soon"; do
   # shellcheck disable=SC2086
   "$ACAT" $bad nonl >out.a 2>err.a; ra=$?
   eq "usage error $bad" $ra 1
   eq "usage error $bad hint" "$(tail -n 1 err.a)" "Try 'acat --help' for more information."
   eq "usage error $bad stdout" "$(wc -c <out.a)" 0
+done
+# A bad count or PID: one line and exit 1, no hint (as tail).
+for bad in "-n abc" "-c 5q" "--pid=abc" "-n"; do
+  # shellcheck disable=SC2086
+  "$ACAT" $bad nonl >out.a 2>err.a; ra=$?
+  eq "bad value $bad" $ra 1
+  eq "bad value $bad: one line" "$(wc -l <err.a)" 1
+  eq "bad value $bad stdout" "$(wc -c <out.a)" 0
 done
 "$ACAT" --help >out.a; eq "--help exit" $? 0
 grep -q -- "--idle-timeout" out.a && ok || fail "--help lists the options"

@@ -211,3 +211,35 @@ std::string quote_if_needed(std::string_view name) {
 }
 
 } // namespace tools
+
+namespace tools {
+
+std::string quote_value(std::string_view value) {
+  const bool utf8 = ctype().utf8;
+  const std::string_view open = utf8 ? "\xe2\x80\x98" : "'";
+  const std::string_view close = utf8 ? "\xe2\x80\x99" : "'";
+  std::string out(open);
+  for (std::size_t i = 0; i < value.size();) {
+    if (value.substr(i).starts_with(close)) {
+      // The closing quote inside: escaped, so the value cannot end early.
+      out += '\\';
+      out.append(close);
+      i += close.size();
+      continue;
+    }
+    Unit u = unit_at(value, i);
+    if (value[i] == '\\') {
+      out += "\\\\";
+    } else if (u.kind == Unit::Escaped) {
+      for (std::size_t k = 0; k < u.len; ++k)
+        escape_byte(out, static_cast<unsigned char>(value[i + k]));
+    } else {
+      out.append(value.substr(i, u.len));
+    }
+    i += u.len;
+  }
+  out.append(close);
+  return out;
+}
+
+} // namespace tools

@@ -20,3 +20,12 @@ std::string quote(std::string_view name);
 std::string quote_if_needed(std::string_view name);
 
 } // namespace tools
+
+namespace tools {
+
+// coreutils' quote() (locale style), for values in messages such as tail's
+// `invalid number of lines: 'x'`: ‘x’ in a UTF-8 locale, 'x' otherwise,
+// with C escapes (\n, \\, \303) for what cannot be printed as it is.
+std::string quote_value(std::string_view value);
+
+} // namespace tools
