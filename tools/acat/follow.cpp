@@ -274,6 +274,7 @@ AIO_HOT aio::Task<aio::Result<std::span<const aio::InotifyEvent>>>
 FileFollower::follow_one(Input& in) {
   const std::span<std::byte> buf(buf_.get(), kFollowBuf);
   for (;;) {
+#ifndef ACAT_NO_FOLLOW_CHAIN // the plain coroutine path, for an A/B of FollowChain
     if (st_.files_only && ctx_.out.plain_for(in.src)) {
       FollowChain chain(
           {ino_->fd(), ino_->quiet_buffer(), in.wd, in.fd.get(), buf, ctx_.out.fd(), in.pos});
@@ -285,6 +286,7 @@ FileFollower::follow_one(Input& in) {
       if (!turn.event) co_return turn.event.error();
       co_return ino_->take_quiet();
     }
+#endif
     // Through emit(): FIFOs share stdout, a header is due, --prefix, or
     // stdout is a regular file (written with write(2), see Output).
     auto [ev, data] =
