@@ -25,8 +25,11 @@ namespace {
 // The watched inode: new bytes, truncation (MODIFY), a link count or mode
 // change (ATTRIB: an unlink, under -F), or the file itself going away.
 constexpr std::uint32_t kFileMask = IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF;
-// The directory of a followed name: the name coming or going (rotation).
-constexpr std::uint32_t kDirMask = IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE;
+// The directory of a followed name: the name coming or going (rotation),
+// and the directory itself removed (IN_IGNORED may come only once the
+// removed directory's inode is freed, later).
+constexpr std::uint32_t kDirMask =
+    IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF;
 constexpr std::size_t kFollowBuf = std::size_t{128} * 1024;
 
 // What every follower shares. `finish` is the soft end (--pid, --idle-timeout):
@@ -409,7 +412,8 @@ AIO_HOT aio::Task<void> FileFollower::run() {
         for (Input* in : it->second)
           if (base_[in] == ev.name) mark(in);
       }
-      if (auto it = by_dir_.find(ev.wd); it != by_dir_.end() && (ev.mask & IN_IGNORED) != 0) {
+      if (auto it = by_dir_.find(ev.wd);
+          it != by_dir_.end() && (ev.mask & (IN_IGNORED | IN_DELETE_SELF)) != 0) {
         // `rm -r dir`: the directory's watch is gone, and a new directory
         // of that name would not be seen. tail's words, and its remedy.
         ctx_.note("directory containing watched file was removed");
