@@ -239,6 +239,28 @@ ra=$?
 eq "obsolete -NUM too big: exit code" "$ra" "$rg"
 eq "obsolete -NUM too big: message" "$(sed 's/^acat: /tail: /' err.a)" "$(cat err.g)"
 
+# ---- --pid as tail reads it: 0 to INT_MAX, blanks and '+' before, 0 is
+# no process (follows on), too big says so; a gone process ends the follow.
+true &
+dead=$!
+wait $dead
+for v in "$dead" " $dead" "+$dead" " +$dead" "+ $dead" 2147483648 99999999999999999999 5k -1 '' "$dead " -0; do
+  timeout 20 tail -f --pid="$v" ten >out.g 2>err.g
+  rg=$?
+  timeout 20 "$ACAT" -f --pid="$v" ten >out.a 2>err.a
+  ra=$?
+  d="--pid=$(printf %q "$v")"
+  eq "$d: exit code" "$ra" "$rg"
+  if cmp -s out.g out.a && cmp -s err.g <(sed 's/^acat: /tail: /' err.a); then ok; else
+    fail "$d: output or message differs: '$(cat err.a)' vs '$(cat err.g)'"
+  fi
+done
+# 0: no process to wait for, so both still follow when stopped.
+timeout 1 tail -f --pid=0 ten >/dev/null 2>&1
+rg=$?
+timeout 1 "$ACAT" -f --pid=0 ten >/dev/null 2>&1
+eq "--pid=0 follows on (as tail)" $? "$rg"
+
 # ---- the last lines of a pipe in bounded memory
 # 40 lines of 1 MiB on a pipe, -n 1000: all of it must be held (tail holds
 # it too), but once: joined and cut copies peaked at 2.7 times the data.

@@ -314,13 +314,22 @@ ParseOutcome parse(int argc, char** argv, Options& o, std::string& error) {
   for (int i = optind; i < argc; ++i)
     o.files.emplace_back(args[static_cast<std::size_t>(i)]);
   if (have_pid) {
-    auto p = parse_count(pid_text);
-    if (!p || p->from_start || pid_text.find_first_not_of("0123456789 ") != std::string::npos ||
-        p->n == 0 || p->n > 0x3fffffff) {
+    // tail's --pid: a plain decimal (blanks and a '+' before it allowed, no
+    // suffix) from 0 to INT_MAX; 0 is no process at all.
+    std::string_view t = pid_text;
+    std::size_t at = t.find_first_not_of(" \t\n\v\f\r");
+    std::string_view digits = at == std::string_view::npos ? "" : t.substr(at);
+    if (digits.starts_with('+')) digits.remove_prefix(1);
+    CountError why = CountError::Invalid;
+    std::optional<Count> p;
+    if (!digits.empty() && digits.find_first_not_of("0123456789") == std::string_view::npos)
+      p = parse_count(t, &why);
+    if (!p || p->n > static_cast<std::uint64_t>(std::numeric_limits<int>::max())) {
       error = "invalid PID: " + tools::quote_value(pid_text);
+      if (p || why == CountError::Overflow) error += std::string(": ") + std::strerror(EOVERFLOW);
       return ParseOutcome::BadValue;
     }
-    o.pid = static_cast<pid_t>(p->n);
+    if (p->n != 0) o.pid = static_cast<pid_t>(p->n);
   }
   if (have_idle) {
     o.idle_timeout = parse_duration(idle_text);
