@@ -111,7 +111,7 @@ scenario directory_then_file "mkdir d4" \
 # or "has appeared" at the end, and once "cannot watch 'f'"): stdout and
 # exit codes are compared, and acat's messages checked on their own.
 OWN_STDERR=1 scenario file_then_directory "echo a >f" \
-  'wait_for out a; rm f; mkdir f; wait_for err untailable; rmdir f; echo b >f; wait_for out b' \
+  'wait_for out a; rm f; wait_for err inaccessible; mkdir f; wait_for err untailable; rmdir f; echo b >f; wait_for out b' \
   -F f
 eq "file_then_directory: acat's messages" "$(cat "$T/file_then_directory.acat/err")" \
   "PROG: 'f' has become inaccessible: No such file or directory
