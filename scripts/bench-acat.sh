@@ -9,7 +9,9 @@
 # Usage: scripts/bench-acat.sh [path/to/acat]
 # Environment: BENCH_DIR (default /var/tmp/acat-bench), SIZE_MIB (2048), ROUNDS (5),
 #              LAT_LINES (300 per tool), IDLE_SECONDS (5), SINKS ("devnull file newfile pipe"),
-#              PARTS ("throughput latency idle").
+#              PARTS ("throughput latency idle"), NOCHAIN_ACAT (an acat built with
+#              -DCMAKE_CXX_FLAGS=-DACAT_NO_FOLLOW_CHAIN: the latency part then also runs it,
+#              the plain coroutine path, to weigh FollowChain).
 set -euo pipefail
 
 ACAT=${1:-$(dirname "$0")/../build-acat/tools/acat/acat}
@@ -100,7 +102,12 @@ URING_FOLLOW=$(dirname "$FOLLOW_LATENCY")/uring_follow
 if [ -x "$FOLLOW_LATENCY" ]; then
   floor=()
   [ -x "$URING_FOLLOW" ] && floor=("$URING_FOLLOW")
-  "$FOLLOW_LATENCY" --interleave "$DIR" "$LAT_LINES" 6 "tail -n 0 -f" "$ACAT -n 0 -f" "${floor[@]}"
+  # A second tail -f (A/A) shows what two identical followers differ by.
+  nochain=()
+  [ -n "${NOCHAIN_ACAT:-}" ] && nochain=("$(readlink -f "$NOCHAIN_ACAT") -n 0 -f")
+  followers=("tail -n 0 -f" "$ACAT -n 0 -f" "${nochain[@]}" "tail -n 0 -f" "${floor[@]}")
+  # Rounds: twice the followers, so each starts the turn equally often.
+  "$FOLLOW_LATENCY" --interleave "$DIR" "$LAT_LINES" $((2 * ${#followers[@]})) "${followers[@]}"
 else
   echo "(skipped: no bench/follow_latency at $FOLLOW_LATENCY; build with AIO_BUILD_BENCH=ON)"
 fi

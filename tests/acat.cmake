@@ -5,6 +5,7 @@ add_executable(acat_tests
   ${CMAKE_CURRENT_SOURCE_DIR}/main.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/test_acat_options.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/test_acat_output.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/test_acat_quote.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/test_acat_tail.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/test_follow_chain.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/test_sync.cpp
@@ -19,3 +20,7 @@ set_tests_properties(acat_e2e PROPERTIES TIMEOUT 300)
 
 add_test(NAME acat_gnu_e2e COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/acat_gnu_e2e.sh $<TARGET_FILE:acat>)
 set_tests_properties(acat_gnu_e2e PROPERTIES TIMEOUT 120)
+
+add_test(NAME acat_follow_name_e2e
+         COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/acat_follow_name_e2e.sh $<TARGET_FILE:acat>)
+set_tests_properties(acat_follow_name_e2e PROPERTIES TIMEOUT 300)

@@ -28,15 +28,43 @@ TEST_CASE("counts: plain, +N, -N and tail's multipliers") {
   CHECK(acat::parse_count("1GB")->n == 1000ull * 1000 * 1000);
 }
 
-TEST_CASE("counts: garbage is refused, huge is everything") {
+TEST_CASE("counts: garbage is refused, too big is an error (coreutils 9.1)") {
   CHECK_FALSE(acat::parse_count(""));
   CHECK_FALSE(acat::parse_count("+"));
   CHECK_FALSE(acat::parse_count("x"));
   CHECK_FALSE(acat::parse_count("5q"));
   CHECK_FALSE(acat::parse_count("1.5"));
-  CHECK(acat::parse_count("99999999999999999999999")->n ==
-        std::numeric_limits<std::uint64_t>::max());
-  CHECK(acat::parse_count("100000E")->n == std::numeric_limits<std::uint64_t>::max());
+  CHECK_FALSE(acat::parse_count("1Q")); // R and Q came after 9.1
+  CHECK_FALSE(acat::parse_count("5g"));
+  CHECK_FALSE(acat::parse_count("2bB"));
+  CHECK_FALSE(acat::parse_count("+ 5"));
+  CHECK_FALSE(acat::parse_count(" -5"));
+  CHECK_FALSE(acat::parse_count("+k"));
+  acat::CountError why{};
+  CHECK_FALSE(acat::parse_count("99999999999999999999999", &why));
+  CHECK(why == acat::CountError::Overflow);
+  CHECK_FALSE(acat::parse_count("16E", &why));
+  CHECK(why == acat::CountError::Overflow);
+  CHECK_FALSE(acat::parse_count("99999999999999999999999x", &why));
+  CHECK(why == acat::CountError::Invalid);
+  CHECK(acat::parse_count("18446744073709551615")->n == std::numeric_limits<std::uint64_t>::max());
+}
+
+TEST_CASE("counts: tail's corners (a suffix alone, blanks, signs, D)") {
+  CHECK(acat::parse_count("k")->n == 1024);
+  CHECK(acat::parse_count("kB")->n == 1000);
+  CHECK(acat::parse_count("b")->n == 512);
+  CHECK(acat::parse_count("-k")->n == 1024);
+  CHECK(acat::parse_count("5kD")->n == 5000);
+  CHECK(acat::parse_count("\n\v5")->n == 5);
+  auto c = acat::parse_count(" +5"); // the sign of the number, not "from the start"
+  REQUIRE(c);
+  CHECK(c->n == 5);
+  CHECK_FALSE(c->from_start);
+  c = acat::parse_count("-+5");
+  REQUIRE(c);
+  CHECK_FALSE(c->from_start);
+  CHECK(acat::parse_count("15E")->n == 15ull << 60);
 }
 
 TEST_CASE("durations: seconds by default, ms s m h d, fractions") {

@@ -1,7 +1,6 @@
-// acp's command line as GNU cp's getopt_long reads it, and names quoted as
-// coreutils quotes them.
+// acp's command line as GNU cp's getopt_long reads it. (Quoting of names:
+// tests/test_acat_quote.cpp, for tools/common.)
 #include "options.hpp"
-#include "quote.hpp"
 
 #include <doctest/doctest.h>
 
@@ -95,14 +94,6 @@ TEST_CASE("-t takes one operand; --help and --version stop the parse") {
   CHECK(*t.opts.target_dir == "dir");
   CHECK(parse({"--help"}).outcome == acp::ParseOutcome::Help);
   CHECK(parse({"--vers"}).outcome == acp::ParseOutcome::Version);
-}
-
-TEST_CASE("names are quoted as coreutils quotes them, a newline never raw") {
-  CHECK(acp::quote("plain name") == "'plain name'");
-  CHECK(acp::quote("it's") == "\"it's\"");
-  CHECK(acp::quote("a\nb") == "'a'$'\\n''b'");
-  CHECK(acp::quote("bad\xff") == "'bad'$'\\377'");
-  CHECK(acp::quote("caf\xc3\xa9") == "'caf\xc3\xa9'");
 }
 
 TEST_CASE("--help reports the io-wq worker cap and the files in flight, as the man page") {

@@ -9,6 +9,7 @@
 #include "aio/race.hpp"
 #include "aio/scope.hpp"
 #include "aio/sync.hpp"
+#include "quote.hpp"
 
 #include <fcntl.h>
 #include <sys/inotify.h>
@@ -24,8 +25,11 @@ namespace {
 // The watched inode: new bytes, truncation (MODIFY), a link count or mode
 // change (ATTRIB: an unlink, under -F), or the file itself going away.
 constexpr std::uint32_t kFileMask = IN_MODIFY | IN_ATTRIB | IN_DELETE_SELF | IN_MOVE_SELF;
-// The directory of a followed name: the name coming or going (rotation).
-constexpr std::uint32_t kDirMask = IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE;
+// The directory of a followed name: the name coming or going (rotation),
+// and the directory itself removed (IN_IGNORED may come only once the
+// removed directory's inode is freed, later).
+constexpr std::uint32_t kDirMask =
+    IN_CREATE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_DELETE_SELF;
 constexpr std::size_t kFollowBuf = std::size_t{128} * 1024;
 
 // What every follower shares. `finish` is the soft end (--pid, --idle-timeout):
@@ -46,8 +50,6 @@ struct State {
   }
 };
 
-std::string fmt_quote(const std::string& s) { return "'" + s + "'"; }
-
 aio::Task<aio::Result<void>> wait_event(aio::Event& e) { co_return co_await e.wait(); }
 
 aio::Task<aio::Result<void>> sleep(std::chrono::nanoseconds d) {
@@ -56,17 +58,23 @@ aio::Task<aio::Result<void>> sleep(std::chrono::nanoseconds d) {
 
 aio::Task<bool> stopped() { co_return (co_await aio::stop_token()).stop_requested(); }
 
+// tail's period when it polls: once a second.
+constexpr std::chrono::seconds kPollInterval{1};
+
 class FileFollower {
 public:
-  FileFollower(State& st, aio::Inotify ino, std::vector<Input*> files)
+  // Without an inotify instance (none could be had) it polls from the start.
+  FileFollower(State& st, std::optional<aio::Inotify> ino, std::vector<Input*> files)
       : st_(st), ctx_(st.ctx), ino_(std::move(ino)), files_(std::move(files)),
-        buf_(make_buffer(kFollowBuf)) {}
+        buf_(make_buffer(kFollowBuf)), polling_(!ino_) {}
 
   aio::Task<void> run();
 
 private:
   bool by_name() const { return ctx_.opts.follow == Follow::Name; }
-  void watch_dir(Input& in);
+  bool watch_dir(Input& in);
+  void start_polling();
+  aio::Task<void> wait_poll();
   void watch_inode(Input& in);
   void unwatch_inode(Input& in);
   aio::Task<aio::Result<void>> check(Input& in);
@@ -76,35 +84,69 @@ private:
 
   State& st_;
   Context& ctx_;
-  aio::Inotify ino_;
+  std::optional<aio::Inotify> ino_;
   std::vector<Input*> files_;
   Buffer buf_;
+  // Following by looking at every file once a second, as tail does where
+  // inotify cannot tell everything: no inotify instance, a name that is a
+  // symbolic link (its target may appear anywhere), a name whose directory
+  // does not exist (yet) or was removed.
+  bool polling_;
   std::unordered_map<int, std::vector<Input*>> by_inode_;
   std::unordered_map<int, std::vector<Input*>> by_dir_;
   std::unordered_map<const Input*, std::string> base_;
   std::unordered_map<const Input*, std::size_t> index_;
 };
 
-void FileFollower::watch_dir(Input& in) {
+// False when the directory cannot be watched (it does not exist yet): the
+// name is then polled, as tail does.
+bool FileFollower::watch_dir(Input& in) {
   std::filesystem::path p(in.path);
   std::string dir = p.has_parent_path() ? p.parent_path().string() : ".";
   base_[&in] = p.filename().string();
-  auto wd = ino_.add_watch(dir, kDirMask | IN_ONLYDIR);
+  auto wd = ino_->add_watch(dir, kDirMask | IN_ONLYDIR);
   if (!wd) {
-    // Without its directory's events a missing name would be waited for
-    // forever; one already open is still followed by its inode.
-    ctx_.report(dir, wd.error());
-    if (!in.fd) in.done = true;
-    return;
+    if (wd.error() == std::errc::no_space_on_device) {
+      // fs.inotify.max_user_watches reached: tail's words.
+      ctx_.note("inotify resources exhausted");
+      ctx_.note("inotify cannot be used, reverting to polling");
+    }
+    return false;
   }
   by_dir_[*wd].push_back(&in);
+  return true;
+}
+
+// From now on every file is looked at once a second; inotify is closed.
+void FileFollower::start_polling() {
+  polling_ = true;
+  ino_.reset();
+  by_inode_.clear();
+  by_dir_.clear();
+  for (Input* in : files_)
+    in->wd = -1;
+}
+
+aio::Task<void> FileFollower::wait_poll() {
+  if (st_.can_finish)
+    (void)co_await aio::race(sleep(kPollInterval), wait_event(st_.finish));
+  else
+    (void)co_await sleep(kPollInterval);
 }
 
 void FileFollower::watch_inode(Input& in) {
+  if (polling_) return;
   // Through /proc/self/fd: the inode we hold, whatever the name is now.
-  auto wd = ino_.add_watch("/proc/self/fd/" + std::to_string(in.fd.get()), kFileMask);
+  auto wd = ino_->add_watch("/proc/self/fd/" + std::to_string(in.fd.get()), kFileMask);
   if (!wd) {
-    ctx_.report(in.src.name, wd.error());
+    if (wd.error() == std::errc::no_space_on_device) {
+      // fs.inotify.max_user_watches reached: tail's words, and its remedy.
+      ctx_.note("inotify resources exhausted");
+      ctx_.note("inotify cannot be used, reverting to polling");
+      start_polling();
+      return;
+    }
+    ctx_.report("cannot watch " + tools::quote(in.src.name), wd.error());
     return;
   }
   in.wd = *wd;
@@ -118,7 +160,7 @@ void FileFollower::unwatch_inode(Input& in) {
     std::erase(it->second, &in);
     // Two operands may name one file: the watch is shared, keep it for the other.
     if (it->second.empty()) {
-      (void)ino_.remove_watch(in.wd);
+      if (ino_) (void)ino_->remove_watch(in.wd);
       by_inode_.erase(it);
     }
   }
@@ -145,7 +187,7 @@ AIO_HOT aio::Task<aio::Result<void>> FileFollower::drain(Input& in) {
     if (r) in.pos += *r;
     if (!r) {
       if (r.cancelled()) co_return r.error();
-      ctx_.report(in.src.name, r.error());
+      ctx_.report_read(in, r.error());
       give_up(in);
       co_return aio::Result<void>{};
     }
@@ -154,7 +196,7 @@ AIO_HOT aio::Task<aio::Result<void>> FileFollower::drain(Input& in) {
       size_checked = true;
       auto st = stat_fd(in.fd.get());
       if (!st || static_cast<std::uint64_t>(st->st_size) >= in.pos) co_return aio::Result<void>{};
-      ctx_.note(in.src.name + ": file truncated");
+      ctx_.note(tools::quote_if_needed(in.src.name) + ": file truncated");
       in.pos = 0;
       continue;
     }
@@ -176,28 +218,47 @@ AIO_HOT aio::Task<aio::Result<void>> FileFollower::check(Input& in) {
       if (auto w = co_await drain(in); !w) co_return w;
       unwatch_inode(in);
       in.fd.reset();
-      ctx_.note(fmt_quote(in.src.name) + " has become inaccessible: " + st.error().message());
-      if (!ctx_.opts.retry) in.done = true;
+      if (ctx_.opts.retry) {
+        ctx_.note(tools::quote(in.src.name) + " has become inaccessible: " + st.error().message());
+      } else {
+        ctx_.report(tools::quote_if_needed(in.src.name), st.error());
+        in.done = true;
+      }
     }
     co_return aio::Result<void>{};
   }
   if (in.fd && st->st_dev == in.dev && st->st_ino == in.ino) co_return co_await drain(in);
+  if (!S_ISREG(st->st_mode)) {
+    // A directory (or another file that has no end to follow) under the
+    // name: given up, or with --retry waited on until it becomes a file.
+    bool was_open = in.fd.valid();
+    if (was_open) {
+      if (auto w = co_await drain(in); !w) co_return w;
+      unwatch_inode(in);
+      in.fd.reset();
+    }
+    if (was_open || !(in.untailable || in.replaced_untailable)) {
+      ctx_.note(tools::quote(in.src.name) + " has been replaced with an untailable file" +
+                (ctx_.opts.retry ? "" : "; giving up on this name"));
+    }
+    in.replaced_untailable = true;
+    if (!ctx_.opts.retry) in.done = true;
+    co_return aio::Result<void>{};
+  }
   if (in.fd) {
     if (auto w = co_await drain(in); !w) co_return w;
     unwatch_inode(in);
     in.fd.reset();
-    ctx_.note(fmt_quote(in.src.name) + " has been replaced;  following new file");
+    ctx_.note(tools::quote(in.src.name) + " has been replaced;  following new file");
+  } else if (in.untailable || in.replaced_untailable) {
+    ctx_.note(tools::quote(in.src.name) + " has become accessible");
   } else {
-    ctx_.note(fmt_quote(in.src.name) + " has appeared;  following new file");
+    ctx_.note(tools::quote(in.src.name) + " has appeared;  following new file");
   }
-  if (!S_ISREG(st->st_mode)) {
-    ctx_.note(fmt_quote(in.src.name) + " is not a regular file; giving up on this name");
-    in.done = true;
-    co_return aio::Result<void>{};
-  }
+  in.untailable = in.replaced_untailable = false;
   if (auto o = co_await open_input(in, false); !o) {
     if (o.cancelled()) co_return o.error();
-    ctx_.report(in.src.name, o.error());
+    ctx_.report_open(in, o.error());
     co_return aio::Result<void>{};
   }
   watch_inode(in);
@@ -216,21 +277,23 @@ AIO_HOT aio::Task<aio::Result<std::span<const aio::InotifyEvent>>>
 FileFollower::follow_one(Input& in) {
   const std::span<std::byte> buf(buf_.get(), kFollowBuf);
   for (;;) {
+#ifndef ACAT_NO_FOLLOW_CHAIN // the plain coroutine path, for an A/B of FollowChain
     if (st_.files_only && ctx_.out.plain_for(in.src)) {
       FollowChain chain(
-          {ino_.fd(), ino_.quiet_buffer(), in.wd, in.fd.get(), buf, ctx_.out.fd(), in.pos});
+          {ino_->fd(), ino_->quiet_buffer(), in.wd, in.fd.get(), buf, ctx_.out.fd(), in.pos});
       auto turn = co_await chain;
       if (auto w = ctx_.out.written(turn.write); !w) {
         if (!w.cancelled()) st_.fail(w);
         co_return aio::errno_code(ECANCELED);
       }
       if (!turn.event) co_return turn.event.error();
-      co_return ino_.take_quiet();
+      co_return ino_->take_quiet();
     }
+#endif
     // Through emit(): FIFOs share stdout, a header is due, --prefix, or
     // stdout is a regular file (written with write(2), see Output).
     auto [ev, data] =
-        co_await aio::Linked{ino_.quiet_read_op(), aio::read(in.fd.get(), buf, in.pos)};
+        co_await aio::Linked{ino_->quiet_read_op(), aio::read(in.fd.get(), buf, in.pos)};
     if (data && *data > 0) {
       auto r = co_await ctx_.out.emit(in.src, buf.first(*data));
       in.pos += *data;
@@ -240,7 +303,7 @@ FileFollower::follow_one(Input& in) {
       }
     }
     if (!ev) co_return ev.error();
-    auto events = ino_.take_quiet();
+    auto events = ino_->take_quiet();
     if (!data || *data == 0 || *data == kFollowBuf) co_return events;
     for (const auto& e : events)
       if (e.wd != in.wd || e.mask != IN_MODIFY) co_return events;
@@ -251,7 +314,16 @@ AIO_HOT aio::Task<void> FileFollower::run() {
   for (std::size_t i = 0; i < files_.size(); ++i)
     index_[files_[i]] = i;
   for (Input* in : files_) {
-    if (by_name()) watch_dir(*in);
+    if (polling_) break;
+    if (by_name()) {
+      // tail polls too where a name is a symbolic link or its directory
+      // cannot be watched, and says nothing of it.
+      struct stat lst {};
+      if (!watch_dir(*in) || (lstat(in->path.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode))) {
+        start_polling();
+        break;
+      }
+    }
     if (in->fd) watch_inode(*in);
   }
   // Bytes appended between the first pass and the watches are read now.
@@ -274,7 +346,21 @@ AIO_HOT aio::Task<void> FileFollower::run() {
     bool any = false;
     for (Input* in : files_)
       any = any || !in->done;
-    if (!any || st_.finish.is_set()) co_return;
+    if (!any) {
+      // tail's end when nothing is left to follow (none is with --retry).
+      if (st_.files_only) {
+        ctx_.note("no files remaining");
+        ctx_.had_error = true;
+      }
+      co_return;
+    }
+    if (st_.finish.is_set()) co_return;
+    if (polling_) {
+      co_await wait_poll();
+      if ((co_await aio::stop_token()).stop_requested()) co_return;
+      std::fill(dirty.begin(), dirty.end(), true);
+      continue;
+    }
     // Racing `finish` costs, on every event batch and all between the wake
     // and the write of the new bytes, two more coroutine frames, a stop
     // request and a posted resume: about 5 of the ~22 us acat -f lagged
@@ -291,13 +377,13 @@ AIO_HOT aio::Task<void> FileFollower::run() {
       // with a name (a directory's, under -F), too big for the quiet read.
       if (!events && (events.error() == std::errc::resource_unavailable_try_again ||
                       events.error() == std::errc::invalid_argument))
-        events = co_await ino_.next();
+        events = co_await ino_->next();
       // Its last read may have filled the buffer or found the file cut.
       dirty[0] = true;
     } else if (st_.can_finish) {
-      events = (co_await aio::race(ino_.next(), wait_event(st_.finish))).first;
+      events = (co_await aio::race(ino_->next(), wait_event(st_.finish))).first;
     } else {
-      events = co_await ino_.next();
+      events = co_await ino_->next();
     }
     if ((co_await aio::stop_token()).stop_requested()) co_return;
     if (st_.finish.is_set()) {
@@ -326,12 +412,23 @@ AIO_HOT aio::Task<void> FileFollower::run() {
         for (Input* in : it->second)
           if (base_[in] == ev.name) mark(in);
       }
+      if (auto it = by_dir_.find(ev.wd);
+          it != by_dir_.end() && (ev.mask & (IN_IGNORED | IN_DELETE_SELF)) != 0) {
+        // `rm -r dir`: the directory's watch is gone, and a new directory
+        // of that name would not be seen. tail's words, and its remedy.
+        ctx_.note("directory containing watched file was removed");
+        ctx_.note("inotify cannot be used, reverting to polling");
+        start_polling();
+        std::fill(dirty.begin(), dirty.end(), true);
+        break;
+      }
     }
   }
 }
 
 // The follower lives in this frame, so it outlives every operation it starts.
-aio::Task<void> follow_files(State& st, aio::Inotify ino, std::vector<Input*> files) {
+aio::Task<void> follow_files(State& st, std::optional<aio::Inotify> ino,
+                             std::vector<Input*> files) {
   FileFollower f(st, std::move(ino), std::move(files));
   co_await f.run();
 }
@@ -355,7 +452,7 @@ AIO_HOT aio::Task<void> follow_stream(State& st, Input& in) {
     } else if (r.first) {
       break; // an anonymous pipe's end
     } else if (!r.first.cancelled()) {
-      st.ctx.report(in.src.name, r.first.error());
+      st.ctx.report_read(in, r.first.error());
       break;
     }
     if (st.finish.is_set() || co_await stopped()) break;
@@ -409,10 +506,12 @@ aio::Task<aio::Result<void>> run_followers(State& st, std::vector<Input*> files,
   if (devices) scope.spawn(keep_alive(st));
   if (!files.empty()) {
     auto ino = aio::Inotify::create();
+    std::optional<aio::Inotify> have;
     if (ino)
-      scope.spawn(follow_files(st, std::move(*ino), std::move(files)));
-    else
-      st.ctx.report("inotify", ino.error());
+      have.emplace(std::move(*ino));
+    else // EMFILE, or max_user_instances reached: poll, as tail does
+      st.ctx.note("inotify cannot be used, reverting to polling: " + ino.error().message());
+    scope.spawn(follow_files(st, std::move(have), std::move(files)));
   }
   for (Input* in : streams)
     scope.spawn(follow_stream(st, *in));
@@ -452,7 +551,18 @@ aio::Task<aio::Result<void>> follow(Context& ctx, std::vector<std::unique_ptr<In
     }
     files = std::move(once);
   }
-  if (files.empty() && streams.empty() && !devices) co_return aio::Result<void>{};
+  if (files.empty() && streams.empty() && !devices) {
+    // tail's end when none of its operands can be followed (a pipe on
+    // stdin is not one: it is read to its end, and that is all).
+    bool any_named = false;
+    for (auto& in : inputs)
+      any_named = any_named || !(in->is_stdin() && in->kind == Kind::Pipe);
+    if (any_named && !(ctx.opts.follow == Follow::Name && ctx.opts.retry)) {
+      ctx.note("no files remaining");
+      ctx.had_error = true;
+    }
+    co_return aio::Result<void>{};
+  }
   State st{ctx,
            {},
            {},

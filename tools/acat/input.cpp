@@ -1,6 +1,7 @@
 #include "input.hpp"
 
 #include "aio/ops.hpp"
+#include "quote.hpp"
 
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -13,9 +14,25 @@
 
 namespace acat {
 
-void Context::report(const std::string& name, std::error_code ec) {
+void Context::report(const std::string& what, std::error_code ec) {
   had_error = true;
-  fmt::print(stderr, "acat: {}: {}\n", name, ec.message());
+  fmt::print(stderr, "acat: {}: {}\n", what, ec.message());
+}
+
+// tail names stdin "standard input" and always quotes; cat says "-" and
+// quotes only what the shell would read otherwise.
+std::string Context::quoted(const Input& in) const {
+  return tail_style() ? tools::quote(in.src.name) : tools::quote_if_needed(in.path);
+}
+
+void Context::report_open(const Input& in, std::error_code ec) {
+  if (!tail_style()) return report(quoted(in), ec);
+  report("cannot open " + quoted(in) + " for reading", ec);
+}
+
+void Context::report_read(const Input& in, std::error_code ec) {
+  if (!tail_style()) return report(quoted(in), ec);
+  report("error reading " + quoted(in), ec);
 }
 
 void Context::note(const std::string& text) const { fmt::print(stderr, "acat: {}\n", text); }

@@ -45,6 +45,11 @@ struct Input {
   std::uint64_t dev = 0, ino = 0;
   int wd = -1;       // inotify watch of the open inode
   bool done = false; // no longer read or followed
+  // Under -F: the name is there but is no file to follow (a directory):
+  // waited for until it becomes one ("has become accessible").
+  bool untailable = false;
+  // Under -F: the name became such a file while followed (said once).
+  bool replaced_untailable = false;
 
   bool is_stdin() const noexcept { return path == "-"; }
   bool is_open() const noexcept { return fd.valid() || fifo.has_value(); }
@@ -78,8 +83,18 @@ struct Context {
     return {bulk_buffers[i].get(), kBulk};
   }
 
-  // `acat: NAME: strerror`, and the exit status becomes 1.
-  void report(const std::string& name, std::error_code ec);
+  // `acat: WHAT: strerror`, and the exit status becomes 1. WHAT is
+  // printed as it is: quote any name in it.
+  void report(const std::string& what, std::error_code ec);
+  // tail's `cannot open 'NAME' for reading: E`, cat's `NAME: E` (names
+  // quoted as each quotes them), and the exit status becomes 1.
+  void report_open(const Input& in, std::error_code ec);
+  // tail's `error reading 'NAME': E`, cat's `NAME: E`.
+  void report_read(const Input& in, std::error_code ec);
+  // The name as tail (quoteaf) or cat (quotef) puts it in a message.
+  std::string quoted(const Input& in) const;
+  // tail's messages, not cat's: a count or a follow was asked for.
+  bool tail_style() const noexcept { return opts.mode != Mode::Cat || opts.follow != Follow::None; }
   // Any other line on stderr, prefixed with `acat: `.
   void note(const std::string& text) const;
 };

@@ -65,6 +65,7 @@ int main(int argc, char** argv) {
     if (!error.empty()) fmt::print(stderr, "acat: {}\n", error);
     fmt::print(stderr, "Try 'acat --help' for more information.\n");
     return 1; // tail's and cat's code for usage errors
+  case acat::ParseOutcome::BadValue: fmt::print(stderr, "acat: {}\n", error); return 1;
   case acat::ParseOutcome::Run: break;
   }
 

@@ -1,6 +1,11 @@
 #include "options.hpp"
 
+#include "quote.hpp"
+
 #include <getopt.h>
+
+#include <cerrno>
+#include <cstring>
 
 #include <charconv>
 #include <cmath>
@@ -10,45 +15,84 @@
 
 namespace acat {
 
-std::optional<Count> parse_count(std::string_view text) {
-  Count c;
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t'))
-    text.remove_prefix(1);
-  if (!text.empty() && (text.front() == '+' || text.front() == '-')) {
-    c.from_start = text.front() == '+';
-    text.remove_prefix(1);
-  }
-  constexpr std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
-  std::uint64_t n = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec == std::errc::result_out_of_range) {
-    // tail treats a huge count as "everything", which UINT64_MAX is.
-    n = kMax;
-    while (end != text.data() + text.size() && *end >= '0' && *end <= '9')
-      ++end;
-  } else if (ec != std::errc{}) {
+namespace {
+
+bool c_space(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+}
+
+// a * b, or false when it does not fit.
+bool mul(std::uint64_t& a, std::uint64_t b) {
+  if (b != 0 && a > std::numeric_limits<std::uint64_t>::max() / b) return false;
+  a *= b;
+  return true;
+}
+
+} // namespace
+
+// The grammar of tail's -n and -c in coreutils 9.1 (Debian 12), as tried
+// side by side: blanks, then digits (none: a suffix alone counts 1), then
+// one of b k K m M G T P E Z Y, the last ten followed by nothing (powers of
+// 1024), iB (1024) or B or D (1000). A leading '-' is dropped; a leading
+// '+' means from the start and is also read as the number's sign (so
+// "+ 5" is refused, " +5" is 5 from the end). Too big is an error.
+std::optional<Count> parse_count(std::string_view text, CountError* why) {
+  auto fail = [&](CountError e) -> std::optional<Count> {
+    if (why != nullptr) *why = e;
     return std::nullopt;
+  };
+  Count c;
+  if (!text.empty() && text.front() == '+') c.from_start = true;
+  if (!text.empty() && text.front() == '-') text.remove_prefix(1);
+  const std::string_view whole = text;
+  std::size_t i = 0;
+  while (i < text.size() && c_space(text[i]))
+    ++i;
+  if (i < text.size() && text[i] == '-') return fail(CountError::Invalid);
+  if (i < text.size() && text[i] == '+') ++i;
+  const std::size_t digits_at = i;
+  std::uint64_t n = 0;
+  bool overflow = false;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+    if (!mul(n, 10) || n > std::numeric_limits<std::uint64_t>::max() - (text[i] - '0'))
+      overflow = true;
+    else
+      n += static_cast<std::uint64_t>(text[i] - '0');
+    ++i;
   }
-  std::string_view suffix(end, static_cast<std::size_t>(text.data() + text.size() - end));
-  std::uint64_t base = 1024;
-  int power = 0;
-  if (suffix == "b") {
-    base = 512;
-    power = 1;
-  } else if (!suffix.empty()) {
-    static constexpr std::string_view kPowers = "kKmMGTPEZYRQ";
-    const auto at = kPowers.find(suffix.front());
-    if (at == std::string_view::npos) return std::nullopt;
-    // k K: 1; m M: 2; then G T P E Z Y R Q: 3 to 10.
-    power = at < 2 ? 1 : at < 4 ? 2 : static_cast<int>(at) - 1;
-    suffix.remove_prefix(1);
-    if (suffix == "B")
-      base = 1000;
-    else if (!suffix.empty() && suffix != "iB")
-      return std::nullopt;
+  if (i == digits_at) {
+    // No number: a valid suffix right at the start stands for 1 of it.
+    static constexpr std::string_view kFirst = "bkKmMGTPEZY";
+    if (whole.empty() || kFirst.find(whole.front()) == std::string_view::npos)
+      return fail(CountError::Invalid);
+    n = 1;
+    i = 0;
   }
-  for (int i = 0; i < power; ++i)
-    n = n > kMax / base ? kMax : n * base;
+  std::string_view suffix = text.substr(i);
+  if (!suffix.empty()) {
+    static constexpr std::string_view kPowers = "kKmMGTPEZY";
+    if (suffix.front() == 'b') {
+      overflow = overflow || !mul(n, 512);
+      suffix.remove_prefix(1);
+    } else if (auto at = kPowers.find(suffix.front()); at != std::string_view::npos) {
+      // k K: 1; m M: 2; then G T P E Z Y: 3 to 8.
+      int power = at < 2 ? 1 : at < 4 ? 2 : static_cast<int>(at) - 1;
+      std::uint64_t base = 1024;
+      suffix.remove_prefix(1);
+      if (suffix.starts_with("iB")) {
+        suffix.remove_prefix(2);
+      } else if (!suffix.empty() && (suffix.front() == 'B' || suffix.front() == 'D')) {
+        base = 1000;
+        suffix.remove_prefix(1);
+      }
+      for (int k = 0; k < power; ++k)
+        overflow = overflow || !mul(n, base);
+    } else {
+      return fail(CountError::Invalid);
+    }
+    if (!suffix.empty()) return fail(CountError::Invalid);
+  }
+  if (overflow) return fail(CountError::Overflow);
   c.n = n;
   return c;
 }
@@ -90,10 +134,14 @@ namespace {
 enum LongOnly { kFollow = 256, kRetry, kPrefix, kPid, kIdleTimeout, kHelp, kVersion };
 
 bool set_count(Options& o, Mode mode, std::string_view text, std::string& error) {
-  auto c = parse_count(text);
+  CountError why{};
+  auto c = parse_count(text, &why);
   if (!c) {
-    error = std::string("invalid number of ") + (mode == Mode::Lines ? "lines" : "bytes") + ": '" +
-            std::string(text) + "'";
+    // tail names the value without the '-' it dropped.
+    if (text.starts_with('-')) text.remove_prefix(1);
+    error = std::string("invalid number of ") + (mode == Mode::Lines ? "lines" : "bytes") + ": " +
+            tools::quote_value(text);
+    if (why == CountError::Overflow) error += std::string(": ") + std::strerror(EOVERFLOW);
     return false;
   }
   o.mode = mode;
@@ -102,8 +150,9 @@ bool set_count(Options& o, Mode mode, std::string_view text, std::string& error)
 }
 
 // tail's obsolete first argument, -NUM[bcl][f] or +NUM[bcl][f], taken only
-// where tail takes it: before at most one operand.
-bool obsolete_count(int argc, char** argv, Options& o) {
+// where tail takes it: before at most one operand. False when it is not
+// one; `error` is set when it is one with a number too big.
+bool obsolete_count(int argc, char** argv, Options& o, std::string& error) {
   if (argc != 2 && argc != 3) return false;
   if (argc == 3 && argv[2][0] == '-' && argv[2][1] != '\0') return false;
   std::string_view a = argv[1];
@@ -122,8 +171,13 @@ bool obsolete_count(int argc, char** argv, Options& o) {
   bool forever = i < a.size() && a[i] == 'f';
   if (forever) ++i;
   if (i != a.size()) return false;
-  auto c = parse_count(digits);
-  if (!c) return false;
+  CountError why{};
+  auto c = parse_count(digits, &why);
+  if (!c) {
+    if (why == CountError::Overflow)
+      error = "invalid number: " + tools::quote_value(a) + ": " + std::strerror(ERANGE);
+    return why == CountError::Overflow;
+  }
   const std::uint64_t kMax = std::numeric_limits<std::uint64_t>::max();
   o.mode = mode;
   o.count.n = c->n > kMax / unit ? kMax : c->n * unit;
@@ -193,7 +247,8 @@ ParseOutcome parse(int argc, char** argv, Options& o, std::string& error) {
   args.push_back(nullptr);
   optind = 0; // a full reset, so that parse can run more than once (tests)
   opterr = 1;
-  if (obsolete_count(argc, args.data(), o)) {
+  if (obsolete_count(argc, args.data(), o, error)) {
+    if (!error.empty()) return ParseOutcome::BadValue;
     args.erase(args.begin() + 1);
     --argc;
   }
@@ -203,10 +258,10 @@ ParseOutcome parse(int argc, char** argv, Options& o, std::string& error) {
   while ((c = getopt_long(argc, args.data(), "c:n:fFqvu0123456789", kLong, nullptr)) != -1) {
     switch (c) {
     case 'n':
-      if (!set_count(o, Mode::Lines, optarg, error)) return ParseOutcome::UsageError;
+      if (!set_count(o, Mode::Lines, optarg, error)) return ParseOutcome::BadValue;
       break;
     case 'c':
-      if (!set_count(o, Mode::Bytes, optarg, error)) return ParseOutcome::UsageError;
+      if (!set_count(o, Mode::Bytes, optarg, error)) return ParseOutcome::BadValue;
       break;
     case 'f': o.follow = Follow::Descriptor; break;
     case 'F':
@@ -259,18 +314,27 @@ ParseOutcome parse(int argc, char** argv, Options& o, std::string& error) {
   for (int i = optind; i < argc; ++i)
     o.files.emplace_back(args[static_cast<std::size_t>(i)]);
   if (have_pid) {
-    auto p = parse_count(pid_text);
-    if (!p || p->from_start || pid_text.find_first_not_of("0123456789 ") != std::string::npos ||
-        p->n == 0 || p->n > 0x3fffffff) {
-      error = "invalid PID: '" + pid_text + "'";
-      return ParseOutcome::UsageError;
+    // tail's --pid: a plain decimal (blanks and a '+' before it allowed, no
+    // suffix) from 0 to INT_MAX; 0 is no process at all.
+    std::string_view t = pid_text;
+    std::size_t at = t.find_first_not_of(" \t\n\v\f\r");
+    std::string_view digits = at == std::string_view::npos ? "" : t.substr(at);
+    if (digits.starts_with('+')) digits.remove_prefix(1);
+    CountError why = CountError::Invalid;
+    std::optional<Count> p;
+    if (!digits.empty() && digits.find_first_not_of("0123456789") == std::string_view::npos)
+      p = parse_count(t, &why);
+    if (!p || p->n > static_cast<std::uint64_t>(std::numeric_limits<int>::max())) {
+      error = "invalid PID: " + tools::quote_value(pid_text);
+      if (p || why == CountError::Overflow) error += std::string(": ") + std::strerror(EOVERFLOW);
+      return ParseOutcome::BadValue;
     }
-    o.pid = static_cast<pid_t>(p->n);
+    if (p->n != 0) o.pid = static_cast<pid_t>(p->n);
   }
   if (have_idle) {
     o.idle_timeout = parse_duration(idle_text);
     if (!o.idle_timeout) {
-      error = "invalid duration: '" + idle_text + "'";
+      error = "invalid duration: " + tools::quote_value(idle_text);
       return ParseOutcome::UsageError;
     }
   }

@@ -35,17 +35,23 @@ struct Options {
   std::optional<std::chrono::nanoseconds> idle_timeout;
 };
 
-enum class ParseOutcome { Run, Help, Version, UsageError };
+// BadValue: a count or PID tail refuses with one line and no "Try ...".
+enum class ParseOutcome { Run, Help, Version, UsageError, BadValue };
 
 // Fills `opts` from the command line. On UsageError, `error` is the line to
 // print after "acat: " (empty when getopt has printed it already).
 ParseOutcome parse(int argc, char** argv, Options& opts, std::string& error);
 const char* help_text();
 
-// "[+|-]N[suffix]" with tail's multipliers: b 512; k K m M G T P E Z Y R Q
-// powers of 1024, with a B after them (kB, MB) of 1000, with iB (KiB) of
-// 1024. Leading blanks are skipped. Gives nothing when the text is not a count.
-std::optional<Count> parse_count(std::string_view text);
+// Why a count was refused: not a count, or too big (tail adds "Value too
+// large for defined data type").
+enum class CountError { Invalid, Overflow };
+
+// "[+|-]N[suffix]" as tail reads it (see options.cpp for the grammar):
+// b 512; k K m M G T P E Z Y powers of 1024, with B or D after them (kB,
+// MD) of 1000, with iB (KiB) of 1024. Gives nothing, and why, when the
+// text is not a count tail takes.
+std::optional<Count> parse_count(std::string_view text, CountError* why = nullptr);
 
 // "N[.M][ms|s|m|h|d]", seconds by default, as timeout(1) reads it.
 std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text);

@@ -8,6 +8,7 @@
 #include "aio/ops.hpp"
 #include "aio/race.hpp"
 #include "aio/sync.hpp"
+#include "quote.hpp"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -35,6 +36,12 @@ aio::Task<bool> stdout_closed() {
   co_return false;
 }
 
+bool is_directory(const Input& in) {
+  if (in.kind != Kind::Other || !in.fd) return false;
+  auto st = stat_fd(in.fd.get());
+  return st && S_ISDIR(st->st_mode);
+}
+
 // cat's refusal: a file copied onto its own end would grow until the disk
 // is full. Allowed when nothing is left to read (`acat f > f`: the shell
 // emptied it).
@@ -51,7 +58,7 @@ aio::Task<aio::Result<void>> work(Context& ctx, std::vector<std::unique_ptr<Inpu
     auto opened = co_await open_input(*in, following);
     if (!opened) {
       if (opened.cancelled()) co_return opened.error();
-      ctx.report(in->src.name, opened.error());
+      ctx.report_open(*in, opened.error());
       // -F waits for it to appear; otherwise it is skipped like cat does.
       if (!(o.follow == Follow::Name && o.retry) || in->is_stdin()) in->done = true;
       continue;
@@ -59,7 +66,7 @@ aio::Task<aio::Result<void>> work(Context& ctx, std::vector<std::unique_ptr<Inpu
     // A followed FIFO has no end to take the tail of: it is only streamed.
     if (following && in->kind == Kind::Fifo) continue;
     if (o.mode == Mode::Cat && copies_onto_itself(ctx, *in)) {
-      ctx.note(in->src.name + ": input file is output file");
+      ctx.note(ctx.quoted(*in) + ": input file is output file");
       ctx.had_error = true;
       in->fd.reset();
       in->done = true;
@@ -67,6 +74,17 @@ aio::Task<aio::Result<void>> work(Context& ctx, std::vector<std::unique_ptr<Inpu
     }
     if (auto h = co_await ctx.out.header(in->src); !h) co_return h;
     if (auto w = co_await first_pass(ctx, *in); !w) co_return w;
+    if (following && is_directory(*in)) {
+      // tail's words. With -F it waits for the name to become a file.
+      bool wait = o.follow == Follow::Name && o.retry && !in->is_stdin();
+      ctx.note(tools::quote_if_needed(in->src.name) + ": cannot follow end of this type of file" +
+               (wait ? "" : "; giving up on this name"));
+      ctx.had_error = true;
+      in->fd.reset();
+      in->done = !wait;
+      in->untailable = wait;
+      continue;
+    }
     if (!following) {
       if (auto w = co_await ctx.out.end_of(in->src); !w) co_return w;
       // Reads at explicit offsets leave the file offset alone; cat's and
@@ -91,6 +109,13 @@ static bool stdout_unwritable() {
 }
 
 aio::Task<int> run(const Options& opts) {
+  // tail's warnings for options that do nothing without a follow.
+  if (opts.retry && opts.follow == Follow::None)
+    fmt::print(stderr, "acat: warning: --retry ignored; --retry is useful only when following\n");
+  else if (opts.retry && opts.follow == Follow::Descriptor)
+    fmt::print(stderr, "acat: warning: --retry only effective for the initial open\n");
+  if (opts.pid && opts.follow == Follow::None)
+    fmt::print(stderr, "acat: warning: PID ignored; --pid=PID is useful only when following\n");
   // cat says so before reading anything, and tail before following (it
   // would wait forever to write nowhere); tail alone only fails to write.
   if ((opts.mode == Mode::Cat || opts.follow != Follow::None) && stdout_unwritable()) {

@@ -2,6 +2,7 @@
 
 #include "aio/ops.hpp"
 #include "aio/scope.hpp"
+#include "quote.hpp"
 
 #include <algorithm>
 #include <cstring>
@@ -50,36 +51,76 @@ std::span<const std::byte> Skipper::feed(std::span<const std::byte> data) {
 }
 
 void Keeper::feed(std::span<const std::byte> data) {
-  if (data.empty() || n_ == 0) return;
-  std::uint64_t nl = lines_ ? count_newlines(data) : 0;
-  chunks_.push_back({std::string(reinterpret_cast<const char*>(data.data()), data.size()), nl});
-  newlines_ += nl;
-  held_ += data.size();
-  // Drop whole chunks the answer cannot reach: for lines, the rest still
-  // holds more than N newlines, so the last N lines start inside it.
+  if (n_ == 0) return;
+  while (!data.empty()) {
+    if (chunks_.empty() || chunks_.back().size == chunk_) {
+      chunks_.push_back({std::make_unique_for_overwrite<std::byte[]>(chunk_), 0, 0});
+      // A new chunk is where old ones may have become useless.
+      trim();
+    }
+    Chunk& c = chunks_.back();
+    std::size_t take = std::min(chunk_ - c.size, data.size());
+    std::memcpy(c.bytes.get() + c.size, data.data(), take);
+    std::uint64_t nl = lines_ ? count_newlines(data.first(take)) : 0;
+    c.size += take;
+    c.newlines += nl;
+    newlines_ += nl;
+    held_ += take;
+    data = data.subspan(take);
+  }
+  trim();
+}
+
+// Drops whole chunks the answer cannot reach: for lines, the rest still
+// holds more than N newlines, so the last N lines start inside it; for
+// bytes, the rest holds N bytes.
+void Keeper::trim() {
   while (chunks_.size() > 1) {
     const Chunk& f = chunks_.front();
-    bool drop = lines_ ? newlines_ - f.newlines > n_ : held_ - f.bytes.size() >= n_;
+    bool drop = lines_ ? newlines_ - f.newlines > n_ : held_ - f.size >= n_;
     if (!drop) break;
     newlines_ -= f.newlines;
-    held_ -= f.bytes.size();
+    held_ -= f.size;
     chunks_.pop_front();
   }
 }
 
-std::string Keeper::take() {
+std::vector<std::span<const std::byte>> Keeper::last() const {
+  std::vector<std::span<const std::byte>> out;
+  if (n_ == 0 || held_ == 0) return out;
+  // Offset of the answer's first byte among the bytes held.
+  std::uint64_t start = 0;
+  if (!lines_) {
+    start = held_ > n_ ? held_ - n_ : 0;
+  } else {
+    BackScanner scan(n_, held_);
+    std::uint64_t end = held_;
+    for (auto it = chunks_.rbegin(); it != chunks_.rend(); ++it) {
+      std::uint64_t base = end - it->size;
+      if (auto s = scan.feed(std::span<const std::byte>(it->bytes.get(), it->size), base)) {
+        start = *s;
+        break;
+      }
+      end = base;
+    }
+  }
+  std::uint64_t base = 0;
+  for (const auto& c : chunks_) {
+    std::uint64_t end = base + c.size;
+    if (end > start) {
+      std::size_t from = start > base ? static_cast<std::size_t>(start - base) : 0;
+      out.emplace_back(c.bytes.get() + from, c.size - from);
+    }
+    base = end;
+  }
+  return out;
+}
+
+std::string Keeper::take() const {
   std::string all;
-  all.reserve(held_);
-  for (auto& c : chunks_)
-    all += c.bytes;
-  chunks_.clear();
-  held_ = 0;
-  newlines_ = 0;
-  if (n_ == 0) return {};
-  if (!lines_) return all.size() > n_ ? all.substr(all.size() - n_) : all;
-  BackScanner scan(n_, all.size());
-  auto start = scan.feed(std::as_bytes(std::span(all.data(), all.size())), 0);
-  return all.substr(static_cast<std::size_t>(start.value_or(0)));
+  for (auto s : last())
+    all.append(reinterpret_cast<const char*>(s.data()), s.size());
+  return all;
 }
 
 aio::Task<aio::Result<void>> copy_to_end(Context& ctx, Input& in, std::optional<Skipper>* skip) {
@@ -127,7 +168,7 @@ aio::Task<aio::Result<void>> copy_to_end(Context& ctx, Input& in, std::optional<
   }
   if (!r) {
     if (r.cancelled()) co_return r.error();
-    ctx.report(in.src.name, r.error());
+    ctx.report_read(in, r.error());
     in.done = true;
   }
   co_return aio::Result<void>{};
@@ -168,15 +209,16 @@ aio::Task<aio::Result<void>> keep_last(Context& ctx, Input& in) {
     auto r = co_await read_some(in, std::span(buf.get(), kBackBlock));
     if (!r) {
       if (r.cancelled()) co_return r.error();
-      ctx.report(in.src.name, r.error());
+      ctx.report_read(in, r.error());
       in.done = true;
       break;
     }
     if (*r == 0) break;
     keep.feed(std::span(buf.get(), *r));
   }
-  std::string tail = keep.take();
-  co_return co_await ctx.out.emit(in.src, std::as_bytes(std::span(tail.data(), tail.size())));
+  for (auto part : keep.last())
+    if (auto w = co_await ctx.out.emit(in.src, part); !w) co_return w;
+  co_return aio::Result<void>{};
 }
 
 // `in.end` is the size seen at the start when it can be trusted (else
@@ -199,7 +241,7 @@ aio::Task<aio::Result<void>> tail_pass(Context& ctx, Input& in) {
     auto start = co_await tail_start(in, o.count, o.mode, in.end);
     if (!start) {
       if (start.cancelled()) co_return start.error();
-      ctx.report(in.src.name, start.error());
+      ctx.report_read(in, start.error());
       in.done = true;
       co_return aio::Result<void>{};
     }
@@ -216,7 +258,7 @@ aio::Task<aio::Result<void>> first_pass(Context& ctx, Input& in) {
   if (in.kind == Kind::Regular) {
     auto st = stat_fd(in.fd.get());
     if (!st) {
-      ctx.report(in.src.name, st.error());
+      ctx.report("cannot fstat " + tools::quote(in.src.name), st.error());
       in.done = true;
       co_return aio::Result<void>{};
     }

@@ -31,6 +31,8 @@
 
 namespace acp {
 
+using tools::quote; // tools/common: quoted as GNU quotes, shared with acat
+
 namespace {
 
 // copy_file_range is called for at most this much at a time, then the loop

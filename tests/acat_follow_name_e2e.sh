@@ -1,0 +1,246 @@
+#!/usr/bin/env bash
+# Following by name (-F, --follow=name [--retry]) in the cases where tail
+# recovers, and tail's warnings: each scenario runs with GNU tail and with
+# acat side by side (each in a directory of its own, at the same time), and
+# their stdout, stderr (program name aside) and exit codes must be equal.
+# Steps wait for what they need (polls of up to 20 s), never for a fixed
+# time; a last settle of 2.5 s lets a poll (tail's and acat's: 1 s) be seen.
+# Usage: acat_follow_name_e2e.sh path/to/acat
+set -u
+HERE=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
+ACAT=$(readlink -f "$1")
+T=$(mktemp -d "$PWD/acat-name.XXXXXX" 2>/dev/null || mktemp -d /tmp/acat-name.XXXXXX)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+  rm -rf "$T"
+}
+trap cleanup EXIT
+# shellcheck source=e2e_lib.sh
+source "$HERE/e2e_lib.sh"
+
+# wait_for FILE TEXT: FILE holds TEXT within 20 s (else the scenario fails).
+wait_for() {
+  local i
+  for ((i = 0; i < 400; i++)); do
+    grep -qF -- "$2" "$1" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  echo "timed out waiting for '$2' in $1" >>steps.log
+  return 1
+}
+# ended_in PID: the process ends by itself within 20 s (else it is killed).
+ended_in() {
+  local i
+  for ((i = 0; i < 400; i++)); do
+    kill -0 "$1" 2>/dev/null || return 0
+    sleep 0.05
+  done
+  kill -9 "$1" 2>/dev/null
+  return 1
+}
+
+# scenario NAME SETUP STEPS ARGS...: in a fresh directory, SETUP (shell
+# code), then the tool with ARGS in the background (stdout to out, stderr
+# to err), then STEPS (shell code using $tool_pid and wait_for), then, if
+# the tool still runs, a settle and SIGTERM. Run for tail and for acat at
+# once; then compared.
+scenario() {
+  local name=$1 setup=$2 steps=$3
+  shift 3
+  local tool dir
+  local -A pid
+  for tool in tail acat; do
+    dir="$T/$name.$tool"
+    mkdir -p "$dir"
+    (
+      cd "$dir" || exit 1
+      eval "$setup"
+      local bin=tail
+      [[ $tool == acat ]] && bin=$ACAT
+      "$bin" "$@" >out 2>err &
+      tool_pid=$!
+      eval "$steps"
+      if kill -0 $tool_pid 2>/dev/null; then
+        sleep 2.5
+        kill -TERM $tool_pid
+      fi
+      wait $tool_pid
+      echo $? >rc
+    ) &
+    pid[$tool]=$!
+    PIDS+=("${pid[$tool]}")
+  done
+  wait "${pid[tail]}" "${pid[acat]}"
+  local g="$T/$name.tail" a="$T/$name.acat"
+  sed -i 's/^tail: /PROG: /' "$g/err"
+  sed -i 's/^acat: /PROG: /' "$a/err"
+  if [[ -s $g/steps.log || -s $a/steps.log ]]; then
+    fail "$name: a step timed out: $(cat "$g/steps.log" "$a/steps.log" 2>/dev/null)"
+  fi
+  eq "$name: exit code" "$(cat "$a/rc")" "$(cat "$g/rc")"
+  if cmp -s "$g/out" "$a/out"; then ok; else
+    fail "$name: stdout '$(cat "$a/out")', tail's '$(cat "$g/out")'"
+  fi
+  # Where GNU's own messages vary from run to run: checked apart.
+  [[ -n ${OWN_STDERR:-} ]] && return
+  if cmp -s "$g/err" "$a/err"; then ok; else
+    fail "$name: stderr '$(cat "$a/err")', tail's '$(cat "$g/err")'"
+  fi
+}
+
+# A name whose directory does not exist yet: it is waited for.
+scenario missing_parent ":" \
+  'wait_for err "cannot open"; mkdir nodir; echo hello >nodir/x; wait_for out hello' \
+  -F nodir/x
+# A dangling symbolic link: followed once its target appears, and after.
+scenario dangling_symlink "ln -s target link" \
+  'wait_for err "cannot open"; echo one >target; wait_for out one; echo two >>target; wait_for out two' \
+  -F link
+# The directory removed and made again: the parent chain is watched, not
+# the old directory's inode.
+scenario dir_recreated "mkdir dd; echo a >dd/f" \
+  'wait_for out a; rm -r dd; wait_for err inaccessible; mkdir dd; echo b >dd/f; wait_for out b' \
+  -F dd/f
+# -F of a directory: tail warns and keeps watching the name.
+scenario directory_then_file "mkdir d4" \
+  'wait_for err "cannot follow"; rmdir d4; echo c >d4; wait_for out c' \
+  -F d4
+# A followed file replaced by a directory under -F, then by a file again.
+# tail's messages here vary from run to run (seen: "has become accessible"
+# or "has appeared" at the end, and once "cannot watch 'f'"): stdout and
+# exit codes are compared, and acat's messages checked on their own.
+OWN_STDERR=1 scenario file_then_directory "echo a >f" \
+  'wait_for out a; rm f; wait_for err inaccessible; mkdir f; wait_for err untailable; rmdir f; echo b >f; wait_for out b' \
+  -F f
+eq "file_then_directory: acat's messages" "$(cat "$T/file_then_directory.acat/err")" \
+  "PROG: 'f' has become inaccessible: No such file or directory
+PROG: 'f' has been replaced with an untailable file
+PROG: 'f' has become accessible"
+# --follow=name without --retry: the only file removed ends it, exit 1.
+scenario only_file_removed "echo x >f5" \
+  'wait_for out x; rm f5; ended_in $tool_pid' \
+  --follow=name f5
+# -f of a directory: given up, "no files remaining", exit 1.
+scenario follow_directory "mkdir d" 'ended_in $tool_pid' -f d
+scenario follow_missing ":" 'ended_in $tool_pid' -f missing
+# Rotation by rename under -F still says what tail says.
+scenario renamed_and_recreated "echo a >log" \
+  'wait_for out a; mv log log.1; wait_for err inaccessible; echo b >log; wait_for out b; echo c >>log; wait_for out c' \
+  -F log
+
+# tail's warnings for options that do nothing here.
+scenario retry_without_follow "echo x >f" 'ended_in $tool_pid' --retry f
+scenario pid_without_follow "echo x >f" 'ended_in $tool_pid' --pid=1 f
+scenario retry_by_descriptor "echo x >f" 'wait_for err warning' -f --retry f
+
+# ---- no inotify to be had: follow by polling, with tail's warning
+# A user namespace of our own where inotify instances are limited to 0
+# (user.max_inotify_instances is per namespace): nothing else is touched.
+if unshare -Ur sh -c 'echo 0 >/proc/sys/user/max_inotify_instances' 2>/dev/null; then
+  # The tool runs inside the namespace; the test drives it from outside.
+  cat >"$T/noinotify" <<'EOF'
+#!/bin/sh
+echo 0 >/proc/sys/user/max_inotify_instances || exit 99
+exec "$@"
+EOF
+  chmod +x "$T/noinotify"
+  # One run with no inotify instance, one with no inotify watch, for
+  # -f and for -F.
+  cat >"$T/nowatches" <<'EOF'
+#!/bin/sh
+echo 0 >/proc/sys/user/max_inotify_watches || exit 99
+exec "$@"
+EOF
+  chmod +x "$T/nowatches"
+  for limit in noinotify nowatches; do
+  for how in -f -F; do
+  for tool in tail acat; do
+    dir="$T/polling.$limit$how.$tool"
+    mkdir -p "$dir"
+    (
+      cd "$dir" || exit 1
+      echo one >f
+      bin=tail
+      [[ $tool == acat ]] && bin=$ACAT
+      unshare -Ur "$T/$limit" "$bin" $how f >out 2>err &
+      p=$!
+      wait_for out one
+      echo two >>f
+      wait_for out two
+      : >f # truncated
+      echo three >>f
+      wait_for out three
+      kill -TERM $p
+      wait $p
+      echo $? >rc
+    ) &
+    PIDS+=($!)
+  done
+  wait
+  g="$T/polling.$limit$how.tail" a="$T/polling.$limit$how.acat"
+  sed -i 's/^tail: /PROG: /' "$g/err"
+  sed -i 's/^acat: /PROG: /' "$a/err"
+  [[ -s $g/steps.log || -s $a/steps.log ]] && fail "polling ($limit $how): a step timed out"
+  eq "polling ($limit $how): exit code" "$(cat "$a/rc")" "$(cat "$g/rc")"
+  eq "polling ($limit $how): stdout" "$(cat "$a/out")" "$(cat "$g/out")"
+  eq "polling ($limit $how): stderr" "$(cat "$a/err")" "$(cat "$g/err")"
+  done
+  done
+else
+  echo "skipped: polling without inotify (cannot make a user namespace here)"
+fi
+
+# ---- no descriptor left for inotify (RLIMIT_NOFILE): polling, not an exit
+# The smallest descriptor limit (soft = hard: acat raises its soft limit to
+# the hard one) at which acat can open the file is one at which inotify
+# cannot be had; how many that is depends on the backend's own descriptors.
+# Not under the sanitizers: their runtime needs descriptors of its own (UBSan
+# opens a pipe to check memory it reads) and reports false errors when the
+# limit leaves it none.
+if grep -q -e __asan_init -e __ubsan_handle "$ACAT"; then
+  echo "skipped: fd limit case (a sanitizer build: its runtime needs descriptors of its own)"
+elif command -v prlimit >/dev/null; then
+  dir="$T/fdlimit"
+  mkdir -p "$dir"
+  (
+    cd "$dir" || exit 1
+    found=0
+    for n in $(seq 4 16); do
+      echo one >f
+      prlimit --nofile=$n:$n "$ACAT" -f f >out 2>err &
+      p=$!
+      # Until it printed the file, or gave up on it (ended).
+      for ((i = 0; i < 400; i++)); do
+        grep -q one out 2>/dev/null && break
+        kill -0 $p 2>/dev/null || break
+        sleep 0.05
+      done
+      if grep -q one out; then
+        found=$n
+        echo two >>f
+        wait_for out two
+        kill -TERM $p
+        wait $p
+        echo $? >rc
+        break
+      fi
+      ended_in $p
+    done
+    echo $found >limit
+  )
+  if [[ $(cat "$dir/limit") == 0 ]]; then
+    fail "fd limit: acat opened the file at no limit from 4 to 16"
+  else
+    eq "fd limit $(cat "$dir/limit"): warning" "$(cat "$dir/err")" \
+      "acat: inotify cannot be used, reverting to polling: Too many open files"
+    eq "fd limit: followed by polling" "$(cat "$dir/out")" "one
+two"
+    eq "fd limit: ended by SIGTERM" "$(cat "$dir/rc")" 143
+  fi
+else
+  echo "skipped: fd limit case (no prlimit)"
+fi
+
+echo "acat follow-name e2e: $PASSES passed, $FAILS failed"
+[[ $FAILS -eq 0 ]]
