@@ -40,13 +40,16 @@ int main(int argc, char** argv) {
   if (::epoll_ctl(ep, EPOLL_CTL_ADD, ino, &ev) != 0) die("epoll_ctl");
   static char buf[1 << 17];
   alignas(8) char events[256];
+  bool pending = false; // an event already read by the try below
   for (;;) {
-    epoll_event got{};
-    if (::epoll_wait(ep, &got, 1, -1) < 0) {
-      if (errno == EINTR) continue;
-      die("epoll_wait");
+    if (!pending) {
+      epoll_event got{};
+      if (::epoll_wait(ep, &got, 1, -1) < 0) {
+        if (errno == EINTR) continue;
+        die("epoll_wait");
+      }
+      if (::read(ino, events, sizeof events) < 0 && errno != EAGAIN) die("read inotify");
     }
-    if (::read(ino, events, sizeof events) < 0 && errno != EAGAIN) die("read inotify");
     (void)::fcntl(file, F_GETFL);
     iovec iov{buf, sizeof buf};
     const ssize_t n = ::preadv2(file, &iov, 1, pos, 0);
@@ -60,8 +63,12 @@ int main(int argc, char** argv) {
       if (::pwritev2(1, &out, 1, -1, 0) != n) die("write");
     }
     // The next event is tried first, then the registration re-armed.
+    // (An event found here is handled without waiting: the registration
+    // is still disarmed, so waiting would never end.)
     (void)::fcntl(ino, F_GETFL);
-    if (::read(ino, events, sizeof events) >= 0 || errno != EAGAIN) continue;
+    pending = ::read(ino, events, sizeof events) >= 0;
+    if (pending) continue;
+    if (errno != EAGAIN) die("read inotify");
     if (::epoll_ctl(ep, EPOLL_CTL_MOD, ino, &ev) != 0) die("epoll_ctl");
   }
 }

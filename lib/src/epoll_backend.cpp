@@ -17,7 +17,6 @@
 #include <cstring>
 #include <deque>
 #include <map>
-#include <unordered_map>
 
 namespace aio {
 namespace {
@@ -92,12 +91,111 @@ struct EpollBackend::FdWait {
   std::array<unsigned, 32> wanted{};
 };
 
+namespace {
+
+// Waiting requests by user_data, for cancels: open addressing with linear
+// probing and backward-shift deletion. A follower's every line adds its
+// inotify read here and takes it out again; an unordered_map allocated and
+// freed a node for that each time, one more cold line to touch per wake-up.
+class WaitIndex {
+public:
+  std::size_t size() const noexcept { return count_; }
+  bool empty() const noexcept { return count_ == 0; }
+
+  EpollBackend::Request* find(std::uint64_t key) const noexcept {
+    for (std::size_t i = home(key);; i = (i + 1) & mask())
+      if (slots_[i].r == nullptr || slots_[i].key == key) return slots_[i].r;
+  }
+
+  // As map[key] = r: a second request with the same user_data replaces the first.
+  void set(std::uint64_t key, EpollBackend::Request* r) {
+    if (2 * (count_ + 1) > slots_.size()) grow();
+    std::size_t i = home(key);
+    while (slots_[i].r != nullptr && slots_[i].key != key)
+      i = (i + 1) & mask();
+    if (slots_[i].r == nullptr) ++count_;
+    slots_[i] = {key, r};
+  }
+
+  void erase(std::uint64_t key) noexcept {
+    std::size_t i = home(key);
+    while (slots_[i].key != key || slots_[i].r == nullptr) {
+      if (slots_[i].r == nullptr) return;
+      i = (i + 1) & mask();
+    }
+    --count_;
+    // Pull back every later entry of the run that may sit in the hole, so a
+    // lookup never stops at an empty slot before its key.
+    for (std::size_t j = i;;) {
+      slots_[i].r = nullptr;
+      for (;;) {
+        j = (j + 1) & mask();
+        if (slots_[j].r == nullptr) return;
+        const std::size_t h = home(slots_[j].key);
+        const bool stays = i <= j ? (i < h && h <= j) : (i < h || h <= j);
+        if (!stays) break;
+      }
+      slots_[i] = slots_[j];
+      i = j;
+    }
+  }
+
+  // Calls f(request) for each entry until f returns false.
+  template <class F> void each(F f) const {
+    for (const Slot& s : slots_)
+      if (s.r != nullptr && !f(s.r)) return;
+  }
+
+private:
+  struct Slot {
+    std::uint64_t key = 0;
+    EpollBackend::Request* r = nullptr; // null: empty
+  };
+  std::size_t mask() const noexcept { return slots_.size() - 1; }
+  std::size_t home(std::uint64_t k) const noexcept {
+    k ^= k >> 33; // user_data are mostly aligned addresses: mix the bits
+    k *= 0xff51afd7ed558ccdULL;
+    k ^= k >> 33;
+    return static_cast<std::size_t>(k) & mask();
+  }
+  void grow() {
+    std::vector<Slot> old(2 * slots_.size());
+    old.swap(slots_);
+    count_ = 0;
+    for (const Slot& s : old)
+      if (s.r != nullptr) set(s.key, s.r);
+  }
+
+  std::vector<Slot> slots_ = std::vector<Slot>(64); // a power of two
+  std::size_t count_ = 0;
+};
+
+} // namespace
+
 struct EpollBackend::Impl {
   std::deque<Request> pool; // stable addresses
   std::vector<Request*> free;
-  std::unordered_map<std::uint64_t, Request*> by_data; // waiting, by user_data
-  std::unordered_map<int, FdWait> fds;                 // node-based: stable
+  WaitIndex by_data; // waiting, by user_data
+  // By fd number, allocated on an fd's first wait and kept (reset, not
+  // freed) after: a follower's wake-up finds its fd's waiters with one
+  // load, where a hash map took a division and two dependent cold loads.
+  std::vector<std::unique_ptr<FdWait>> fds;
+  std::vector<Request*> run; // poll_once's scratch: no allocation per wake-up
   std::multimap<Clock::time_point, Request*> timers;
+
+  FdWait* find_fd(int fd) const noexcept {
+    const auto i = static_cast<std::size_t>(fd);
+    return fd >= 0 && i < fds.size() ? fds[i].get() : nullptr;
+  }
+  FdWait& fd_wait(int fd) {
+    const auto i = static_cast<std::size_t>(fd);
+    if (i >= fds.size()) fds.resize(i + 1);
+    if (fds[i] == nullptr) {
+      fds[i] = std::make_unique<FdWait>();
+      fds[i]->fd = fd;
+    }
+    return *fds[i];
+  }
 };
 
 Result<std::unique_ptr<EpollBackend>> EpollBackend::create(unsigned entries) {
@@ -123,7 +221,7 @@ io_uring_sqe* EpollBackend::get_sqe() noexcept {
 
 std::size_t EpollBackend::registered_fds() const noexcept {
   return static_cast<std::size_t>(std::count_if(impl_->fds.begin(), impl_->fds.end(),
-                                                [](const auto& e) { return e.second.armed != 0; }));
+                                                [](const auto& w) { return w && w->armed != 0; }));
 }
 std::size_t EpollBackend::waiting() const noexcept { return impl_->by_data.size(); }
 
@@ -223,7 +321,7 @@ void EpollBackend::issue(Request* r) noexcept {
     r->timed = true;
     r->timer = impl_->timers.emplace(at, r);
     r->known = true;
-    impl_->by_data[s.user_data] = r;
+    impl_->by_data.set(s.user_data, r);
     return;
   }
   case IORING_OP_ASYNC_CANCEL:
@@ -380,9 +478,8 @@ bool EpollBackend::attempt(Request* r, bool readable) noexcept {
 }
 
 void EpollBackend::wait_fd(Request* r, int fd, std::uint32_t events) noexcept {
-  auto [it, fresh] = impl_->fds.try_emplace(fd);
-  FdWait& w = it->second;
-  if (fresh) w.fd = fd;
+  if (fd < 0) return complete(r, -EBADF);
+  FdWait& w = impl_->fd_wait(fd);
   w.waiters.push_back(r);
   r->fdw = &w;
   r->events = events;
@@ -390,7 +487,7 @@ void EpollBackend::wait_fd(Request* r, int fd, std::uint32_t events) noexcept {
     if ((events >> b & 1U) != 0) ++w.wanted[b];
   if (!r->known) {
     r->known = true;
-    impl_->by_data[r->sqe.user_data] = r;
+    impl_->by_data.set(r->sqe.user_data, r);
   }
   update_interest(w);
 }
@@ -415,7 +512,8 @@ void EpollBackend::update_interest(FdWait& w) noexcept {
   if (want == w.armed) return;
   if (want == 0) {
     (void)::epoll_ctl(epfd_, EPOLL_CTL_DEL, w.fd, nullptr);
-    impl_->fds.erase(w.fd);
+    w.armed = 0;
+    w.present = false;
     return;
   }
   epoll_event ev{};
@@ -436,11 +534,12 @@ void EpollBackend::update_interest(FdWait& w) noexcept {
   // Cannot be waited for (EPERM: not pollable; EBADF): fail the waiters
   // rather than wait forever.
   const int err = errno;
-  const int fd = w.fd;
   std::vector<Request*> stuck;
   stuck.swap(w.waiters);
-  if (w.present) (void)::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
-  impl_->fds.erase(fd);
+  if (w.present) (void)::epoll_ctl(epfd_, EPOLL_CTL_DEL, w.fd, nullptr);
+  w.armed = 0;
+  w.present = false;
+  w.wanted = {};
   for (Request* r : stuck) {
     r->fdw = nullptr;
     complete(r, -err);
@@ -449,10 +548,11 @@ void EpollBackend::update_interest(FdWait& w) noexcept {
 
 // Before the backend closes `fd`: its kept registration goes with it.
 void EpollBackend::forget_fd(int fd) noexcept {
-  auto it = impl_->fds.find(fd);
-  if (it == impl_->fds.end() || !it->second.waiters.empty()) return;
-  if (it->second.present) (void)::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
-  impl_->fds.erase(it);
+  FdWait* w = impl_->find_fd(fd);
+  if (w == nullptr || !w->waiters.empty()) return;
+  if (w->present) (void)::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+  w->armed = 0;
+  w->present = false;
 }
 
 void EpollBackend::cancel(const io_uring_sqe& s) noexcept {
@@ -460,12 +560,12 @@ void EpollBackend::cancel(const io_uring_sqe& s) noexcept {
   const bool all = (f & (IORING_ASYNC_CANCEL_ALL | IORING_ASYNC_CANCEL_ANY)) != 0;
   std::vector<Request*> targets;
   if ((f & (IORING_ASYNC_CANCEL_ANY | IORING_ASYNC_CANCEL_FD)) != 0) {
-    for (auto& [ud, r] : impl_->by_data) {
+    impl_->by_data.each([&](Request* r) {
       if ((f & IORING_ASYNC_CANCEL_ANY) != 0 || r->sqe.fd == s.fd) targets.push_back(r);
-      if (!all && !targets.empty()) break;
-    }
-  } else if (auto it = impl_->by_data.find(s.addr); it != impl_->by_data.end()) {
-    targets.push_back(it->second);
+      return all || targets.empty();
+    });
+  } else if (Request* r = impl_->by_data.find(s.addr); r != nullptr) {
+    targets.push_back(r);
   }
   for (Request* r : targets)
     cancel_one(r);
@@ -523,23 +623,22 @@ void EpollBackend::poll_once(bool block) noexcept {
                  : static_cast<int>(ts.tv_sec * 1000 + (ts.tv_nsec + 999'999) / 1'000'000);
     n = ::epoll_wait(epfd_, evs, 64, ms);
   }
+  std::vector<Request*>& run = impl_->run; // attempt() never comes back here
   for (int i = 0; i < n; ++i) {
-    const int fd = evs[i].data.fd;
-    auto it = impl_->fds.find(fd);
-    if (it == impl_->fds.end()) continue;
+    FdWait* w = impl_->find_fd(evs[i].data.fd);
+    if (w == nullptr) continue;
     const std::uint32_t got = evs[i].events;
-    it->second.armed = 0; // EPOLLONESHOT: fired, so disarmed
-    std::vector<Request*> run;
-    auto& v = it->second.waiters;
-    for (Request* r : v)
+    w->armed = 0; // EPOLLONESHOT: fired, so disarmed
+    run.clear();
+    for (Request* r : w->waiters)
       if ((r->events & got) != 0 || (got & kAlways) != 0) run.push_back(r);
     for (Request* r : run)
       unwait_fd(r);
-    // Each retry completes or waits again; the fd's entry may come and go
-    // meanwhile (a linked tail issued on completion), so it is found again.
+    // Each retry completes or waits again, on this fd or another (a
+    // linked tail issued on completion); the FdWait itself stays put.
     for (Request* r : run)
       (void)attempt(r, (got & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0);
-    if (auto again = impl_->fds.find(fd); again != impl_->fds.end()) update_interest(again->second);
+    update_interest(*w);
   }
   expire_timers();
 }
