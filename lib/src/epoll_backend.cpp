@@ -635,9 +635,13 @@ void EpollBackend::poll_once(bool block) noexcept {
     for (Request* r : run)
       unwait_fd(r);
     // Each retry completes or waits again, on this fd or another (a
-    // linked tail issued on completion); the FdWait itself stays put.
+    // linked tail issued on completion); the FdWait itself stays put. A
+    // tail issued by an earlier retry may have cancelled a later one (an
+    // ASYNC_CANCEL linked behind a read): that one is over, and its
+    // Request may already serve another operation, so it is skipped.
     for (Request* r : run)
-      (void)attempt(r, (got & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0);
+      if (impl_->by_data.find(r->sqe.user_data) == r)
+        (void)attempt(r, (got & (EPOLLIN | EPOLLHUP | EPOLLERR)) != 0);
     update_interest(*w);
   }
   expire_timers();
