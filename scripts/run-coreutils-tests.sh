@@ -76,6 +76,11 @@ args=() count=no i=0 ddash=no
 while [ $# -gt 0 ]; do
   a=$1; shift; i=$((i + 1))
   if [ $ddash = yes ]; then args+=("$a"); continue; fi
+  # tail's obsolete first argument, [+-][NUM][bcl][f]; -c alone is "-c N"
+  if [ $i = 1 ] && [[ $a =~ ^[+-][0-9]*[bcl]?f?$ ]] &&
+     [[ $a =~ [0-9] || $a =~ ^[+-][bl]f?$ || $a =~ ^\+cf?$ ]]; then
+    count=yes; args+=("$a"); continue
+  fi
   case $a in
     --) ddash=yes; args+=("$a") ;;
     ---dis*) echo "${CU_TEST_NAME:-?} $a" >> "$dropped_log" ;;
@@ -84,7 +89,6 @@ while [ $# -gt 0 ]; do
       echo "${CU_TEST_NAME:-?} $a" >> "$dropped_log" ;;
     --b|--by*|--l|--li*) count=yes; args+=("$a") ;;
     --*) args+=("$a") ;;
-    [+-][0-9]*) [ $i = 1 ] && count=yes; args+=("$a") ;;
     -?*)
       # a bundle of short options: n/c take the rest or the next argument
       b=${a#-} out=-
