@@ -60,7 +60,9 @@ dropped_log=$work/logs/dropped
 # With ACAT_AS_GNU_NAME=1 (the second run of a failed test) the wrappers
 # read acat's "acat: " message prefix as "tail: "/"cat: ", so a failure that
 # is only about the program's name can be told from a real one.  (The
-# filter makes stderr a pipe, so it is not the first run.)
+# filter makes stderr a pipe that sed may flush after acat exits, so a test
+# reading stderr at once can see it empty: tail.pl's err-2 and err-5 do.
+# That is why it is not the first run.)
 name_filter='[ "${ACAT_AS_GNU_NAME:-}" = 1 ] && exec 2> >(exec sed -u "s/^acat: /$me: /;s/'"'"'acat --help'"'"'/'"'"'$me --help'"'"'/" >&2)'
 cat > "$work/src/cat" <<W
 #!/bin/bash
