@@ -11,7 +11,7 @@ add_test(NAME aiobench_units COMMAND aiobench_tests)
 find_package(Python3 COMPONENTS Interpreter)
 if(Python3_Interpreter_FOUND)
   foreach(case cli bad_input failed_row vis_rounds cancel_storm write_visibility shutdown
-               default_run plot interrupt schema_rejects)
+               default_run plot interrupt schema_rejects sqpoll)
     add_test(NAME aiobench_e2e_${case}
              COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/aiobench_e2e.py
                      $<TARGET_FILE:aiobench> ${case})

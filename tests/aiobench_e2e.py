@@ -392,5 +392,28 @@ def case_denied():
            f"a verdict names it once: {doc['verdicts']}")
 
 
+def case_sqpoll():
+    # uring-sqpoll runs only when named, in file-read only; its iou-sqp
+    # kernel thread has its own count, and the plain uring row has none.
+    doc, p = run_json("-s", "file-read", "-S", "uring,uring-sqpoll", "--pattern", "rand4k",
+                      "--mode", "buffered", "-q", "8", "--reps", "1", "-d", "0.3", "--file-size", "16")
+    check_schema(doc)
+    expect(doc["options"]["strategies"] == ["uring", "uring-sqpoll"], f"options: {doc['options']}")
+    sq = row(doc, "file-read", "uring-sqpoll", "rand4k qd8 buffered")
+    plain = row(doc, "file-read", "uring", "rand4k qd8 buffered")
+    if not uring_measured(sq) or not uring_measured(plain):
+        return
+    f, g = sq["figures"], plain["figures"]
+    expect(not sq["failed"] and f["iops"] > 0 and f["ops"] > 0 and f["errors"] == 0,
+           f"uring-sqpoll read the file: {f}")
+    expect(f["sqpoll_threads_peak"] == 1, f"uring-sqpoll: one iou-sqp thread: {f}")
+    expect(f["user_threads_peak"] == 1, f"uring-sqpoll: the iou-sqp thread is not a user thread: {f}")
+    expect(g["sqpoll_threads_peak"] == 0 and g["iops"] > 0, f"uring: no iou-sqp thread: {g}")
+    expect("iou-sqp pk" in p.stdout, "the table has the iou-sqp column")
+    # Not part of the default set nor of "all".
+    doc2, _ = run_json("-s", "shutdown", "-S", "all", "--shutdown-wait", "0.1")
+    expect("uring-sqpoll" not in doc2["options"]["strategies"], f"all leaves it out: {doc2['options']}")
+
+
 globals()["case_" + CASE]()
 print("ok", CASE)

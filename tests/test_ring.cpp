@@ -1,13 +1,16 @@
 // Ring set-up: the preferred flags on this kernel, the probe, the error text.
 #include "support.hpp"
 
+#include <dirent.h>
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <csignal>
+#include <fstream>
 #include <string>
 
 TEST_CASE("the ring is set up single-issuer with deferred task work where the kernel has it") {
@@ -95,4 +98,71 @@ TEST_CASE("an io_uring_enter error other than EINTR ends the process with its re
   REQUIRE(WIFSIGNALED(status));
   CHECK(WTERMSIG(status) == SIGABRT);
   CHECK(said.find("aio: io_uring_enter failed: Operation not supported") != std::string::npos);
+}
+
+namespace {
+// Tasks of this process named iou-sqp-*: the SQPOLL kernel thread.
+int sqpoll_threads() {
+  int n = 0;
+  DIR* d = opendir("/proc/self/task");
+  if (d == nullptr) return -1;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    std::ifstream f(std::string("/proc/self/task/") + e->d_name + "/comm");
+    std::string comm;
+    std::getline(f, comm);
+    if (comm.rfind("iou-sqp-", 0) == 0) ++n;
+  }
+  closedir(d);
+  return n;
+}
+} // namespace
+
+TEST_CASE("a runtime on an SQPOLL ring reads and cancels through its polling thread") {
+  test::ConnectedFifo fifo;
+  REQUIRE(fifo.rd.valid());
+  REQUIRE(fifo.wr.valid());
+  aio::RuntimeOptions o = aio::default_runtime_options();
+  o.ring.sqpoll = true;
+  o.backend = aio::BackendKind::Uring; // the SQPOLL ring, not the readiness backend
+  std::string why;
+  auto rt = aio::Runtime::create(o, &why);
+  if (!rt) {
+    MESSAGE("skipped: the kernel refuses an SQPOLL ring here: " << why);
+    return;
+  }
+  // The kernel thread names itself once it first runs: wait for that (up
+  // to 5 s on a loaded machine), no timing is asserted.
+  for (int i = 0; i < 500 && sqpoll_threads() == 0; ++i)
+    usleep(10000);
+  CHECK(sqpoll_threads() == 1);
+  REQUIRE(::write(fifo.wr.get(), "hello", 5) == 5);
+  std::string got;
+  int cancelled = 0, other = 0;
+  (*rt)->block_on([&]() -> aio::Task<void> {
+    std::array<std::byte, 64> buf{};
+    auto r = co_await aio::read(fifo.rd.get(), buf);
+    if (r.ok()) got.assign(reinterpret_cast<const char*>(buf.data()), r.value());
+    // A read of the now empty FIFO stays armed until it is cancelled.
+    aio::Scope scope(co_await aio::stop_token());
+    scope.spawn([](int fd, int& c, int& x) -> aio::Task<void> {
+      std::array<std::byte, 64> b{};
+      auto r2 = co_await aio::read(fd, b);
+      (r2.cancelled() ? c : x) += 1;
+    }(fifo.rd.get(), cancelled, other));
+    (void)co_await aio::nop();
+    scope.request_stop();
+    co_await scope.join();
+  }());
+  CHECK(got == "hello");
+  CHECK(cancelled == 1);
+  CHECK(other == 0);
+  CHECK((*rt)->inflight() == 0);
+  rt->reset();
+}
+
+TEST_CASE("a ring not asked for SQPOLL is not set up with it") {
+  aio::Ring ring;
+  REQUIRE(ring.init({}).ok());
+  CHECK((ring.setup_flags() & IORING_SETUP_SQPOLL) == 0);
 }

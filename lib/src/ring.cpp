@@ -17,15 +17,17 @@ void Ring::close() noexcept {
 
 Result<void> Ring::init(const RingOptions& opts, std::string* why) {
   // TASKRUN_FLAG came with COOP_TASKRUN (5.19), before DEFER_TASKRUN (6.1).
-  const unsigned attempts[] = {
-      IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
-      IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
-      0,
-  };
+  const std::vector<unsigned> attempts =
+      opts.sqpoll ? std::vector<unsigned>{IORING_SETUP_SQPOLL | IORING_SETUP_SINGLE_ISSUER,
+                                          IORING_SETUP_SQPOLL}
+                  : std::vector<unsigned>{IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+                                              IORING_SETUP_TASKRUN_FLAG,
+                                          IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG, 0};
   int ret = -EINVAL;
   for (unsigned flags : attempts) {
     io_uring_params p{};
     p.flags = flags;
+    if ((flags & IORING_SETUP_SQPOLL) != 0) p.sq_thread_idle = opts.sq_thread_idle_ms;
     // At least 2: a linked pair needs room for two operations at once
     // (the runtime lets half the CQ be operations), or it would wait forever.
     ret = io_uring_queue_init_params(std::max(opts.entries, 2U), &ring_, &p);

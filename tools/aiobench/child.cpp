@@ -177,7 +177,8 @@ int wait_for_exit(pid_t pid, std::chrono::milliseconds limit) {
 }
 
 bool collect(Child c, const std::vector<pid_t>& watch, Row& row, std::chrono::milliseconds every,
-             std::chrono::milliseconds limit, bool keep_series) {
+             std::chrono::milliseconds limit, bool keep_series,
+             std::chrono::milliseconds series_every) {
   if (c.pid < 0) {
     row.note = "could not start a child process";
     row.skipped = true;
@@ -192,14 +193,22 @@ bool collect(Child c, const std::vector<pid_t>& watch, Row& row, std::chrono::mi
     TaskCounts sum_max;
     for (pid_t p : watch) {
       TaskCounts t = task_counts(p);
-      if (t.user + t.iowq == 0) continue; // gone
+      if (t.user + t.iowq + t.other == 0) continue; // gone
       sum_max.user = std::max(sum_max.user, t.user);
       sum_max.iowq = std::max(sum_max.iowq, t.iowq);
+      sum_max.other = std::max(sum_max.other, t.other);
       s.rss_peak_kib = std::max(s.rss_peak_kib, rss_kib(p));
     }
-    if (sum_max.user + sum_max.iowq == 0) return;
+    if (sum_max.user + sum_max.iowq + sum_max.other == 0) return;
     s.peak.user = std::max(s.peak.user, sum_max.user);
     s.peak.iowq = std::max(s.peak.iowq, sum_max.iowq);
+    s.peak.other = std::max(s.peak.other, sum_max.other);
+    // Peaks take every sample; the series only one per series_every, so
+    // a fast sampler does not swell the JSON.
+    const double t = now_s() - t0;
+    if (!s.user_threads.x.empty() &&
+        t - s.user_threads.x.back() < static_cast<double>(series_every.count()) / 1000.0)
+      return;
     s.user_threads.x.push_back(now_s() - t0);
     s.user_threads.y.push_back(sum_max.user);
     s.iowq_workers.x.push_back(now_s() - t0);
@@ -236,6 +245,7 @@ bool collect(Child c, const std::vector<pid_t>& watch, Row& row, std::chrono::mi
   }
   row.set("user_threads_peak", std::max<double>(s.peak.user, row.get_or("user_threads_end", 0)));
   row.set("iowq_workers_peak", std::max<double>(s.peak.iowq, row.get_or("iowq_workers_end", 0)));
+  row.set("sqpoll_threads_peak", s.peak.other);
   if (row.get("rss_kib_peak"))
     row.set("rss_kib_peak", std::max<double>(row.get_or("rss_kib_peak", 0), s.rss_peak_kib));
   if (keep_series) {

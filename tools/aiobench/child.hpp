@@ -61,9 +61,12 @@ struct Sampled {
 // Reads `c`'s report into `row` while sampling `watch` (c.pid included)
 // every `every`; kills everything still running after `limit`. Adds the
 // *_peak figures (the maximum of the samples and the child's own end
-// figures). Returns false when the child failed (row.note says why).
+// figures; sqpoll_threads_peak: iou-sqp threads). Returns false when the
+// child failed (row.note says why). With keep_series, the thread series
+// keeps at most one point per `series_every` (0: every sample).
 bool collect(Child c, const std::vector<pid_t>& watch, Row& row, std::chrono::milliseconds every,
-             std::chrono::milliseconds limit, bool keep_series);
+             std::chrono::milliseconds limit, bool keep_series,
+             std::chrono::milliseconds series_every = std::chrono::milliseconds(0));
 
 // Reads what a child that has ended left in `fd` into `row` (figures, notes,
 // an unavailable reason); for scenarios that do not collect().

@@ -36,7 +36,7 @@ int main(int argc, char** argv) {
   app.add_option(
          "-S,--strategy", strategies,
          "strategies, comma-separated: uring, uring-rings (file-read only), pool-per-attempt, "
-         "tokio-file, epoll, sync, all")
+         "tokio-file, epoll, sync, all; uring-sqpoll (file-read only) runs only when named")
       ->delimiter(',');
   auto* rounds_opt =
       app.add_option("-r,--rounds", rounds, "rounds for cancel-storm and fifo-latency");

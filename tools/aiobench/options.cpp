@@ -49,7 +49,8 @@ std::string validate(const Options& o) {
     if (std::find(kScenarios.begin(), kScenarios.end(), s) == kScenarios.end())
       return "unknown scenario '" + s + "'";
   for (const auto& s : o.strategies)
-    if (std::find(kStrategies.begin(), kStrategies.end(), s) == kStrategies.end())
+    if (std::find(kStrategies.begin(), kStrategies.end(), s) == kStrategies.end() &&
+        std::find(kOptInStrategies.begin(), kOptInStrategies.end(), s) == kOptInStrategies.end())
       return "unknown strategy '" + s + "'";
   for (const auto& p : o.patterns)
     if (p != "rand4k" && p != "seq128k") return "unknown pattern '" + p + "'";

@@ -11,7 +11,7 @@ namespace aiobench {
 struct TaskCounts {
   int user = 0;  // threads the program created (the main thread included)
   int iowq = 0;  // io_uring's kernel workers (iou-wrk-*), tasks of the same process
-  int other = 0; // other kernel-made tasks (iou-sqp-*)
+  int other = 0; // the SQPOLL ring's kernel thread (iou-sqp-*)
 };
 
 // pid 0 means this process. Missing process: all zero.

@@ -66,7 +66,7 @@ HostFacts host_facts(const std::string& dir) {
 
 void measure(const Options& opt, const std::string& dir, Report& report) {
   Progress progress(opt.progress);
-  // uring-rings is a file-read row only: the other scenarios run without it.
+  // uring-rings and uring-sqpoll are file-read rows only: the other scenarios run without it.
   Options others = opt;
   std::erase_if(others.strategies, file_read_only);
   double t0 = now_s();

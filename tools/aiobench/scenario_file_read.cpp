@@ -83,7 +83,8 @@ void read_child(const Options& opt, const std::string& strategy, const std::stri
   em.figure("p99.9_us", percentile(out.lat_us, 99.9));
   em.figure("max_us", out.lat_us.empty() ? 0 : out.lat_us.back());
   em.figure("cpu_us_per_op", out.ops > 0 ? cpu * 1e6 / static_cast<double>(out.ops) : 0);
-  if (strategy == "uring" || strategy == "uring-rings") em.figure("iowq_cap", job.iowq_cap);
+  if (strategy == "uring" || strategy == "uring-rings" || strategy == "uring-sqpoll")
+    em.figure("iowq_cap", job.iowq_cap);
   if (strategy == "uring-rings")
     em.figure("rings", std::max(1u, std::min(opt.rings > 0 ? opt.rings : cpu_count(), job.depth)));
   if (strategy == "pool-per-attempt" || strategy == "tokio-file") {
@@ -169,9 +170,12 @@ void run_file_read(Context& ctx) {
               ReadJob job{-1, block, random, depth, size, opt.duration_s, cap};
               Child c =
                   spawn_child([&](Emitter& em) { read_child(opt, name, path, job, direct, em); });
-              collect(c, {c.pid}, row, std::chrono::milliseconds(20),
+              // Every 1 ms: io-wq workers come and go within a few ms
+              // (an idle one exits), and a 20 ms sampler missed them.
+              // The chart keeps the old 20 ms spacing.
+              collect(c, {c.pid}, row, std::chrono::milliseconds(1),
                       std::chrono::milliseconds(static_cast<long>(opt.duration_s * 1000) + 30000),
-                      true);
+                      true, std::chrono::milliseconds(20));
             }
             reps[slot].push_back(std::move(row));
           }

@@ -15,6 +15,7 @@ namespace aiobench {
 std::unique_ptr<Strategy> make_strategy(const std::string& name, const Options& o) {
   if (name == "uring") return make_uring(o);
   if (name == "uring-rings") return make_uring_rings(o);
+  if (name == "uring-sqpoll") return make_uring_sqpoll(o);
   if (name == "pool-per-attempt") return make_pool_per_attempt(o);
   if (name == "tokio-file") return make_tokio_file(o);
   if (name == "epoll") return make_epoll(o);

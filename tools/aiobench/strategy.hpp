@@ -113,6 +113,9 @@ public:
 std::unique_ptr<Strategy> make_uring(const Options& o);
 // file-read only: one ring per thread, --rings of them (0: one per CPU).
 std::unique_ptr<Strategy> make_uring_rings(const Options& o);
+// file-read on one ring set up with IORING_SETUP_SQPOLL: a kernel thread
+// (iou-sqp-PID) submits, the program's one thread only reaps.
+std::unique_ptr<Strategy> make_uring_sqpoll(const Options& o);
 std::unique_ptr<Strategy> make_pool_per_attempt(const Options& o);
 std::unique_ptr<Strategy> make_tokio_file(const Options& o);
 std::unique_ptr<Strategy> make_epoll(const Options& o);

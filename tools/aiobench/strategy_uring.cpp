@@ -22,9 +22,10 @@
 namespace aiobench {
 namespace {
 
-std::unique_ptr<aio::Runtime> make_runtime(unsigned iowq_cap) {
+std::unique_ptr<aio::Runtime> make_runtime(unsigned iowq_cap, bool sqpoll = false) {
   aio::RuntimeOptions ro = aio::default_runtime_options();
   ro.ring.max_iowq_workers = iowq_cap;
+  ro.ring.sqpoll = sqpoll;
   // Its rows are io_uring's, whatever AIO_BACKEND says: where io_uring is
   // denied they fail rather than show the readiness backend's figures.
   ro.backend = aio::BackendKind::Uring;
@@ -171,8 +172,13 @@ class UringStrategy final : public Strategy {
 public:
   // rings > 0: file-read on that many threads, each with its own ring
   // (uring-rings); 0: the one ring on the one thread.
-  UringStrategy(const Options& o, unsigned rings) : o_(o), rings_(rings) {}
-  std::string name() const override { return rings_ > 0 ? "uring-rings" : "uring"; }
+  // sqpoll: file-read on one ring with a kernel submission thread
+  // (uring-sqpoll).
+  UringStrategy(const Options& o, unsigned rings, bool sqpoll = false)
+      : o_(o), rings_(rings), sqpoll_(sqpoll) {}
+  std::string name() const override {
+    return sqpoll_ ? "uring-sqpoll" : rings_ > 0 ? "uring-rings" : "uring";
+  }
   std::string unsupported(const std::string&) const override { return ""; }
   std::string model() const override {
     return "1 thread, io_uring; lost races are cancelled in the kernel";
@@ -191,7 +197,7 @@ public:
   }
   ReadOutcome file_read(const ReadJob& job) override {
     if (rings_ > 0) return read_rings(job);
-    auto rt = make_runtime(job.iowq_cap);
+    auto rt = make_runtime(job.iowq_cap, sqpoll_);
     ReadOutcome out;
     out.lat_us.reserve(1u << 20);
     rt->block_on(read_all(job, mono_us(), 0, out));
@@ -253,6 +259,7 @@ public:
 private:
   Options o_;
   unsigned rings_;
+  bool sqpoll_;
 };
 
 } // namespace
@@ -263,6 +270,10 @@ std::unique_ptr<Strategy> make_uring(const Options& o) {
 
 std::unique_ptr<Strategy> make_uring_rings(const Options& o) {
   return std::make_unique<UringStrategy>(o, o.rings > 0 ? o.rings : cpu_count());
+}
+
+std::unique_ptr<Strategy> make_uring_sqpoll(const Options& o) {
+  return std::make_unique<UringStrategy>(o, 0, true);
 }
 
 } // namespace aiobench

@@ -17,6 +17,12 @@ struct RingOptions {
   // Cap for each of io-wq's two pools (bounded: regular files; unbounded:
   // sockets, pipes). 0 leaves the kernel's default.
   unsigned max_iowq_workers = 2;
+  // A kernel thread (iou-sqp-PID) polls the SQ, so submissions need no
+  // io_uring_enter while it is awake; it sleeps after sq_thread_idle_ms
+  // without work and liburing's submit calls wake it (IORING_SQ_NEED_WAKEUP).
+  // Off by default: it costs a thread spinning on a CPU.
+  bool sqpoll = false;
+  unsigned sq_thread_idle_ms = 50;
 };
 
 class Ring {
@@ -29,6 +35,8 @@ public:
   // Sets up the ring, preferring SINGLE_ISSUER|DEFER_TASKRUN, then
   // COOP_TASKRUN, then no flags; each with TASKRUN_FLAG where the kernel
   // has it, so the runtime can see task work left pending after a wait.
+  // With opts.sqpoll: SQPOLL|SINGLE_ISSUER, then SQPOLL alone (SQPOLL
+  // cannot be combined with DEFER_TASKRUN); a kernel refusing SQPOLL fails.
   // On failure `why` says what to tell a user.
   Result<void> init(const RingOptions& opts, std::string* why = nullptr);
 
