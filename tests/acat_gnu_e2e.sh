@@ -318,6 +318,8 @@ same_all "obsolete +c means -c +10" +c obs.c
 same_all "obsolete +l means -n +10" +l obs.l
 same_all "obsolete -l before -- FILE" -l -- obs.l
 same_all "obsolete -l with two files is an option" -l obs.l obs.b
+# tail.pl err-4: the message alone, no "Try --help" line.
+same_all "-2cX: option used in invalid context" -2cX
 
 echo "acat gnu e2e: $PASSES passed, $FAILS failed"
 [[ $FAILS -eq 0 ]]

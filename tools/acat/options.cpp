@@ -315,8 +315,9 @@ ParseOutcome parse(int argc, char** argv, Options& o, std::string& error) {
     case kVersion: return ParseOutcome::Version;
     default:
       if (c >= '0' && c <= '9') {
+        // tail says this alone, with no "Try --help" line.
         error = std::string("option used in invalid context -- ") + static_cast<char>(c);
-        return ParseOutcome::UsageError;
+        return ParseOutcome::BadValue;
       }
       error.clear(); // getopt said why
       return ParseOutcome::UsageError;
