@@ -292,5 +292,34 @@ if ((kib_a <= 40 * 1024 + 48 * 1024)); then ok; else
   fail "-n 1000 of 40 MiB on a pipe peaked at $kib_a KiB (bound: 88 MiB)"
 fi
 
+# ---- obsolete options with a unit and no number mean 10 units (tail.pl's
+# obs-l, obs-b, obs-plus-x1, obs-plus-x2); compared with tail: stdout,
+# stderr (program name normalised) and exit code.
+same_all() { # same_all DESC ARGS...
+  local desc=$1
+  shift
+  timeout 20 tail "$@" </dev/null >out.g 2>err.g
+  local rg=$?
+  timeout 20 "$ACAT" "$@" </dev/null >out.a 2>err.a
+  local ra=$?
+  sed -i 's/^acat: /tail: /; s/acat --help/tail --help/' err.a
+  eq "$desc: exit code" "$ra" "$rg"
+  if cmp -s out.g out.a; then ok; else fail "$desc: stdout differs from tail's"; fi
+  if cmp -s err.g err.a; then ok; else
+    fail "$desc: stderr '$(head -c 200 err.a)', tail's '$(head -c 200 err.g)'"
+  fi
+}
+printf 'x\n%.0s' $(seq 2561) >obs.b
+printf 'x%s' yyyyyyyyyyz >obs.c
+{ printf 'x\n'; printf 'y\n%.0s' $(seq 10); printf z; } >obs.l
+same_all "obsolete -l means -n 10" -l obs.l
+same_all "obsolete -b means -c 5120" -b obs.b
+same_all "obsolete +c means -c +10" +c obs.c
+same_all "obsolete +l means -n +10" +l obs.l
+same_all "obsolete -l before -- FILE" -l -- obs.l
+same_all "obsolete -l with two files is an option" -l obs.l obs.b
+# tail.pl err-4: the message alone, no "Try --help" line.
+same_all "-2cX: option used in invalid context" -2cX
+
 echo "acat gnu e2e: $PASSES passed, $FAILS failed"
 [[ $FAILS -eq 0 ]]

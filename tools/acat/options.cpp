@@ -153,17 +153,24 @@ bool set_count(Options& o, Mode mode, std::string_view text, std::string& error)
 // where tail takes it: before at most one operand. False when it is not
 // one; `error` is set when it is one with a number too big.
 bool obsolete_count(int argc, char** argv, Options& o, std::string& error) {
-  if (argc != 2 && argc != 3) return false;
-  if (argc == 3 && argv[2][0] == '-' && argv[2][1] != '\0') return false;
+  // tail's rule: one option string and at most one operand, which may
+  // follow a "--".
+  const bool one_operand = argc == 3 && !(argv[2][0] == '-' && argv[2][1] != '\0');
+  const bool after_dashes = (argc == 3 || argc == 4) && std::string_view(argv[2]) == "--";
+  if (argc != 2 && !one_operand && !after_dashes) return false;
   std::string_view a = argv[1];
-  if (a.size() < 2 || (a[0] != '-' && a[0] != '+') || a[1] < '0' || a[1] > '9') return false;
+  if (a.empty() || (a[0] != '-' && a[0] != '+')) return false;
+  // "-" is stdin and "-c" wants its argument; anything else after the sign
+  // may be the obsolete form, even with no digits ("-l", "+c": 10 units).
+  if (a[0] == '-' && (a.size() == 1 || a == "-c")) return false;
   std::size_t i = 1;
   while (i < a.size() && a[i] >= '0' && a[i] <= '9')
     ++i;
   std::string digits(a.substr(1, i - 1));
   Mode mode = Mode::Lines;
   std::uint64_t unit = 1;
-  if (i < a.size() && (a[i] == 'b' || a[i] == 'c' || a[i] == 'l')) {
+  const bool unit_given = i < a.size() && (a[i] == 'b' || a[i] == 'c' || a[i] == 'l');
+  if (unit_given) {
     if (a[i] != 'l') mode = Mode::Bytes;
     if (a[i] == 'b') unit = 512;
     ++i;
@@ -171,6 +178,10 @@ bool obsolete_count(int argc, char** argv, Options& o, std::string& error) {
   bool forever = i < a.size() && a[i] == 'f';
   if (forever) ++i;
   if (i != a.size()) return false;
+  // With neither number nor unit ("-f", "+") it is acat's own -f or a file
+  // named "+": acat without a count is cat, not tail's 10 lines.
+  if (digits.empty() && !unit_given) return false;
+  if (digits.empty()) digits = "10"; // tail's default count, of the unit
   CountError why{};
   auto c = parse_count(digits, &why);
   if (!c) {
@@ -304,8 +315,9 @@ ParseOutcome parse(int argc, char** argv, Options& o, std::string& error) {
     case kVersion: return ParseOutcome::Version;
     default:
       if (c >= '0' && c <= '9') {
+        // tail says this alone, with no "Try --help" line.
         error = std::string("option used in invalid context -- ") + static_cast<char>(c);
-        return ParseOutcome::UsageError;
+        return ParseOutcome::BadValue;
       }
       error.clear(); // getopt said why
       return ParseOutcome::UsageError;
