@@ -104,10 +104,15 @@ def default_sigint():
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+STARTED = []  # every acp started, so none is left stopped if a case raises
+
+
 def start(cmd, **kw):
-    return subprocess.Popen(
+    p = subprocess.Popen(
         cmd, preexec_fn=default_sigint, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kw
     )
+    STARTED.append(p)
+    return p
 
 
 def finish(p, timeout=120):
@@ -518,6 +523,11 @@ def main():
                 continue
             t(T)
     finally:
+        # A case that raised may have left its acp stopped (SIGSTOP): kill it.
+        for p in STARTED:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
         for dp, ds, _ in os.walk(T):
             for d in ds:
                 try:
