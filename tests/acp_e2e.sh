@@ -192,6 +192,47 @@ eq "atomic tree: exit" "$?" 0
 eq "atomic tree: whole" "$(cat atomic/x/f3)" 3
 eq "atomic tree: no hidden tree left" "$(leftovers .)" 0
 
+# --- sources whose size lies, destinations that are not regular files
+# procfs says 0 bytes and sysfs a page whatever they hold: read to the end.
+for f in /proc/version /proc/sys/kernel/ostype /sys/devices/system/cpu/online; do
+  [ -r "$f" ] || continue
+  "$ACP" "$f" lying
+  eq "size that lies: $f copied whole" "$(cmp lying "$f" 2>&1 && echo same)" same
+done
+mkdir -p lyingdir && "$ACP" -r /proc/sys/kernel/random lyingdir/r 2>/dev/null
+eq "size that lies, -r: procfs file copied whole" "$(cat lyingdir/r/poolsize)" "$(cat /proc/sys/kernel/random/poolsize)"
+# cp writes into an existing device, FIFO or pipe; replacing it with a file
+# would, for /dev/null, break the machine.
+printf 'into a pipe\n' >pf
+ln -s /proc/self/fd/1 to_stdout
+eq "to a symlink to stdout (a pipe): the bytes" "$("$ACP" pf to_stdout | cat)" "into a pipe"
+eq "stdin to a symlink to stdout" "$(echo from stdin | "$ACP" - to_stdout | cat)" "from stdin"
+eq "the symlink stays" "$(readlink to_stdout)" /proc/self/fd/1
+mkfifo outfifo
+timeout 60 cat outfifo >fifo_got &
+reader=$!
+timeout 60 "$ACP" pf outfifo
+eq "to an existing FIFO: exit" "$?" 0
+wait "$reader"
+eq "to an existing FIFO: its reader got the bytes" "$(cat fifo_got)" "into a pipe"
+eq "the FIFO stays" "$(stat -c %F outfifo)" fifo
+if [ "$(id -u)" -eq 0 ]; then
+  mknod nulldev c 1 3 && mknod fulldev c 1 7 && mknod cpnull c 1 3
+  chmod 666 nulldev fulldev cpnull
+  "$ACP" pf nulldev
+  eq "to a null device: exit" "$?" 0
+  eq "the null device stays" "$(stat -c %F nulldev)" "character special file"
+  err=$("$ACP" pf fulldev 2>&1)
+  eq "to a full device: exit 1 as cp" "$?" 1
+  eq "to a full device: cp's message" "$err" "$(cp pf fulldev 2>&1 | sed 's/^cp:/acp:/')"
+  eq "the full device stays" "$(stat -c %F fulldev)" "character special file"
+  chmod 600 pf && touch -d 2001-01-01 pf
+  "$ACP" -p pf nulldev && cp -p pf cpnull
+  eq "-p onto a device: mode and time set as cp" "$(stat -c '%F %a %Y' nulldev)" "$(stat -c '%F %a %Y' cpnull)"
+else
+  echo "skip: device-node destinations need root to mknod"
+fi
+
 # --- unreadable file and directory inside a tree (as an unprivileged user)
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
   mkdir -p u/src/closed u/src/open && chmod 777 u

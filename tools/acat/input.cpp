@@ -4,9 +4,7 @@
 #include "quote.hpp"
 
 #include <fcntl.h>
-#include <linux/magic.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
@@ -47,13 +45,6 @@ aio::Result<struct stat> stat_path(const std::string& path) {
   struct stat st {};
   if (stat(path.c_str(), &st) != 0) return aio::errno_code(errno);
   return st;
-}
-
-bool size_is_trusted(int fd, const struct stat& st) {
-  if (st.st_size == 0) return false;
-  struct statfs fs {};
-  if (fstatfs(fd, &fs) != 0) return true;
-  return fs.f_type != PROC_SUPER_MAGIC && fs.f_type != SYSFS_MAGIC;
 }
 
 namespace {

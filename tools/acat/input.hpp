@@ -105,10 +105,6 @@ struct Context {
 aio::Result<struct stat> stat_fd(int fd);
 aio::Result<struct stat> stat_path(const std::string& path);
 
-// Whether a regular file's st_size tells how much it holds: not in procfs
-// or sysfs (0 or a page whatever the content), nor when it says 0.
-bool size_is_trusted(int fd, const struct stat& st);
-
 // Opens `in.path` (stdin for "-") and fills in its kind, device and inode.
 // FIFOs are opened O_NONBLOCK so neither the open nor a read ever parks the
 // thread; `fifo_follow` makes the FIFO's reader wait for the next writer.

@@ -2,6 +2,7 @@
 
 #include "aio/ops.hpp"
 #include "aio/scope.hpp"
+#include "file_size.hpp"
 #include "quote.hpp"
 
 #include <algorithm>
@@ -262,7 +263,8 @@ aio::Task<aio::Result<void>> first_pass(Context& ctx, Input& in) {
       in.done = true;
       co_return aio::Result<void>{};
     }
-    if (size_is_trusted(in.fd.get(), *st)) in.end = static_cast<std::uint64_t>(st->st_size);
+    if (tools::size_is_trusted(in.fd.get(), static_cast<std::uint64_t>(st->st_size)))
+      in.end = static_cast<std::uint64_t>(st->st_size);
   }
   auto r = co_await tail_pass(ctx, in);
   in.end = Input::kNoEnd; // following goes on from there

@@ -1,5 +1,6 @@
 #include "copy.hpp"
 
+#include "file_size.hpp"
 #include "progress.hpp"
 #include "quote.hpp"
 
@@ -27,6 +28,7 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace acp {
@@ -168,10 +170,25 @@ private:
   aio::Task<void> copy_dir(Place s, struct statx st, Place d, DirNode* parent, bool follow);
   aio::Task<bool> copy_regular(Place s, struct statx st, Place d, Buf buf);
   aio::Task<bool> copy_stream(int in, bool fifo, Place d, mode_t mode, std::string spath, Buf buf);
+  // Reads `in` to its end into `out`: a file source by offset, a stream
+  // (stdin, FIFO, device) as it comes; `out` by offset when it is the temp
+  // file, at its position when it is a device or a pipe.
+  aio::Task<bool> pump(int in, bool in_file, int out, bool out_file, const std::string& spath,
+                       const std::string& dpath, Buf buf);
+  // An existing destination that is not a regular file (a device, a FIFO,
+  // /dev/stdout): there is nothing to replace atomically, and replacing it
+  // would put a file where a device was, so acp opens it and writes, as cp
+  // does. `st`: the source's (null for stdin); `target`: the destination
+  // with symlinks followed.
+  aio::Task<bool> write_into(int in, const struct statx* st, std::string spath, std::string target,
+                             std::string dpath, bool fifo_out, Buf buf);
   aio::Task<bool> copy_data(int in, int out, Buf buf, const struct statx& st, const Place& s,
                             const Place& d);
-  aio::Task<bool> copy_range_rw(int in, int out, Buf buf, std::uint64_t from, std::uint64_t to,
-                                const Place& s, const Place& d);
+  // Where the copy stopped (at `to`, or before it at the source's end), or
+  // nothing after an error (reported).
+  aio::Task<std::optional<std::uint64_t>> copy_range_rw(int in, int out, Buf buf,
+                                                        std::uint64_t from, std::uint64_t to,
+                                                        const Place& s, const Place& d);
   aio::Task<bool> commit(Temp& tmp, const Place& d, const struct statx& st);
   aio::Task<bool> place_special(Place s, struct statx st, Place d);
   aio::Task<void> finish_dir(DirNode* node);
@@ -287,27 +304,30 @@ aio::Task<void> Copier::copy_xattrs(int in, int out, const std::string& dpath) {
   }
 }
 
-aio::Task<bool> Copier::copy_range_rw(int in, int out, Buf buf, std::uint64_t from,
-                                      std::uint64_t to, const Place& s, const Place& d) {
-  // Across file systems (copy_file_range's EXDEV) and where it is refused:
-  // reads and writes through the ring, one pool buffer per file.
-  for (std::uint64_t off = from; off < to;) {
+aio::Task<std::optional<std::uint64_t>> Copier::copy_range_rw(int in, int out, Buf buf,
+                                                              std::uint64_t from, std::uint64_t to,
+                                                              const Place& s, const Place& d) {
+  // Across file systems (copy_file_range's EXDEV), where it is refused, and
+  // for files read as streams: reads and writes through the ring, one pool
+  // buffer per file.
+  std::uint64_t off = from;
+  while (off < to) {
     auto n = std::min<std::uint64_t>(buf.size(), to - off);
     auto r = co_await aio::read(in, buf.first(n), off);
     if (!r) {
       report(fmt::format("error reading {}", quote(s.path)), r.error());
-      co_return false;
+      co_return std::nullopt;
     }
-    if (*r == 0) break; // truncated under us: what was there is copied
+    if (*r == 0) break; // the end: truncated under us, or a stream's end
     auto w = co_await aio::write_all(out, buf.first(*r), off);
     if (!w) {
       report(fmt::format("error writing {}", quote(d.path)), w.error());
-      co_return false;
+      co_return std::nullopt;
     }
     off += *r;
     counted_.bytes += *r;
   }
-  co_return true;
+  co_return off;
 }
 
 aio::Task<bool> Copier::copy_data(int in, int out, Buf buf, const struct statx& st, const Place& s,
@@ -323,11 +343,15 @@ aio::Task<bool> Copier::copy_data(int in, int out, Buf buf, const struct statx& 
       co_return false;
     }
   }
-  std::uint64_t size = st.stx_size;
-  bool holes = o_.sparse != Sparse::Never && st.stx_blocks * 512 < size;
+  // A procfs or sysfs file (or one that says it is empty) is read until
+  // read() says the end: its size is 0 or a page whatever it holds, and
+  // copy_file_range copies nothing from procfs.
+  bool stream = !tools::size_is_trusted(in, st.stx_size);
+  std::uint64_t size = stream ? UINT64_MAX : st.stx_size;
+  bool holes = !stream && o_.sparse != Sparse::Never && st.stx_blocks * 512 < size;
   // copy_file_range may clone (XFS, Btrfs do): --reflink=never reads and
   // writes, as cp does.
-  bool rw = o_.reflink == Reflink::Never;
+  bool rw = stream || o_.reflink == Reflink::Never;
   std::uint64_t off = 0;
   // Copies the size stat'd: a file growing meanwhile is copied as it was
   // then; one truncated meanwhile, as far as it goes.
@@ -350,7 +374,9 @@ aio::Task<bool> Copier::copy_data(int in, int out, Buf buf, const struct statx& 
     }
     while (off < end) {
       if (rw) {
-        if (!co_await copy_range_rw(in, out, buf, off, end, s, d)) co_return false;
+        auto reached = co_await copy_range_rw(in, out, buf, off, end, s, d);
+        if (!reached) co_return false;
+        if (*reached < end) size = end = *reached; // the end came first
         off = end;
         break;
       }
@@ -474,6 +500,30 @@ aio::Task<bool> Copier::copy_regular(Place s, struct statx st, Place d, Buf buf)
   co_return co_await commit(*tmp, d, st);
 }
 
+aio::Task<bool> Copier::pump(int in, bool in_file, int out, bool out_file, const std::string& spath,
+                             const std::string& dpath, Buf buf) {
+  std::uint64_t off = 0;
+  for (;;) {
+    aio::Result<std::size_t> r = aio::errno_code(EIO);
+    if (in_file)
+      r = co_await aio::read(in, buf, off);
+    else
+      r = co_await aio::read_ready(in, buf);
+    if (!r) {
+      report(fmt::format("error reading {}", quote(spath)), r.error());
+      co_return false;
+    }
+    if (*r == 0) co_return true;
+    auto w = co_await aio::write_all(out, buf.first(*r), out_file ? off : aio::kCurrentPosition);
+    if (!w) {
+      report(fmt::format("error writing {}", quote(dpath)), w.error());
+      co_return false;
+    }
+    off += *r;
+    counted_.bytes += *r;
+  }
+}
+
 aio::Task<bool> Copier::copy_stream(int in, bool fifo, Place d, mode_t mode, std::string spath,
                                     Buf buf) {
   auto tmp = co_await make_temp(d, mode & 0777);
@@ -486,27 +536,37 @@ aio::Task<bool> Copier::copy_stream(int in, bool fifo, Place d, mode_t mode, std
     auto p = co_await aio::poll(in, POLLIN);
     if (!p) co_return false;
   }
-  std::uint64_t off = 0;
-  for (;;) {
-    auto r = co_await aio::read_ready(in, buf);
-    if (!r) {
-      report(fmt::format("error reading {}", quote(spath)), r.error());
-      co_return false;
-    }
-    if (*r == 0) break;
-    auto w = co_await aio::write_all(tmp->fd.get(), buf.first(*r), off);
-    if (!w) {
-      report(fmt::format("error writing {}", quote(d.path)), w.error());
-      co_return false;
-    }
-    off += *r;
-    counted_.bytes += *r;
-  }
+  if (!co_await pump(in, false, tmp->fd.get(), true, spath, d.path, buf)) co_return false;
   if (o_.fsync) (void)co_await aio::fsync(tmp->fd.get());
   struct statx st {};
   st.stx_mode = S_IFREG | mode;
   st.stx_ino = 0;
   co_return co_await commit(*tmp, d, st);
+}
+
+aio::Task<bool> Copier::write_into(int in, const struct statx* st, std::string spath,
+                                   std::string target, std::string dpath, bool fifo_out, Buf buf) {
+  // Not `fifo_out ? co_await .. : co_await ..`: g++ 12 destroys the
+  // chosen branch's UniqueFd there, closing the fd under us.
+  aio::Result<aio::UniqueFd> out = aio::errno_code(EBADF);
+  if (fifo_out)
+    out = co_await aio::open_fifo_write(target);
+  else
+    out = co_await aio::openat(AT_FDCWD, target.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (!out) {
+    report(fmt::format("cannot open {} for writing", quote(dpath)), out.error());
+    co_return false;
+  }
+  bool file = st != nullptr && S_ISREG(st->stx_mode);
+  if (st != nullptr && S_ISFIFO(st->stx_mode)) {
+    // O_NONBLOCK FIFO with no writer yet: wait for one (cp's blocking open does).
+    auto p = co_await aio::poll(in, POLLIN);
+    if (!p) co_return false;
+  }
+  if (!co_await pump(in, file, out->get(), false, spath, dpath, buf)) co_return false;
+  // cp -p sets the mode and times of the device it wrote into, too.
+  if (st != nullptr) set_fd_meta(out->get(), *st, dpath, false);
+  co_return true;
 }
 
 aio::Task<bool> Copier::place_special(Place s, struct statx st, Place d) {
@@ -740,6 +800,16 @@ aio::Task<void> Copier::copy_dir(Place s, struct statx st, Place d, DirNode* par
 
 aio::Task<void> Copier::operand(std::string src, std::string dst) {
   if (src == "-") {
+    if (auto t = stat_at(AT_FDCWD, dst.c_str(), 0); t && !S_ISREG(t->stx_mode) && !is_dir(*t)) {
+      if (o_.no_clobber) co_return;
+      auto lease = co_await pool_.acquire();
+      if (!lease) co_return;
+      if (co_await write_into(0, nullptr, src, dst, dst, S_ISFIFO(t->stx_mode), lease->span())) {
+        verbose(src, dst);
+        ++counted_.files;
+      }
+      co_return;
+    }
     auto dirfd =
         co_await aio::openat(AT_FDCWD, dir_name(dst).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (!dirfd) {
@@ -814,6 +884,31 @@ aio::Task<void> Copier::operand(std::string src, std::string dst) {
     }
   } else if (dstat && is_dir(*dstat)) {
     fail("cannot overwrite directory {} with non-directory", quote(dst));
+    co_return;
+  } else if (dstat && !S_ISREG(dstat->stx_mode) && !S_ISLNK(dstat->stx_mode) &&
+             !S_ISLNK(st->stx_mode) &&
+             (S_ISREG(st->stx_mode) || !o_.recursive || o_.copy_contents)) {
+    switch (on_existing(*st, Place{AT_FDCWD, src, src}, Place{AT_FDCWD, dpath, dst})) {
+    case Clash::Skip:
+    case Clash::Fail: co_return;
+    case Clash::Replace: break;
+    }
+    int nonblock = S_ISREG(st->stx_mode) ? 0 : O_NONBLOCK;
+    auto in = co_await aio::openat(AT_FDCWD, src.c_str(), O_RDONLY | O_CLOEXEC | nonblock);
+    if (!in) {
+      report(fmt::format("cannot open {} for reading", quote(src)), in.error());
+      co_return;
+    }
+    auto lease = co_await pool_.acquire();
+    if (!lease) co_return;
+    scope_->spawn([](Copier* self, aio::BufferPool::Lease l, aio::UniqueFd in, struct statx st,
+                     std::string src, std::string target, std::string dst,
+                     bool fifo) -> aio::Task<void> {
+      if (co_await self->write_into(in.get(), &st, src, target, dst, fifo, l.span())) {
+        self->verbose(src, dst);
+        ++self->counted_.files;
+      }
+    }(this, std::move(*lease), std::move(*in), *st, src, dpath, dst, S_ISFIFO(dstat->stx_mode)));
     co_return;
   }
   auto parent =
