@@ -106,6 +106,23 @@ TEST_CASE("open_fifo_write waits for a reader without blocking the thread") {
   CHECK(r.value.cancelled());
 }
 
+TEST_CASE("open_fifo_write waiting long for a reader backs off to a few wake-ups a second") {
+  test::TempDir dir;
+  auto path = dir.fifo("f");
+  auto rt = test::make_runtime();
+  std::uint64_t submitted = 0;
+  auto r = rt->block_on([&]() -> aio::Task<aio::Timed<aio::Result<aio::UniqueFd>>> {
+    auto before = aio::Runtime::current()->stats().submitted;
+    auto t = co_await aio::with_timeout(aio::open_fifo_write(path), 1s);
+    submitted = aio::Runtime::current()->stats().submitted - before;
+    co_return t;
+  }());
+  CHECK(r.timed_out);
+  // An open and a sleep per try: 5 ms apart throughout would be ~400.
+  CHECK(submitted < 60);
+  CHECK(submitted > 4);
+}
+
 TEST_CASE("readers in a vector that grows while a read is pending still read their FIFO") {
   test::TempDir dir;
   auto path = dir.fifo("f");

@@ -1,5 +1,7 @@
 #include "aio/fifo.hpp"
 
+#include <algorithm>
+
 #include <fcntl.h>
 #include <poll.h>
 
@@ -52,11 +54,16 @@ AIO_HOT Task<Result<std::size_t>> FifoReader::read_on(State& s, std::span<std::b
 }
 
 Task<Result<UniqueFd>> open_fifo_write(std::string path, std::chrono::nanoseconds retry) {
+  // Nothing tells a writer that a reader has come (a blocking reader's
+  // open waits for a writer before inotify hears of it), so this polls;
+  // backing off keeps a long wait down to a few wake-ups a second.
+  constexpr std::chrono::nanoseconds kLongest = std::chrono::milliseconds(250);
   for (;;) {
     auto fd = co_await openat(AT_FDCWD, path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd || fd.error() != std::errc::no_such_device_or_address) co_return fd;
     auto s = co_await sleep_for(retry);
     if (!s) co_return s.error();
+    retry = std::min(retry * 2, std::max(retry, kLongest));
   }
 }
 

@@ -62,7 +62,8 @@ private:
 };
 
 // Opens a FIFO for writing without blocking: ENXIO (no reader) is retried
-// every `retry` until a reader appears or the task is stopped.
+// after `retry`, then after twice as long each time up to 250 ms, until a
+// reader appears or the task is stopped.
 Task<Result<UniqueFd>>
 open_fifo_write(std::string path, std::chrono::nanoseconds retry = std::chrono::milliseconds(5));
 
