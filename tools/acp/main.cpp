@@ -1,6 +1,7 @@
 // acp: the command line. Parsing is options.cpp, the copy is copy.cpp.
 #include "copy.hpp"
 #include "options.hpp"
+#include "std_fds.hpp"
 
 #include "aio/runtime.hpp"
 #include "aio/signals.hpp"
@@ -10,13 +11,14 @@
 #include <sys/resource.h>
 
 int main(int argc, char** argv) {
+  tools::reserve_std_fds();
   acp::Options opts;
   std::string error;
   switch (acp::parse(argc, argv, opts, error)) {
-  case acp::ParseOutcome::Help: fmt::print("{}", acp::help_text()); return 0;
+  case acp::ParseOutcome::Help: return tools::print_or_fail("acp", acp::help_text());
   case acp::ParseOutcome::Version:
-    fmt::print("acp {}\n{}\n", ACP_VERSION, aio::backend_line());
-    return 0;
+    return tools::print_or_fail("acp",
+                                fmt::format("acp {}\n{}\n", ACP_VERSION, aio::backend_line()));
   case acp::ParseOutcome::UsageError:
     if (!error.empty()) fmt::print(stderr, "acp: {}\n", error);
     fmt::print(stderr, "Try 'acp --help' for more information.\n");
@@ -39,5 +41,8 @@ int main(int argc, char** argv) {
   }
   int code = (*rt)->block_on(aio::run_interruptible(acp::run(opts)));
   rt->reset();
+  // -v lines go through stdio: one lost (a full disk, a closed stdout) is
+  // an error, as for cp.
+  if (aio::interrupted_by() == 0 && !tools::close_stdout("acp") && code == 0) code = 1;
   return aio::exit_status(code);
 }

@@ -2,6 +2,7 @@
 // own files (mux, tee, latest); this only parses and runs the chosen one.
 #include "command.hpp"
 #include "common.hpp"
+#include "std_fds.hpp"
 
 #include "aio/runtime.hpp"
 #include "aio/signals.hpp"
@@ -46,6 +47,7 @@ int print_and_exit(CLI::App& app, const CLI::Error& e) {
 } // namespace
 
 int main(int argc, char** argv) {
+  tools::reserve_std_fds();
   CLI::App app{"afifo: multiplex named pipes between processes, on one thread"};
   app.name("afifo");
   app.require_subcommand(1, 1);

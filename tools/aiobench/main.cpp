@@ -3,6 +3,7 @@
 #include "child.hpp"
 #include "options.hpp"
 #include "run.hpp"
+#include "std_fds.hpp"
 
 #include "aio/runtime.hpp"
 
@@ -16,6 +17,7 @@
 #include <vector>
 
 int main(int argc, char** argv) {
+  tools::reserve_std_fds();
   aiobench::Options o;
   CLI::App app{"aiobench: compare io_uring, a thread pool, epoll and blocking I/O on this host:\n"
                "threads, io-wq workers, leaks, latency and throughput."};
@@ -96,10 +98,10 @@ int main(int argc, char** argv) {
   app.add_flag("--quick", quick, "a tiny budget (a few seconds): smoke tests");
   try {
     app.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return app.exit(e);
+  } catch (const CLI::CallForHelp&) {
+    return tools::print_or_fail("aiobench", app.help());
   } catch (const CLI::CallForVersion& e) {
-    return app.exit(e);
+    return tools::print_or_fail("aiobench", std::string(e.what()) + "\n");
   } catch (const CLI::ParseError& e) {
     fmt::print(stderr, "aiobench: {}\n", e.what());
     return 2;
@@ -157,5 +159,6 @@ int main(int argc, char** argv) {
     sigprocmask(SIG_UNBLOCK, &set, nullptr);
     raise(sig);
   }
+  if (!tools::close_stdout("aiobench") && code == 0) code = 1;
   return code;
 }
