@@ -146,7 +146,7 @@ private:
   template <class... A> void fail(fmt::format_string<A...> f, A&&... a) {
     ++errors_;
     if (stopped_) return; // interrupted: the ECANCELED of every op is no news
-    fmt::print(stderr, "acp: {}\n", fmt::format(f, std::forward<A>(a)...));
+    status_.print(stderr, fmt::format("acp: {}\n", fmt::format(f, std::forward<A>(a)...)));
   }
   void report(const std::string& what, std::error_code ec) {
     if (ec == std::errc::operation_canceled) {
@@ -156,7 +156,7 @@ private:
     fail("{}: {}", what, errstr(ec));
   }
   void verbose(const std::string& from, const std::string& to) {
-    if (o_.verbose) fmt::print("{} -> {}\n", quote(from), quote(to));
+    if (o_.verbose) status_.print(stdout, fmt::format("{} -> {}\n", quote(from), quote(to)));
   }
 
   aio::Task<void> operand(std::string src, std::string dst);
@@ -192,8 +192,9 @@ private:
     int dirfd;
     std::string hidden, name, path;
   };
-  std::vector<PendingTree> trees_; // --atomic-tree renames, done after the copy
-  Counters counted_;               // what --progress shows
+  std::vector<PendingTree> trees_;    // --atomic-tree renames, done after the copy
+  Counters counted_;                  // what --progress shows
+  StatusLine status_{stdout, stderr}; // the bar's line, which -v lines and messages go above
   unsigned errors_ = 0;
   unsigned serial_ = 0;
   bool stopped_ = false;
@@ -243,6 +244,7 @@ Copier::Clash Copier::on_existing(const struct statx& src, const Place& s, const
   if (o_.interactive) {
     // A question to the user on the terminal: the copy waits for the
     // answer, as cp's does.
+    status_.hide(); // the question and its answer on a line of their own
     fmt::print(stderr, "acp: overwrite {}? ", quote(d.path));
     std::fflush(stderr);
     std::string line;
@@ -918,12 +920,13 @@ aio::Task<int> Copier::run() {
   if (o_.progress != Progress::None) {
     const char* nc = std::getenv("NO_COLOR");
     auto style = progress_style(o_.progress, ::isatty(2) != 0, nc != nullptr && *nc != '\0');
+    status_.start_bar(style, ::isatty(1) != 0);
     std::vector<std::string> sources;
     sources.reserve(jobs.size());
     for (auto& j : jobs)
       sources.push_back(j.first);
     ui.spawn(count_totals(o_, std::move(sources), counted_));
-    ui.spawn(show_progress(style, counted_));
+    ui.spawn(show_progress(style, counted_, status_));
   }
   aio::Scope scope(co_await aio::stop_token());
   scope_ = &scope;
