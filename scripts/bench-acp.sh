@@ -17,8 +17,11 @@ cleanup() { for d in "${DIRS[@]}"; do rm -rf "$d"; done; }
 trap cleanup EXIT
 
 # Runs CMD, samples /proc/PID/task every 2 ms, prints
-# "seconds max_rss_kib user_threads iowq_workers cpu_seconds" (CPU of every
-# thread, io-wq workers included: on a loaded machine the figure that moves least).
+# "seconds max_rss_kib user_threads iowq_workers cpu_seconds user_thread_cpu iowq_cpu"
+# (cpu_seconds: every thread, io-wq workers included: on a loaded machine the
+# figure that moves least; the last two split it, as last sampled, in clock
+# ticks: on two idle CPUs acp cannot take less than the larger of its own
+# thread and half of the whole).
 RUN_PY='
 import os, sys, time
 t0 = time.monotonic()
@@ -26,6 +29,8 @@ pid = os.fork()
 if pid == 0:
     os.execvp(sys.argv[1], sys.argv[1:])
 users = workers = 0
+cpu = {}  # tid -> (is io-wq worker, utime+stime in ticks)
+hz = os.sysconf("SC_CLK_TCK")
 while True:
     done, status, ru = os.wait4(pid, os.WNOHANG)
     if done:
@@ -36,7 +41,9 @@ while True:
         flags = []
         for t in os.listdir(f"/proc/{pid}/task"):
             with open(f"/proc/{pid}/task/{t}/stat") as f:
-                flags.append(int(f.read().rsplit(")", 1)[1].split()[6]))
+                fields = f.read().rsplit(")", 1)[1].split()
+            flags.append(int(fields[6]))
+            cpu[t] = (int(fields[6]) & 0x10 != 0, int(fields[11]) + int(fields[12]))
         w = sum(1 for fl in flags if fl & 0x10)
         users, workers = max(users, len(flags) - w), max(workers, w)
     except OSError:
@@ -45,7 +52,9 @@ while True:
 dt = time.monotonic() - t0
 if os.waitstatus_to_exitcode(status) != 0:
     sys.exit(f"failed: {sys.argv[1:]}")
-print(f"{dt:.4f} {ru.ru_maxrss} {users} {workers} {ru.ru_utime + ru.ru_stime:.4f}")
+own = sum(c for w, c in cpu.values() if not w) / hz
+wq = sum(c for w, c in cpu.values() if w) / hz
+print(f"{dt:.4f} {ru.ru_maxrss} {users} {workers} {ru.ru_utime + ru.ru_stime:.4f} {own:.2f} {wq:.2f}")
 '
 run() { python3 -c "$RUN_PY" "$@"; }
 
@@ -55,7 +64,7 @@ median() { sort -g | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] 
 bench() {
   local name=$1 src=$2 out=$3
   shift 3
-  local cpt=() act=() cpc=() acc=() t r u w c rss_cp=0 rss_acp=0 thr=0 wrk=0 i tool
+  local cpt=() act=() cpc=() acc=() aown=() awq=() t r u w c o q rss_cp=0 rss_acp=0 thr=0 wrk=0 i tool
   # One warm-up of each: source pages in the cache, binaries loaded.
   run cp "$@" "$src" "$out/warm-cp" >/dev/null
   run "$ACP" "$@" "$src" "$out/warm-acp" >/dev/null
@@ -64,14 +73,16 @@ bench() {
     # Alternate which goes first, so drift falls on both alike.
     for tool in $([ $((i % 2)) -eq 0 ] && echo "cp acp" || echo "acp cp"); do
       if [ "$tool" = cp ]; then
-        read -r t r _ _ c < <(run cp "$@" "$src" "$out/cp-$i")
+        read -r t r _ _ c _ < <(run cp "$@" "$src" "$out/cp-$i")
         cpt+=("$t")
         cpc+=("$c")
         ((r > rss_cp)) && rss_cp=$r
       else
-        read -r t r u w c < <(run "$ACP" "$@" "$src" "$out/acp-$i")
+        read -r t r u w c o q < <(run "$ACP" "$@" "$src" "$out/acp-$i")
         act+=("$t")
         acc+=("$c")
+        aown+=("$o")
+        awq+=("$q")
         ((r > rss_acp)) && rss_acp=$r
         ((u > thr)) && thr=$u
         ((w > wrk)) && wrk=$w
@@ -89,6 +100,9 @@ bench() {
   printf '%-28s cpu: cp %.3fs [%s]  acp %.3fs [%s]  (user+sys, all threads; medians)\n' "" \
     "$(printf '%s\n' "${cpc[@]}" | median)" "$(printf '%s ' "${cpc[@]}" | sed 's/ $//')" \
     "$(printf '%s\n' "${acc[@]}" | median)" "$(printf '%s ' "${acc[@]}" | sed 's/ $//')"
+  printf '%-28s acp cpu by thread: its own %.2fs [%s]  io-wq workers %.2fs [%s]  (medians)\n' "" \
+    "$(printf '%s\n' "${aown[@]}" | median)" "$(printf '%s ' "${aown[@]}" | sed 's/ $//')" \
+    "$(printf '%s\n' "${awq[@]}" | median)" "$(printf '%s ' "${awq[@]}" | sed 's/ $//')"
 }
 
 small_tree() {

@@ -150,6 +150,89 @@ def test_bar_on_a_terminal(T):
     check("bar with NO_COLOR: no escape code at all", b"\x1b" in out, False)
 
 
+def screen_lines(data):
+    """The lines a terminal shows after `data`: \\r goes back to the line's
+    start, text overwrites what is there, ESC[K erases to the line's end."""
+    lines, cur, col, i = [], [], 0, 0
+    text = data.decode(errors="replace")
+    while i < len(text):
+        ch = text[i]
+        if text.startswith("\x1b[K", i):
+            del cur[col:]
+            i += 3
+            continue
+        if ch == "\r":
+            col = 0
+        elif ch == "\n":
+            lines.append("".join(cur).rstrip(" "))
+            cur, col = [], 0
+        else:
+            if col < len(cur):
+                cur[col] = ch
+            else:
+                cur.append(ch)
+            col += 1
+        i += 1
+    lines.append("".join(cur).rstrip(" "))
+    return lines
+
+
+def test_verbose_and_messages_above_the_bar(T, no_color):
+    # -v lines (stdout) and messages (stderr) on the terminal the bar is
+    # on: each on a line of its own, above the bar, none glued to it. Two
+    # FIFOs fed by this program: a's -v line and b's error come after bars
+    # were drawn, whatever the machine's speed.
+    tag = "nocolor" if no_color else "ansi"
+    env = dict(os.environ)
+    env.pop("NO_COLOR", None)
+    if no_color:
+        env["NO_COLOR"] = "1"
+    src, out = f"{T}/v-{tag}", f"{T}/vout-{tag}"
+    os.makedirs(src)
+    os.makedirs(out)
+    a, b = f"{src}/a.fifo", f"{src}/b.fifo"
+    os.mkfifo(a)
+    os.mkfifo(b)
+    master, slave = pty.openpty()
+    p = subprocess.Popen([ACP, "-v", "--progress", a, b, out], stdin=subprocess.DEVNULL,
+                         stdout=slave, stderr=slave, env=env, preexec_fn=default_sigint)
+    os.close(slave)
+    buf = bytearray()
+    try:
+        wa = os.open(a, os.O_WRONLY)  # returns once acp has opened it (past its checks)
+        wb = os.open(b, os.O_WRONLY)
+        for w, more in ((wa, 3), (wb, 3)):
+            want = buf.count(b"\r") + more
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and buf.count(b"\r") < want:
+                os.write(w, b"v" * 4096)
+                read_until(master, buf, lambda b: b.count(b"\r") >= want, timeout=0.05)
+            if w == wb:
+                os.mkdir(f"{out}/b.fifo")  # b's copy cannot be placed: a message
+            os.close(w)
+        rc = p.wait(timeout=60)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    read_until(master, buf, lambda b: False, timeout=2)
+    os.close(master)
+    lines = [l for l in screen_lines(bytes(buf)) if l]
+    verbose = f"'{a}' -> '{out}/a.fifo'"
+    message = f"acp: cannot overwrite directory '{out}/b.fifo' with non-directory"
+    check(f"-v with a bar ({tag}): exit 1 (b failed)", rc, 1)
+    check(f"-v with a bar ({tag}): bars were drawn before a's line", bytes(buf).find(b"files")
+          < bytes(buf).find(verbose.encode()), True)
+    check(f"-v with a bar ({tag}): the -v line is a line of its own", lines.count(verbose), 1)
+    check(f"-v with a bar ({tag}): the message is a line of its own", lines.count(message), 1)
+    check(f"-v with a bar ({tag}): no line holds a bar fragment and a -v line or message",
+          [l for l in lines if "files" in l and ("->" in l or "acp:" in l)], [])
+    order = [i for i, l in enumerate(lines) if l in (verbose, message)]
+    check(f"-v with a bar ({tag}): the -v line, then the message, then the last bar (1 file placed)",
+          (order == sorted(order) and len(order) == 2 and order[-1] < len(lines) - 1,
+           "1 / 2 files" in lines[-1]), (True, True))
+
+
 def test_sigint_ends_the_bar_line(T):
     master, slave = pty.openpty()
     buf = bytearray()
@@ -177,6 +260,8 @@ def main():
         test_plain_lines_for_scripts(T)
         test_bar_on_a_terminal(T)
         test_sigint_ends_the_bar_line(T)
+        test_verbose_and_messages_above_the_bar(T, no_color=False)
+        test_verbose_and_messages_above_the_bar(T, no_color=True)
     finally:
         shutil.rmtree(T, ignore_errors=True)
     print(f"acp progress: {PASSES} passed, {FAILS} failed")

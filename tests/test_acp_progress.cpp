@@ -3,6 +3,12 @@
 
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <regex>
 #include <string>
 
@@ -93,4 +99,95 @@ TEST_CASE("a bar only on a terminal, ANSI only without NO_COLOR, plain lines onc
   auto plain = acp::progress_style(Progress::Plain, true, false);
   CHECK_FALSE(plain.bar);
   CHECK_FALSE(plain.ansi);
+}
+
+namespace {
+// What a StatusLine wrote: out and err are two unbuffered streams appending
+// to one file, as stdout and stderr on one terminal.
+struct Screen {
+  std::string path;
+  std::FILE* out = nullptr;
+  std::FILE* err = nullptr;
+  Screen() {
+    char name[] = "/tmp/acp-screen.XXXXXX";
+    ::close(::mkstemp(name));
+    path = name;
+    out = std::fopen(name, "a");
+    err = std::fopen(name, "a");
+    std::setvbuf(out, nullptr, _IONBF, 0);
+    std::setvbuf(err, nullptr, _IONBF, 0);
+  }
+  ~Screen() {
+    std::fclose(out);
+    std::fclose(err);
+    ::unlink(path.c_str());
+  }
+  std::string text() const {
+    std::ifstream in(path, std::ios::binary);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  }
+};
+acp::ProgressStyle bar_style(bool ansi) {
+  acp::ProgressStyle st;
+  st.bar = true;
+  st.ansi = ansi;
+  return st;
+}
+} // namespace
+
+TEST_CASE("a -v line is written above the bar at the next redraw, never glued to it") {
+  Screen s;
+  acp::StatusLine line(s.out, s.err);
+  line.start_bar(bar_style(true), true);
+  line.draw("bar 1", false);
+  line.print(s.out, "'a' -> 'b'\n");
+  CHECK(s.text() == "\rbar 1\x1b[K"); // gathered, not yet written
+  line.draw("bar 2", false);
+  CHECK(s.text() == "\rbar 1\x1b[K\r\x1b[K'a' -> 'b'\n\rbar 2\x1b[K");
+}
+
+TEST_CASE("a message goes above the bar at once, after the -v lines gathered before it") {
+  Screen s;
+  acp::StatusLine line(s.out, s.err);
+  line.start_bar(bar_style(false), true);
+  line.draw("bar", false);
+  line.print(s.out, "v\n");
+  line.print(s.err, "acp: oops\n");
+  // Without ANSI the bar is blanked with spaces.
+  CHECK(s.text() == "\rbar\r   \rv\nacp: oops\n\rbar");
+}
+
+TEST_CASE("-v lines to a file or pipe are not held for the bar") {
+  Screen out, err;
+  acp::StatusLine line(out.out, err.err);
+  line.start_bar(bar_style(true), false);
+  line.draw("bar", false);
+  line.print(out.out, "'a' -> 'b'\n");
+  CHECK(out.text() == "'a' -> 'b'\n");
+  CHECK(err.text() == "\rbar\x1b[K");
+}
+
+TEST_CASE("gathered -v lines are written once they reach kPendingMax bytes") {
+  Screen s;
+  acp::StatusLine line(s.out, s.err);
+  line.start_bar(bar_style(true), true);
+  line.draw("bar", false);
+  std::string l(99, 'x');
+  l += '\n';
+  for (std::size_t n = 0; n < acp::StatusLine::kPendingMax; n += l.size())
+    line.print(s.out, l);
+  auto t = s.text();
+  CHECK(t.size() > acp::StatusLine::kPendingMax);
+  CHECK(t.substr(t.size() - 9) == "x\n\rbar\x1b[K");
+}
+
+TEST_CASE("the last bar ends its line and later lines go below it") {
+  Screen s;
+  acp::StatusLine line(s.out, s.err);
+  line.start_bar(bar_style(true), true);
+  line.draw("bar", false);
+  line.print(s.out, "v\n");
+  line.draw("done", true);
+  line.print(s.out, "after\n");
+  CHECK(s.text() == "\rbar\x1b[K\r\x1b[Kv\n\rdone\x1b[K\nafter\n");
 }

@@ -99,6 +99,11 @@ struct Place {
   int dirfd;
   std::string name;
   std::string path;
+  // A destination directory where FICLONE was refused (a file system that
+  // cannot clone, or another one than the source's): its other files skip
+  // the ioctl. --reflink=auto only, and copy_file_range still clones
+  // where the file system can.
+  bool* no_clone = nullptr;
 };
 
 // A file being written: O_TMPFILE (no name at all), or a hidden name
@@ -127,7 +132,8 @@ struct DirNode {
   struct statx st {};
   std::string spath, dpath;
   bool created = false;
-  unsigned pending = 1; // the walk itself, then each entry in flight
+  bool no_clone = false; // FICLONE refused into this directory (see Place)
+  unsigned pending = 1;  // the walk itself, then each entry in flight
 };
 
 // The first copy of a multiply-linked inode: later names wait for it and link to it.
@@ -148,7 +154,7 @@ private:
   template <class... A> void fail(fmt::format_string<A...> f, A&&... a) {
     ++errors_;
     if (stopped_) return; // interrupted: the ECANCELED of every op is no news
-    fmt::print(stderr, "acp: {}\n", fmt::format(f, std::forward<A>(a)...));
+    status_.print(stderr, fmt::format("acp: {}\n", fmt::format(f, std::forward<A>(a)...)));
   }
   void report(const std::string& what, std::error_code ec) {
     if (ec == std::errc::operation_canceled) {
@@ -158,17 +164,21 @@ private:
     fail("{}: {}", what, errstr(ec));
   }
   void verbose(const std::string& from, const std::string& to) {
-    if (o_.verbose) fmt::print("{} -> {}\n", quote(from), quote(to));
+    if (o_.verbose) status_.print(stdout, fmt::format("{} -> {}\n", quote(from), quote(to)));
   }
 
   aio::Task<void> operand(std::string src, std::string dst);
-  aio::Task<void> entry(aio::BufferPool::Lease lease, DirNode* node, std::string name);
+  aio::Task<void> entry(aio::BufferPool::Lease lease, DirNode* node, std::string name,
+                        unsigned char type);
   // `buf` is the buffer of the file's slot in flight (a pool lease held by
   // the caller): whatever a file needs it takes from there, never a second
   // lease (64 files each waiting for a 65th buffer would wait forever).
-  aio::Task<void> copy_any(Place s, struct statx st, Place d, Buf buf);
+  // `in`: the source, when it is a regular file the caller opened already.
+  aio::Task<void> copy_any(const Place& s, const struct statx& st, const Place& d, Buf buf,
+                           aio::UniqueFd in = {});
   aio::Task<void> copy_dir(Place s, struct statx st, Place d, DirNode* parent, bool follow);
-  aio::Task<bool> copy_regular(Place s, struct statx st, Place d, Buf buf);
+  aio::Task<bool> copy_regular(const Place& s, const struct statx& st, const Place& d, Buf buf,
+                               aio::UniqueFd in);
   aio::Task<bool> copy_stream(int in, bool fifo, Place d, mode_t mode, std::string spath, Buf buf);
   // Reads `in` to its end into `out`: a file source by offset, a stream
   // (stdin, FIFO, device) as it comes; `out` by offset when it is the temp
@@ -209,8 +219,9 @@ private:
     int dirfd;
     std::string hidden, name, path;
   };
-  std::vector<PendingTree> trees_; // --atomic-tree renames, done after the copy
-  Counters counted_;               // what --progress shows
+  std::vector<PendingTree> trees_;    // --atomic-tree renames, done after the copy
+  Counters counted_;                  // what --progress shows
+  StatusLine status_{stdout, stderr}; // the bar's line, which -v lines and messages go above
   unsigned errors_ = 0;
   unsigned serial_ = 0;
   bool stopped_ = false;
@@ -260,6 +271,7 @@ Copier::Clash Copier::on_existing(const struct statx& src, const Place& s, const
   if (o_.interactive) {
     // A question to the user on the terminal: the copy waits for the
     // answer, as cp's does.
+    status_.hide(); // the question and its answer on a line of their own
     fmt::print(stderr, "acp: overwrite {}? ", quote(d.path));
     std::fflush(stderr);
     std::string line;
@@ -332,7 +344,9 @@ aio::Task<std::optional<std::uint64_t>> Copier::copy_range_rw(int in, int out, B
 
 aio::Task<bool> Copier::copy_data(int in, int out, Buf buf, const struct statx& st, const Place& s,
                                   const Place& d) {
-  if (o_.reflink != Reflink::Never) {
+  bool try_clone = o_.reflink == Reflink::Always ||
+                   (o_.reflink == Reflink::Auto && (d.no_clone == nullptr || !*d.no_clone));
+  if (try_clone) {
     auto c = aio::clone_file(out, in);
     if (c) {
       counted_.bytes += st.stx_size;
@@ -342,6 +356,7 @@ aio::Task<bool> Copier::copy_data(int in, int out, Buf buf, const struct statx& 
       fail("failed to clone {} from {}: {}", quote(d.path), quote(s.path), errstr(c.error()));
       co_return false;
     }
+    if (d.no_clone != nullptr) *d.no_clone = true;
   }
   // A procfs or sysfs file (or one that says it is empty) is read until
   // read() says the end: its size is 0 or a page whatever it holds, and
@@ -476,12 +491,16 @@ aio::Task<bool> Copier::commit(Temp& tmp, const Place& d, const struct statx& st
   co_return false;
 }
 
-aio::Task<bool> Copier::copy_regular(Place s, struct statx st, Place d, Buf buf) {
+aio::Task<bool> Copier::copy_regular(const Place& s, const struct statx& st, const Place& d,
+                                     Buf buf, aio::UniqueFd opened) {
   int nofollow = o_.follows(false) ? 0 : O_NOFOLLOW;
-  auto in = co_await aio::openat(s.dirfd, s.name.c_str(), O_RDONLY | O_CLOEXEC | nofollow);
-  if (!in) {
-    report(fmt::format("cannot open {} for reading", quote(s.path)), in.error());
-    co_return false;
+  aio::Result<aio::UniqueFd> in = std::move(opened);
+  if (!in->valid()) {
+    in = co_await aio::openat(s.dirfd, s.name.c_str(), O_RDONLY | O_CLOEXEC | nofollow);
+    if (!in) {
+      report(fmt::format("cannot open {} for reading", quote(s.path)), in.error());
+      co_return false;
+    }
   }
   auto tmp = co_await make_temp(d, st.stx_mode & 0777);
   if (!tmp) {
@@ -623,7 +642,8 @@ aio::Task<bool> Copier::place_special(Place s, struct statx st, Place d) {
   co_return true;
 }
 
-aio::Task<void> Copier::copy_any(Place s, struct statx st, Place d, Buf buf) {
+aio::Task<void> Copier::copy_any(const Place& s, const struct statx& st, const Place& d, Buf buf,
+                                 aio::UniqueFd in) {
   std::shared_ptr<LinkTarget> first;
   if (o_.preserve.links && st.stx_nlink > 1 && !is_dir(st)) {
     auto key = std::tuple(st.stx_dev_major, st.stx_dev_minor, std::uint64_t{st.stx_ino});
@@ -655,7 +675,7 @@ aio::Task<void> Copier::copy_any(Place s, struct statx st, Place d, Buf buf) {
   bool ok = false;
   bool contents = !o_.recursive || o_.copy_contents;
   if (S_ISREG(st.stx_mode)) {
-    ok = co_await copy_regular(s, st, d, buf);
+    ok = co_await copy_regular(s, st, d, buf, std::move(in));
   } else if (S_ISDIR(st.stx_mode)) {
     co_await copy_dir(s, st, d, nullptr, o_.follows(true));
     co_return;
@@ -680,10 +700,27 @@ aio::Task<void> Copier::copy_any(Place s, struct statx st, Place d, Buf buf) {
   }
 }
 
-aio::Task<void> Copier::entry(aio::BufferPool::Lease lease, DirNode* node, std::string name) {
+aio::Task<void> Copier::entry(aio::BufferPool::Lease lease, DirNode* node, std::string name,
+                              unsigned char type) {
   Buf buf = lease.span(); // the file's slot in flight, given back at the end
   Place s{node->src.get(), name, join(node->spath, name)};
-  Place d{node->dst.get(), name, join(node->dpath, name)};
+  Place d{node->dst.get(), name, join(node->dpath, name), &node->no_clone};
+  if (type == DT_REG) {
+    // Listed as a regular file: opened first and stat'd by its fd, a
+    // cheaper statx than one that walks the name again (a few % of the
+    // CPU of a small-file tree). Anything unexpected (an open refused, an
+    // entry replaced meanwhile) takes the general path below, which says
+    // what cp would say.
+    auto in = co_await aio::openat(s.dirfd, name.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (in) {
+      auto st = stat_at(in->get(), "", AT_EMPTY_PATH);
+      if (st && S_ISREG(st->stx_mode)) {
+        co_await copy_any(s, *st, d, buf, std::move(*in));
+        release(node);
+        co_return;
+      }
+    }
+  }
   auto st = stat_at(s.dirfd, name.c_str(), AT_SYMLINK_NOFOLLOW);
   if (!st) {
     report(fmt::format("cannot stat {}", quote(s.path)), st.error());
@@ -791,7 +828,7 @@ aio::Task<void> Copier::copy_dir(Place s, struct statx st, Place d, DirNode* par
     auto lease = co_await pool_.acquire();
     if (!lease) break; // stopped
     ++node->pending;
-    scope_->spawn(entry(std::move(*lease), node, std::move(name)));
+    scope_->spawn(entry(std::move(*lease), node, std::move(name), type));
   }
   if (reader.error())
     report(fmt::format("cannot read directory {}", quote(s.path)), reader.error());
@@ -1013,12 +1050,13 @@ aio::Task<int> Copier::run() {
   if (o_.progress != Progress::None) {
     const char* nc = std::getenv("NO_COLOR");
     auto style = progress_style(o_.progress, ::isatty(2) != 0, nc != nullptr && *nc != '\0');
+    status_.start_bar(style, ::isatty(1) != 0);
     std::vector<std::string> sources;
     sources.reserve(jobs.size());
     for (auto& j : jobs)
       sources.push_back(j.first);
     ui.spawn(count_totals(o_, std::move(sources), counted_));
-    ui.spawn(show_progress(style, counted_));
+    ui.spawn(show_progress(style, counted_, status_));
   }
   aio::Scope scope(co_await aio::stop_token());
   scope_ = &scope;

@@ -110,11 +110,78 @@ ProgressStyle progress_style(Progress mode, bool stderr_tty, bool no_color) {
   return st;
 }
 
-aio::Task<void> show_progress(ProgressStyle style, const Counters& c) {
+void StatusLine::start_bar(const ProgressStyle& style, bool out_shared) {
+  style_ = style;
+  bar_ = style.bar;
+  out_shared_ = out_shared;
+}
+
+void StatusLine::put() {
+  std::string out = "\r" + line_;
+  if (style_.ansi)
+    out += "\x1b[K";
+  else if (line_.size() < width_)
+    out += std::string(width_ - line_.size(), ' ');
+  width_ = line_.size();
+  std::fputs(out.c_str(), err_);
+  std::fflush(err_);
+  shown_ = true;
+}
+
+void StatusLine::erase() {
+  if (shown_) {
+    // Without ANSI: blanks over the bar, and back to the line's start.
+    std::string out = style_.ansi ? "\r\x1b[K" : "\r" + std::string(width_, ' ') + "\r";
+    std::fputs(out.c_str(), err_);
+    std::fflush(err_);
+    shown_ = false;
+    width_ = 0;
+  }
+  if (!pending_.empty()) {
+    std::fwrite(pending_.data(), 1, pending_.size(), out_);
+    std::fflush(out_); // on the screen before the bar is drawn below
+    pending_.clear();
+  }
+}
+
+void StatusLine::draw(const std::string& line, bool final) {
+  if (!bar_) return;
+  line_ = line;
+  if (!pending_.empty()) erase();
+  put();
+  if (final) {
+    std::fputs("\n", err_);
+    std::fflush(err_);
+    shown_ = false;
+    bar_ = false; // the last picture stays; later lines go below it
+  }
+}
+
+void StatusLine::print(std::FILE* to, std::string_view text) {
+  if (!shown_ || (to == out_ && !out_shared_)) {
+    std::fwrite(text.data(), 1, text.size(), to);
+    return;
+  }
+  if (to == out_) {
+    pending_.append(text);
+    if (pending_.size() >= kPendingMax) {
+      erase();
+      put();
+    }
+    return;
+  }
+  erase();
+  std::fwrite(text.data(), 1, text.size(), to);
+  std::fflush(to);
+  put();
+}
+
+void StatusLine::hide() { erase(); }
+
+aio::Task<void> show_progress(ProgressStyle style, const Counters& c, StatusLine& status) {
   using clock = std::chrono::steady_clock;
   const auto t0 = clock::now();
   std::deque<std::pair<double, std::uint64_t>> window; // the last second's samples
-  std::size_t shown = 0; // width of the bar drawn last (to blank without ANSI)
   auto draw = [&](bool final) {
     Snapshot s;
     s.c = c;
@@ -129,20 +196,12 @@ aio::Task<void> show_progress(ProgressStyle style, const Counters& c) {
     if (final && s.seconds > 0) s.rate = s.avg_rate; // the end shows the whole run's rate
     // Writes to stderr are direct: one short line, at most ten a second.
     if (!style.bar) {
-      fmt::print(stderr, "{}\n", plain_line(s));
+      status.print(stderr, plain_line(s) + "\n");
       return;
     }
     winsize ws{};
     unsigned width = ::ioctl(2, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0 ? ws.ws_col : 80;
-    std::string line = bar_line(s, width);
-    std::string out = "\r" + line;
-    if (style.ansi)
-      out += "\x1b[K";
-    else if (line.size() < shown)
-      out += std::string(shown - line.size(), ' ');
-    shown = line.size();
-    if (final) out += "\n";
-    fmt::print(stderr, "{}", out);
+    status.draw(bar_line(s, width), final);
   };
   for (;;) {
     auto r = co_await aio::sleep_for(style.period);
