@@ -42,6 +42,19 @@ void PoolDriven::shutdown(const ShutdownJob& job) {
   sh_->pool.shutdown_and_wait();
 }
 
+std::uint64_t PoolDriven::spawn_size(std::uint64_t id, int fd) {
+  spawn(id, [fd] {
+    struct stat st {};
+    return ::fstat(fd, &st) == 0 ? static_cast<long>(st.st_size) : -errno;
+  });
+  return id;
+}
+
+std::string PoolDriven::pool_model() const {
+  return "1 driver thread + a blocking pool (cap " + std::to_string(o_.pool_cap) +
+         ", idle threads kept " + std::to_string(static_cast<int>(o_.pool_keepalive_s)) + " s)";
+}
+
 bool PoolDriven::wait_for(std::uint64_t id, double deadline_us, long& value) {
   for (;;) {
     if (auto it = early_.find(id); it != early_.end()) {

@@ -13,8 +13,13 @@
 #include <cstdint>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 namespace aiobench {
+
+// Ids of a strategy's write and metadata jobs, apart from its reads'.
+constexpr std::uint64_t kWriteTag = 1ull << 62;
+constexpr std::uint64_t kStatTag = 1ull << 61;
 
 // A syscall's return as the pool reports it: the value, or -errno.
 inline long ret(long n) { return n < 0 ? -errno : n; }
@@ -40,6 +45,29 @@ protected:
     Shared* sh = sh_;
     sh_->pool.spawn([sh, id, fn = std::move(fn)] { sh->cq.push({id, fn()}); });
   }
+  // fifo-latency's rounds, whatever a message's read and write are: the
+  // initiator writes first and times each round trip, the echo side reads
+  // and writes back. Latencies in µs (none on the echo side).
+  template <class Read, class Write> static std::vector<double>
+  ping_pong_rounds(const PingPongJob& job, Read read_msg, Write write_msg) {
+    std::vector<double> lat;
+    lat.reserve(job.rounds);
+    for (unsigned i = 0; i < job.rounds; ++i) {
+      double t0 = mono_us();
+      if (!job.initiator && !read_msg()) break;
+      if (!write_msg()) break;
+      if (job.initiator) {
+        if (!read_msg()) break;
+        lat.push_back(mono_us() - t0);
+      }
+    }
+    return lat;
+  }
+  // fs::metadata from another task: itself a spawn_blocking job, giving
+  // the file's size (or -errno) under `id`, which it returns.
+  std::uint64_t spawn_size(std::uint64_t id, int fd);
+  // The pool as the notes describe it: cap and idle lifetime.
+  std::string pool_model() const;
   // The next completion, whichever job it is (false after `timeout`;
   // negative: wait for ever). Not for use beside wait_for().
   bool pop(CompletionQueue::Done& d, std::chrono::microseconds timeout) {

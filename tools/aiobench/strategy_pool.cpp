@@ -23,17 +23,13 @@
 namespace aiobench {
 namespace {
 
-constexpr std::uint64_t kWriteTag = 1ull << 62;
-constexpr std::uint64_t kStatTag = 1ull << 61;
-
 class PoolPerAttempt final : public PoolDriven {
 public:
   using PoolDriven::PoolDriven;
   std::string name() const override { return "pool-per-attempt"; }
   std::string model() const override {
-    return "1 driver thread + a blocking pool (cap " + std::to_string(o_.pool_cap) +
-           ", idle threads kept " + std::to_string(static_cast<int>(o_.pool_keepalive_s)) +
-           " s); a new blocking job per attempt, abandoned when the race is lost; file-read: " +
+    return pool_model() +
+           "; a new blocking job per attempt, abandoned when the race is lost; file-read: " +
            pool_job_shape(o_.pool_job);
   }
 
@@ -83,8 +79,6 @@ public:
   std::vector<double> ping_pong(const PingPongJob& job) override {
     set_blocking(job.rfd, true);
     set_blocking(job.wfd, true);
-    std::vector<double> lat;
-    lat.reserve(job.rounds);
     auto in = std::make_shared<std::vector<char>>(job.msg);
     std::uint64_t next = 0;
     auto read_msg = [&] {
@@ -107,15 +101,7 @@ public:
       spawn(id, [fd, copy] { return ret(::write(fd, copy->data(), copy->size())); });
       return wait_for(id) > 0; // spawn_blocking(write).await
     };
-    for (unsigned i = 0; i < job.rounds; ++i) {
-      double t0 = mono_us();
-      if (!job.initiator && !read_msg()) break;
-      if (!write_msg()) break;
-      if (job.initiator) {
-        if (!read_msg()) break;
-        lat.push_back(mono_us() - t0);
-      }
-    }
+    std::vector<double> lat = ping_pong_rounds(job, read_msg, write_msg);
     return lat;
   }
 
@@ -136,14 +122,8 @@ public:
       spawn(wid, [fd, copy, off] { return pwrite_all(fd, copy->data(), copy->size(), off); });
       // spawn_blocking(write_all).await: done when the job is.
       if (wait_for(wid) < 0) throw std::runtime_error("write failed");
-      // Another task asks for the metadata: tokio's fs::metadata is itself a
-      // spawn_blocking job.
-      std::uint64_t sid = kStatTag | i;
-      spawn(sid, [fd] {
-        struct stat st {};
-        return ::fstat(fd, &st) == 0 ? static_cast<long>(st.st_size) : -errno;
-      });
-      long size = wait_for(sid);
+      // Another task asks for the metadata (see spawn_size).
+      long size = wait_for(spawn_size(kStatTag | i, fd));
       ++out.rounds;
       if (size < static_cast<long>(off + static_cast<off_t>(job.size))) ++out.not_visible;
     }

@@ -23,8 +23,6 @@
 namespace aiobench {
 namespace {
 
-constexpr std::uint64_t kWriteTag = 1ull << 62;
-constexpr std::uint64_t kStatTag = 1ull << 61;
 // tokio's fs::File moves at most this much per blocking job (io::blocking::MAX_BUF).
 constexpr std::size_t kMaxBuf = 2u << 20;
 
@@ -33,9 +31,8 @@ public:
   using PoolDriven::PoolDriven;
   std::string name() const override { return "tokio-file"; }
   std::string model() const override {
-    return "1 driver thread + a blocking pool (cap " + std::to_string(o_.pool_cap) +
-           ", idle threads kept " + std::to_string(static_cast<int>(o_.pool_keepalive_s)) +
-           " s); one tokio::fs::File per stream: a dropped read stays in flight and the "
+    return pool_model() +
+           "; one tokio::fs::File per stream: a dropped read stays in flight and the "
            "next read takes its result; reads by seek + read through a 2 MiB buffer, "
            "writes done once queued";
   }
@@ -72,8 +69,6 @@ public:
   std::vector<double> ping_pong(const PingPongJob& job) override {
     set_blocking(job.rfd, true);
     set_blocking(job.wfd, true);
-    std::vector<double> lat;
-    lat.reserve(job.rounds);
     auto rbuf = std::make_shared<std::vector<char>>(std::min(job.msg, kMaxBuf));
     auto wbuf = std::make_shared<std::vector<char>>(std::min(job.msg, kMaxBuf), 'p');
     std::vector<char> in(job.msg);
@@ -102,15 +97,7 @@ public:
       write_busy = true;
       return true;
     };
-    for (unsigned i = 0; i < job.rounds; ++i) {
-      double t0 = mono_us();
-      if (!job.initiator && !read_msg()) break;
-      if (!write_msg()) break;
-      if (job.initiator) {
-        if (!read_msg()) break;
-        lat.push_back(mono_us() - t0);
-      }
-    }
+    std::vector<double> lat = ping_pong_rounds(job, read_msg, write_msg);
     // A queued write still runs before the process ends (tokio's File writes
     // are spawn_mandatory_blocking): the echo side's last reply is not lost.
     if (write_busy) wait_for(wid);
@@ -208,12 +195,7 @@ public:
         done += n;
       }
       if (!finished(wid)) ++out.returned_before_written;
-      std::uint64_t sid = kStatTag | i;
-      spawn(sid, [fd] {
-        struct stat st {};
-        return ::fstat(fd, &st) == 0 ? static_cast<long>(st.st_size) : -errno;
-      });
-      long size = wait_for(sid);
+      long size = wait_for(spawn_size(kStatTag | i, fd));
       ++out.rounds;
       if (size < static_cast<long>(off + static_cast<off_t>(job.size))) ++out.not_visible;
     }
