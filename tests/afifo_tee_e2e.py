@@ -489,6 +489,91 @@ def case_sigterm_ends_a_blocked_tee(env):
     check(code == -signal.SIGTERM, "died of SIGTERM, got %s" % code)
 
 
+SLOW_READER = """
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+out = open(sys.argv[2], "wb")
+while True:
+    b = os.read(fd, int(sys.argv[3]))
+    if not b:
+        break
+    out.write(b)
+    time.sleep(float(sys.argv[4]))
+"""
+
+
+def slow_reader(env, fifo, out, piece, pause):
+    """A reader of fifo that takes `piece` bytes at a time with a pause
+    between: its pipe is often part full, so tee(2) gives it part of what
+    waits and the rest goes by its queue."""
+    p = subprocess.Popen([sys.executable, "-c", SLOW_READER, fifo, out, str(piece), str(pause)],
+                         start_new_session=True)
+    env.procs.append(p)
+    return p
+
+
+def case_mixed_outputs_get_identical_bytes_with_null_framing(env):
+    # FIFOs with fast readers (tee(2)), one read in small pieces (tee and
+    # queue mixed), a regular file (the queue alone): the same bytes in each.
+    data = b"".join(b"%d %s\0" % (i, b"y" * (i * 31 % 3000)) for i in range(12000))
+    fast = [env.fifo("f%d" % i) for i in range(2)]
+    slowf = env.fifo("slow")
+    outs = [env.path("o%d" % i) for i in range(2)]
+    slow_out, file_out = env.path("slow-out"), env.path("file-out")
+    readers = [env.reader(f, o) for f, o in zip(fast, outs)]
+    readers.append(slow_reader(env, slowf, slow_out, 5000, 0.0005))
+    tee = env.tee(["--framing=null", "-o", fast[0], "-o", slowf, "-o", file_out, "-o", fast[1]])
+    feeder = Feeder(tee.stdin, data)
+    code, err = finish(tee, "tee")
+    feeder.join()
+    for r in readers:
+        r.wait(timeout=TIMEOUT)
+    check(code == 0 and err == "", "exit 0, quiet: %s %r" % (code, err))
+    for o in outs + [slow_out, file_out]:
+        check(read(o) == data, o + ": the same bytes as the input (%d of %d)" % (size(o), len(data)))
+
+
+def case_drop_keeps_records_whole_for_a_reader_taking_small_pieces(env):
+    # Its pipe part full most of the time: tee(2) gives it the start of a
+    # record and the rest must follow, never be dropped.
+    data, total = make_input(16 << 20)
+    fifos = [env.fifo("fast"), env.fifo("slow")]
+    outs = [env.path("fast-out"), env.path("slow-out")]
+    tee = env.tee(["--on-slow=drop", "--buffer=64K", "-o", fifos[0], "-o", fifos[1]])
+    readers = [env.reader(fifos[0], outs[0]), slow_reader(env, fifos[1], outs[1], 3000, 0.001)]
+    feeder = Feeder(tee.stdin, data)
+    code, err = finish(tee, "tee")
+    feeder.join()
+    for r in readers:
+        r.wait(timeout=TIMEOUT)
+    check(code == 0, "exit 0: %s %r" % (code, err))
+    counts = dropped_counts(err)
+    check(set(counts) == set(fifos), "a count for every output: %r" % err)
+    for f, o in zip(fifos, outs):
+        check_drop_report(parse_records(read(o)), total, counts[f], f)
+    check(counts[fifos[1]][0] > 0, "the slow reader lost records: %r" % err)
+
+
+def case_a_reader_killed_mid_stream_is_dropped_and_the_others_complete(env):
+    data, _ = make_input(32 << 20)
+    fifos = [env.fifo("f%d" % i) for i in range(3)]
+    outs = [env.path("o%d" % i) for i in range(3)]
+    readers = [env.reader(f, o) for f, o in zip(fifos, outs)]
+    tee = env.tee(sum((["-o", f] for f in fifos), []))
+    feeder = Feeder(tee.stdin, data, pace=0.02)
+    wait_until(lambda: size(outs[1]) > (2 << 20), "data to flow")
+    readers[1].kill()
+    code, err = finish(tee, "tee")
+    feeder.join()
+    check(code == 0, "a reader going away is no error: %s %r" % (code, err))
+    check(err == "afifo: %s: reader went away\n" % fifos[1], "one warning: %r" % err)
+    got = read(outs[1])
+    check(len(got) < len(data) and data.startswith(got), "the killed reader got a beginning")
+    for i in (0, 2):
+        readers[i].wait(timeout=TIMEOUT)
+        check(read(outs[i]) == data, outs[i] + ": complete")
+
+
 def case_usage_and_errors(env):
     def run(args, stdin=b""):
         return subprocess.run([AFIFO, "tee"] + args, input=stdin, capture_output=True,
