@@ -408,43 +408,35 @@ namespace afifo {
 using namespace tee_latest;
 
 void setup_tee(CLI::App& app, Command& cmd) {
-  auto opts = std::make_shared<TeeOptions>();
+  struct Args {
+    TeeOptions o;
+    std::string on_slow = "block", buffer, framing = "line";
+  };
+  auto args = std::make_shared<Args>();
   auto* sub = app.add_subcommand("tee", "Copy one input to many FIFOs, files or stdout");
-  sub->add_option("IN", opts->input, "Input: a FIFO, a file or - (stdin, the default)");
-  sub->add_option("-o,--output", opts->outputs, "An output: a FIFO, a file or - (stdout)")
+  sub->add_option("IN", args->o.input, "Input: a FIFO, a file or - (stdin, the default)");
+  sub->add_option("-o,--output", args->o.outputs, "An output: a FIFO, a file or - (stdout)")
       ->required()
       ->allow_extra_args(false)
       ->type_name("OUT");
-  sub->add_option_function<std::string>(
-         "--on-slow",
-         [opts](const std::string& v) {
-           opts->on_slow = v == "drop"         ? Slow::Drop
-                           : v == "disconnect" ? Slow::Disconnect
-                                               : Slow::Block;
-         },
-         "A slow reader: block (all wait; the default), drop (whole records), disconnect")
+  sub->add_option("--on-slow", args->on_slow,
+                  "A slow reader: block (all wait; the default), drop (whole records), disconnect")
       ->check(CLI::IsMember({"block", "drop", "disconnect"}))
-      ->type_name("POLICY");
-  sub->add_option_function<std::string>(
-         "--buffer", [opts](const std::string& v) { opts->buffer = *parse_size(v); },
-         "Memory per output before it counts as slow (K, M, G suffixes; default 1M, at least 4K)")
-      ->check(CLI::Validator(
-          [](std::string& v) -> std::string {
-            auto s = parse_size(v);
-            if (!s) return "invalid size: '" + v + "'";
-            if (*s < 4096) return "--buffer must be at least 4K";
-            return {};
-          },
-          ""))
-      ->type_name("SIZE");
-  sub->add_option_function<std::string>(
-         "--framing", [opts](const std::string& v) { opts->framing = *parse_framing(v); },
-         "Records: line (the default), null, raw (each read)")
-      ->check(CLI::IsMember({"line", "null", "raw"}))
-      ->type_name("FRAMING");
-  sub->add_flag("--reconnect", opts->reconnect,
+      ->option_text("block|drop|disconnect");
+  add_size_option(
+      *sub, "--buffer", args->buffer,
+      "Memory per output before it counts as slow (K, M, G suffixes; default 1M, at least 4K)",
+      4096, "4K");
+  add_framing_option(*sub, args->framing, "Records: line (the default), null, raw (each read)");
+  sub->add_flag("--reconnect", args->o.reconnect,
                 "Reopen a FIFO output whose reader went away once a reader comes back");
-  sub->callback([&cmd, opts] {
+  sub->callback([&cmd, args] {
+    auto opts = std::make_shared<TeeOptions>(args->o);
+    opts->on_slow = args->on_slow == "drop"         ? Slow::Drop
+                    : args->on_slow == "disconnect" ? Slow::Disconnect
+                                                    : Slow::Block;
+    if (!args->buffer.empty()) opts->buffer = *parse_size(args->buffer);
+    opts->framing = *parse_framing(args->framing);
     cmd.run = [opts]() -> aio::Task<int> { co_return co_await run_tee(*opts); };
   });
 }
