@@ -7,6 +7,7 @@ that comes back (--reconnect), the memory bound, threads and signals.
 
 Every wait is bounded by a timeout; nothing asserts a duration."""
 
+import contextlib
 import os
 import re
 import signal
@@ -16,26 +17,10 @@ import tempfile
 import threading
 import time
 
+from afifo_e2e_lib import (TIMEOUT, Failure, cases_of, check, has_open, run_cases, tasks_of,
+                           wait_until)
+
 AFIFO = None
-TIMEOUT = 60.0  # for any one wait; generous for a loaded 2-core machine
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
-
-
-def wait_until(pred, what, timeout=TIMEOUT, step=0.02):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return
-        time.sleep(step)
-    raise Failure("timed out waiting for " + what)
 
 
 def record(i):
@@ -72,18 +57,6 @@ def parse_records(data):
     return nums
 
 
-def tasks_of(pid):
-    """(thread count, io-wq worker count) of pid."""
-    names = []
-    for t in os.listdir("/proc/%d/task" % pid):
-        try:
-            with open("/proc/%d/task/%s/comm" % (pid, t)) as f:
-                names.append(f.read().strip())
-        except OSError:
-            pass
-    return len(names), sum(1 for n in names if n.startswith("iou-wrk"))
-
-
 _asan = None
 
 
@@ -93,14 +66,6 @@ def asan_build():
         with open(AFIFO, "rb") as f:
             _asan = b"__asan_init" in f.read()
     return _asan
-
-
-def has_open(pid, path):
-    d = "/proc/%d/fd" % pid
-    try:
-        return any(os.readlink(os.path.join(d, fd)) == path for fd in os.listdir(d))
-    except OSError:
-        return False
 
 
 def rss_kib(pid):
@@ -533,6 +498,20 @@ def case_mixed_outputs_get_identical_bytes_with_null_framing(env):
         check(read(o) == data, o + ": the same bytes as the input (%d of %d)" % (size(o), len(data)))
 
 
+def case_stdin_pipe_to_stdout_pipe_and_a_fifo(env):
+    # Pipes from the caller on both sides (tee(2) from stdin's pipe to
+    # stdout's and to a FIFO): the same bytes in each.
+    data, _ = make_input(8 << 20)
+    f, o = env.fifo("f"), env.path("o")
+    reader = env.reader(f, o)
+    p = subprocess.run([AFIFO, "tee", "-o", "-", "-o", f], input=data, capture_output=True,
+                       timeout=TIMEOUT)
+    reader.wait(timeout=TIMEOUT)
+    check(p.returncode == 0 and p.stderr == b"", "exit 0, quiet: %s %r" % (p.returncode, p.stderr))
+    check(p.stdout == data, "stdout has the input (%d of %d)" % (len(p.stdout), len(data)))
+    check(read(o) == data, "the FIFO's reader has the input")
+
+
 def case_drop_keeps_records_whole_for_a_reader_taking_small_pieces(env):
     # Its pipe part full most of the time: tee(2) gives it the start of a
     # record and the rest must follow, never be dropped.
@@ -593,29 +572,13 @@ def case_usage_and_errors(env):
           "an output that cannot be opened: the others still get it, exit 1")
 
 
-CASES = {name[5:]: fn for name, fn in sorted(globals().items()) if name.startswith("case_")}
-
-
 def main():
     global AFIFO
     if len(sys.argv) < 2:
-        print("usage: afifo_tee_e2e.py path/to/afifo [case...]", file=sys.stderr)
+        print("usage: %s path/to/afifo [case...]" % os.path.basename(sys.argv[0]), file=sys.stderr)
         return 2
     AFIFO = os.path.abspath(sys.argv[1])
-    chosen = sys.argv[2:] or list(CASES)
-    failed = 0
-    for name in chosen:
-        env = Env()
-        try:
-            CASES[name](env)
-            print("ok   " + name)
-        except Failure as e:
-            failed += 1
-            print("FAIL %s: %s" % (name, e))
-        finally:
-            env.close()
-    print("%d of %d failed" % (failed, len(chosen)))
-    return 1 if failed else 0
+    return run_cases(cases_of(globals()), sys.argv[2:], lambda: contextlib.closing(Env()))
 
 
 if __name__ == "__main__":
