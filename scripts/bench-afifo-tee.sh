@@ -10,7 +10,10 @@
 # are printed, and ratios of medians. Source and tool run on CPU 0, the
 # readers on CPU 1, in every variant. The input is in the page cache.
 #
-#   [SRC_CPU=0] [READ_CPU=1] [DROP_BUFFER=16M] scripts/bench-afifo-tee.sh [AFIFO] [MiB] [ROUNDS]
+#   [SRC_CPU=0] [READ_CPU=1] [DROP_BUFFER=16M] [BASE=other-afifo] \
+#     scripts/bench-afifo-tee.sh [AFIFO] [MiB] [ROUNDS]
+# BASE: another afifo binary (e.g. before a change), whose tee to 4 readers
+# runs in the same rounds, side by side with AFIFO's.
 # The stopped reader's queue is filled once (DROP_BUFFER of fresh memory,
 # page faults included): a longer input shows the steady cost better.
 set -euo pipefail
@@ -22,6 +25,7 @@ ROUNDS=${3:-5}
 SRC_CPU=${SRC_CPU:-0}
 READ_CPU=${READ_CPU:-1}
 DROP_BUFFER=${DROP_BUFFER:-16M}
+BASE=${BASE:+$(realpath "$BASE")}
 
 W=$(mktemp -d /tmp/bench-afifo-tee.XXXXXX)
 pids=()
@@ -83,12 +87,13 @@ v_cat1() {
 }
 
 v_tee4() {
+  local bin=${1:-$AFIFO}
   fifos 4
   local rs=() t0 t1
   for i in 1 2 3 4; do reader "$W/f$i"; rs+=("$rpid"); done
   t0=$(now)
   taskset -c $SRC_CPU cat "$W/in" |
-    taskset -c $SRC_CPU "$AFIFO" tee -o "$W/f1" -o "$W/f2" -o "$W/f3" -o "$W/f4"
+    taskset -c $SRC_CPU "$bin" tee -o "$W/f1" -o "$W/f2" -o "$W/f3" -o "$W/f4"
   wait "${rs[@]}"
   t1=$(now)
   echo "$t0 $t1"
@@ -148,11 +153,13 @@ v_drop() {
 
 declare -A times
 variants=(cat1 tee4 gnutee4 drop3 drop3stopped)
+[ -n "$BASE" ] && variants+=(tee4base)
 for round in $(seq 1 "$ROUNDS"); do
   for v in "${variants[@]}"; do
     case $v in
     cat1) r=$(v_cat1) ;;
     tee4) r=$(v_tee4) ;;
+    tee4base) r=$(v_tee4 "$BASE") ;;
     gnutee4) r=$(v_gnutee4) ;;
     drop3) r=$(v_drop 0) ;;
     drop3stopped) r=$(v_drop 1) ;;
@@ -165,16 +172,17 @@ for round in $(seq 1 "$ROUNDS"); do
 done
 
 SRC_CPU=$SRC_CPU READ_CPU=$READ_CPU python3 - "$BYTES" "$ROUNDS" "${times[cat1]}" "${times[tee4]}" "${times[gnutee4]}" \
-  "${times[drop3]}" "${times[drop3stopped]}" <<'EOF'
+  "${times[drop3]}" "${times[drop3stopped]}" ${BASE:+"${times[tee4base]}"} <<'EOF'
 import statistics, sys
 nbytes, rounds = int(sys.argv[1]), int(sys.argv[2])
-names = ["cat1", "tee4", "gnutee4", "drop3", "drop3stopped"]
+names = ["cat1", "tee4", "gnutee4", "drop3", "drop3stopped", "tee4base"]
 desc = {
     "cat1": "cat IN | cat > fifo, 1 reader",
     "tee4": "cat IN | afifo tee, 4 readers",
     "gnutee4": "cat IN | GNU tee, 4 readers",
     "drop3": "afifo tee --on-slow=drop, 3 readers",
     "drop3stopped": "  same + a 4th reader stopped",
+    "tee4base": "cat IN | BASE afifo tee, 4 readers",
 }
 med = {}
 import os
@@ -189,4 +197,7 @@ print("afifo tee to 4 / one cat:           %.2fx (target >= 0.8x)" % (med["tee4"
 print("GNU tee to 4 / one cat:             %.2fx" % (med["gnutee4"] / med["cat1"]))
 print("drop, a 4th reader stopped / 3 alone: %.2fx (the others' throughput)"
       % (med["drop3stopped"] / med["drop3"]))
+if "tee4base" in med:
+    print("BASE afifo tee to 4 / one cat:      %.2fx; afifo / BASE: %.2fx"
+          % (med["tee4base"] / med["cat1"], med["tee4"] / med["tee4base"]))
 EOF
