@@ -15,6 +15,7 @@ import threading
 import time
 import zlib
 
+sys.dont_write_bytecode = True  # importing the lib leaves no __pycache__ in the source tree
 from afifo_e2e_lib import Failure as Failed
 from afifo_e2e_lib import cases_of, run_cases
 from afifo_e2e_lib import check as expect

@@ -17,6 +17,7 @@ import tempfile
 import threading
 import time
 
+sys.dont_write_bytecode = True  # importing the lib leaves no __pycache__ in the source tree
 from afifo_e2e_lib import (TIMEOUT, Failure, cases_of, check, has_open, run_cases, tasks_of,
                            wait_until)
 
