@@ -8,6 +8,7 @@ SIGKILL, SIGTERM/SIGINT to afifo stopping the running child, one thread.
 
 Every wait is bounded by a timeout; nothing asserts a duration."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -16,26 +17,11 @@ import tempfile
 import threading
 import time
 
+sys.dont_write_bytecode = True  # importing the lib leaves no __pycache__ in the source tree
+from afifo_e2e_lib import (TIMEOUT, Failure, cases_of, check, has_open, run_cases, tasks_of,
+                           wait_until)
+
 AFIFO = None
-TIMEOUT = 60.0
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
-
-
-def wait_until(pred, what, timeout=TIMEOUT, step=0.02):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return
-        time.sleep(step)
-    raise Failure("timed out waiting for " + what)
 
 
 def children_of(pid):
@@ -57,25 +43,6 @@ def children_of(pid):
 
 def fd_count(pid):
     return len(os.listdir("/proc/%d/fd" % pid))
-
-
-def has_open(pid, path):
-    d = "/proc/%d/fd" % pid
-    try:
-        return any(os.readlink(os.path.join(d, fd)) == path for fd in os.listdir(d))
-    except OSError:
-        return False
-
-
-def tasks_of(pid):
-    names = []
-    for t in os.listdir("/proc/%d/task" % pid):
-        try:
-            with open("/proc/%d/task/%s/comm" % (pid, t)) as f:
-                names.append(f.read().strip())
-        except OSError:
-            pass
-    return len(names), sum(1 for n in names if n.startswith("iou-wrk"))
 
 
 def exists(pid):
@@ -314,29 +281,13 @@ def case_usage_and_errors(env):
           "a command that cannot run: exit 1: %r" % p.stderr)
 
 
-CASES = {name[5:]: fn for name, fn in sorted(globals().items()) if name.startswith("case_")}
-
-
 def main():
     global AFIFO
     if len(sys.argv) < 2:
-        print("usage: afifo_latest_e2e.py path/to/afifo [case...]", file=sys.stderr)
+        print("usage: %s path/to/afifo [case...]" % os.path.basename(sys.argv[0]), file=sys.stderr)
         return 2
     AFIFO = os.path.abspath(sys.argv[1])
-    chosen = sys.argv[2:] or list(CASES)
-    failed = 0
-    for name in chosen:
-        env = Env()
-        try:
-            CASES[name](env)
-            print("ok   " + name)
-        except Failure as e:
-            failed += 1
-            print("FAIL %s: %s" % (name, e))
-        finally:
-            env.close()
-    print("%d of %d failed" % (failed, len(chosen)))
-    return 1 if failed else 0
+    return run_cases(cases_of(globals()), sys.argv[2:], lambda: contextlib.closing(Env()))
 
 
 if __name__ == "__main__":

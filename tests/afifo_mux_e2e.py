@@ -15,18 +15,15 @@ import threading
 import time
 import zlib
 
+sys.dont_write_bytecode = True  # importing the lib leaves no __pycache__ in the source tree
+from afifo_e2e_lib import Failure as Failed
+from afifo_e2e_lib import cases_of, run_cases
+from afifo_e2e_lib import check as expect
+from afifo_e2e_lib import task_names as tasks
+
 BIN = os.path.abspath(sys.argv[1])
 MARK = b"[afifo: partial record]"
 TIMEOUT = 120  # seconds, for anything that should end by itself
-
-
-class Failed(Exception):
-    pass
-
-
-def expect(cond, what):
-    if not cond:
-        raise Failed(what)
 
 
 # A writer process: opens FIFO, writes COUNT lines of random length
@@ -524,14 +521,6 @@ def case_closed_stdout(d):
     expect(err == b"141\n", f"killed by SIGPIPE and silent: {err!r}")
 
 
-def tasks(pid):
-    names = []
-    for t in os.listdir(f"/proc/{pid}/task"):
-        with open(f"/proc/{pid}/task/{t}/comm") as f:
-            names.append(f.read().strip())
-    return names
-
-
 def cpu_ticks(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
@@ -577,24 +566,9 @@ def case_threads_64_fifos(d):
     expect(m.wait() == -signal.SIGTERM, "dies of SIGTERM")
 
 
-CASES = {name[5:]: fn for name, fn in globals().items() if name.startswith("case_")}
-
-
 def main():
-    names = sys.argv[2:] or list(CASES)
-    failed = 0
-    for name in names:
-        if name not in CASES:
-            sys.exit(f"no case {name}; cases: {' '.join(CASES)}")
-        with tempfile.TemporaryDirectory(prefix="afifo-mux-") as d:
-            start = time.monotonic()
-            try:
-                CASES[name](d)
-                print(f"ok   {name} ({time.monotonic() - start:.1f} s)", flush=True)
-            except (Failed, subprocess.TimeoutExpired) as e:
-                failed += 1
-                print(f"FAIL {name}: {e}", flush=True)
-    sys.exit(1 if failed else 0)
+    sys.exit(run_cases(cases_of(globals()), sys.argv[2:],
+                       lambda: tempfile.TemporaryDirectory(prefix="afifo-mux-")))
 
 
 if __name__ == "__main__":

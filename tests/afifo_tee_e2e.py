@@ -7,6 +7,7 @@ that comes back (--reconnect), the memory bound, threads and signals.
 
 Every wait is bounded by a timeout; nothing asserts a duration."""
 
+import contextlib
 import os
 import re
 import signal
@@ -16,26 +17,11 @@ import tempfile
 import threading
 import time
 
+sys.dont_write_bytecode = True  # importing the lib leaves no __pycache__ in the source tree
+from afifo_e2e_lib import (TIMEOUT, Failure, cases_of, check, has_open, run_cases, tasks_of,
+                           wait_until)
+
 AFIFO = None
-TIMEOUT = 60.0  # for any one wait; generous for a loaded 2-core machine
-
-
-class Failure(Exception):
-    pass
-
-
-def check(cond, what):
-    if not cond:
-        raise Failure(what)
-
-
-def wait_until(pred, what, timeout=TIMEOUT, step=0.02):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return
-        time.sleep(step)
-    raise Failure("timed out waiting for " + what)
 
 
 def record(i):
@@ -72,18 +58,6 @@ def parse_records(data):
     return nums
 
 
-def tasks_of(pid):
-    """(thread count, io-wq worker count) of pid."""
-    names = []
-    for t in os.listdir("/proc/%d/task" % pid):
-        try:
-            with open("/proc/%d/task/%s/comm" % (pid, t)) as f:
-                names.append(f.read().strip())
-        except OSError:
-            pass
-    return len(names), sum(1 for n in names if n.startswith("iou-wrk"))
-
-
 _asan = None
 
 
@@ -93,14 +67,6 @@ def asan_build():
         with open(AFIFO, "rb") as f:
             _asan = b"__asan_init" in f.read()
     return _asan
-
-
-def has_open(pid, path):
-    d = "/proc/%d/fd" % pid
-    try:
-        return any(os.readlink(os.path.join(d, fd)) == path for fd in os.listdir(d))
-    except OSError:
-        return False
 
 
 def rss_kib(pid):
@@ -489,6 +455,105 @@ def case_sigterm_ends_a_blocked_tee(env):
     check(code == -signal.SIGTERM, "died of SIGTERM, got %s" % code)
 
 
+SLOW_READER = """
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_RDONLY)
+out = open(sys.argv[2], "wb")
+while True:
+    b = os.read(fd, int(sys.argv[3]))
+    if not b:
+        break
+    out.write(b)
+    time.sleep(float(sys.argv[4]))
+"""
+
+
+def slow_reader(env, fifo, out, piece, pause):
+    """A reader of fifo that takes `piece` bytes at a time with a pause
+    between: its pipe is often part full, so tee(2) gives it part of what
+    waits and the rest goes by its queue."""
+    p = subprocess.Popen([sys.executable, "-c", SLOW_READER, fifo, out, str(piece), str(pause)],
+                         start_new_session=True)
+    env.procs.append(p)
+    return p
+
+
+def case_mixed_outputs_get_identical_bytes_with_null_framing(env):
+    # FIFOs with fast readers (tee(2)), one read in small pieces (tee and
+    # queue mixed), a regular file (the queue alone): the same bytes in each.
+    data = b"".join(b"%d %s\0" % (i, b"y" * (i * 31 % 3000)) for i in range(12000))
+    fast = [env.fifo("f%d" % i) for i in range(2)]
+    slowf = env.fifo("slow")
+    outs = [env.path("o%d" % i) for i in range(2)]
+    slow_out, file_out = env.path("slow-out"), env.path("file-out")
+    readers = [env.reader(f, o) for f, o in zip(fast, outs)]
+    readers.append(slow_reader(env, slowf, slow_out, 5000, 0.0005))
+    tee = env.tee(["--framing=null", "-o", fast[0], "-o", slowf, "-o", file_out, "-o", fast[1]])
+    feeder = Feeder(tee.stdin, data)
+    code, err = finish(tee, "tee")
+    feeder.join()
+    for r in readers:
+        r.wait(timeout=TIMEOUT)
+    check(code == 0 and err == "", "exit 0, quiet: %s %r" % (code, err))
+    for o in outs + [slow_out, file_out]:
+        check(read(o) == data, o + ": the same bytes as the input (%d of %d)" % (size(o), len(data)))
+
+
+def case_stdin_pipe_to_stdout_pipe_and_a_fifo(env):
+    # Pipes from the caller on both sides (tee(2) from stdin's pipe to
+    # stdout's and to a FIFO): the same bytes in each.
+    data, _ = make_input(8 << 20)
+    f, o = env.fifo("f"), env.path("o")
+    reader = env.reader(f, o)
+    p = subprocess.run([AFIFO, "tee", "-o", "-", "-o", f], input=data, capture_output=True,
+                       timeout=TIMEOUT)
+    reader.wait(timeout=TIMEOUT)
+    check(p.returncode == 0 and p.stderr == b"", "exit 0, quiet: %s %r" % (p.returncode, p.stderr))
+    check(p.stdout == data, "stdout has the input (%d of %d)" % (len(p.stdout), len(data)))
+    check(read(o) == data, "the FIFO's reader has the input")
+
+
+def case_drop_keeps_records_whole_for_a_reader_taking_small_pieces(env):
+    # Its pipe part full most of the time: tee(2) gives it the start of a
+    # record and the rest must follow, never be dropped.
+    data, total = make_input(16 << 20)
+    fifos = [env.fifo("fast"), env.fifo("slow")]
+    outs = [env.path("fast-out"), env.path("slow-out")]
+    tee = env.tee(["--on-slow=drop", "--buffer=64K", "-o", fifos[0], "-o", fifos[1]])
+    readers = [env.reader(fifos[0], outs[0]), slow_reader(env, fifos[1], outs[1], 3000, 0.001)]
+    feeder = Feeder(tee.stdin, data)
+    code, err = finish(tee, "tee")
+    feeder.join()
+    for r in readers:
+        r.wait(timeout=TIMEOUT)
+    check(code == 0, "exit 0: %s %r" % (code, err))
+    counts = dropped_counts(err)
+    check(set(counts) == set(fifos), "a count for every output: %r" % err)
+    for f, o in zip(fifos, outs):
+        check_drop_report(parse_records(read(o)), total, counts[f], f)
+    check(counts[fifos[1]][0] > 0, "the slow reader lost records: %r" % err)
+
+
+def case_a_reader_killed_mid_stream_is_dropped_and_the_others_complete(env):
+    data, _ = make_input(32 << 20)
+    fifos = [env.fifo("f%d" % i) for i in range(3)]
+    outs = [env.path("o%d" % i) for i in range(3)]
+    readers = [env.reader(f, o) for f, o in zip(fifos, outs)]
+    tee = env.tee(sum((["-o", f] for f in fifos), []))
+    feeder = Feeder(tee.stdin, data, pace=0.02)
+    wait_until(lambda: size(outs[1]) > (2 << 20), "data to flow")
+    readers[1].kill()
+    code, err = finish(tee, "tee")
+    feeder.join()
+    check(code == 0, "a reader going away is no error: %s %r" % (code, err))
+    check(err == "afifo: %s: reader went away\n" % fifos[1], "one warning: %r" % err)
+    got = read(outs[1])
+    check(len(got) < len(data) and data.startswith(got), "the killed reader got a beginning")
+    for i in (0, 2):
+        readers[i].wait(timeout=TIMEOUT)
+        check(read(outs[i]) == data, outs[i] + ": complete")
+
+
 def case_usage_and_errors(env):
     def run(args, stdin=b""):
         return subprocess.run([AFIFO, "tee"] + args, input=stdin, capture_output=True,
@@ -508,29 +573,13 @@ def case_usage_and_errors(env):
           "an output that cannot be opened: the others still get it, exit 1")
 
 
-CASES = {name[5:]: fn for name, fn in sorted(globals().items()) if name.startswith("case_")}
-
-
 def main():
     global AFIFO
     if len(sys.argv) < 2:
-        print("usage: afifo_tee_e2e.py path/to/afifo [case...]", file=sys.stderr)
+        print("usage: %s path/to/afifo [case...]" % os.path.basename(sys.argv[0]), file=sys.stderr)
         return 2
     AFIFO = os.path.abspath(sys.argv[1])
-    chosen = sys.argv[2:] or list(CASES)
-    failed = 0
-    for name in chosen:
-        env = Env()
-        try:
-            CASES[name](env)
-            print("ok   " + name)
-        except Failure as e:
-            failed += 1
-            print("FAIL %s: %s" % (name, e))
-        finally:
-            env.close()
-    print("%d of %d failed" % (failed, len(chosen)))
-    return 1 if failed else 0
+    return run_cases(cases_of(globals()), sys.argv[2:], lambda: contextlib.closing(Env()))
 
 
 if __name__ == "__main__":

@@ -250,3 +250,174 @@ TEST_CASE("a reconnected output starts at the next record") {
   fan.feed(chunk_of(pool, "...\nnew\npart"));
   CHECK(queued(q) == "new\npart");
 }
+
+namespace {
+// The zero-copy path as Tee::read_input drives it, with the kernel played
+// here: each round some outputs take a prefix of the input's waiting bytes
+// by "tee" (appended to what their reader sees at once), the read takes
+// what the round decides, the fan-out queues the rest, and readers drain
+// their queues now and then. What each reader ends up with is checked.
+struct TeeSim {
+  TeeOptions opts;
+  ChunkPool pool{1024};
+  Fanout fan;
+  std::vector<OutputQueue> qs;
+  std::vector<std::string> seen; // each reader's bytes, in order
+  unsigned seed = 12345;
+
+  TeeSim(Slow slow, std::size_t outputs) : opts(options(slow)), fan(opts, 1024), qs(outputs) {
+    seen.resize(outputs);
+    for (auto& q : qs) {
+      q.accepting = true;
+      fan.outputs.push_back(&q);
+    }
+  }
+  static TeeOptions options(Slow slow) {
+    TeeOptions o;
+    o.on_slow = slow;
+    o.buffer = 64 << 10; // records are never cut into pieces here
+    return o;
+  }
+  unsigned rnd(unsigned n) {
+    seed = seed * 1103515245 + 12345;
+    return (seed >> 16) % n;
+  }
+  // `drains[i]`: how often reader i reads its queue (1 in N rounds; 0 never).
+  void run(const std::string& stream, const std::vector<unsigned>& drains) {
+    std::size_t pos = 0;
+    while (pos < stream.size()) {
+      const std::size_t avail = std::min<std::size_t>(stream.size() - pos, 1 + rnd(1024));
+      std::size_t least = static_cast<std::size_t>(-1), most = 0;
+      for (std::size_t i = 0; i < qs.size(); ++i) {
+        OutputQueue& q = qs[i];
+        if (q.teed_to > pos && q.segs.empty()) {
+          least = std::min<std::size_t>(least, q.teed_to - pos);
+          most = std::max<std::size_t>(most, q.teed_to - pos);
+          continue;
+        }
+        if (!fan.can_tee(q)) continue;
+        // Its pipe takes all, part or none of what waits (under block a
+        // full one is waited for: it takes some).
+        std::size_t n = rnd(3) == 0 ? rnd(static_cast<unsigned>(avail) + 1) : avail;
+        if (opts.on_slow == Slow::Block && n == 0) n = 1;
+        if (n == 0) {
+          least = 0;
+          continue;
+        }
+        seen[i] += stream.substr(pos, n);
+        fan.teed(q, n);
+        least = std::min(least, n);
+        most = std::max(most, n);
+      }
+      std::size_t len =
+          opts.on_slow == Slow::Block && least != static_cast<std::size_t>(-1) ? least : most;
+      if (len == 0) len = avail;
+      REQUIRE(fan.pos() == pos);
+      fan.feed(chunk_of(pool, stream.substr(pos, len)));
+      pos += len;
+      for (std::size_t i = 0; i < qs.size(); ++i)
+        if (drains[i] != 0 && rnd(drains[i]) == 0) seen[i] += drain(qs[i], 1024);
+    }
+    fan.end_of_input();
+    for (std::size_t i = 0; i < qs.size(); ++i)
+      seen[i] += drain(qs[i], 1024);
+    REQUIRE_FALSE(fan.warned_long_record);
+  }
+};
+
+std::string numbered_records(int n) {
+  std::string s;
+  for (int i = 0; i < n; ++i)
+    s +=
+        std::to_string(i) + ":" + std::string(static_cast<std::size_t>(i * 7919 % 700), 'x') + "\n";
+  return s;
+}
+} // namespace
+
+TEST_CASE("under block, bytes given by tee and bytes queued make the same stream at every output") {
+  const std::string stream = numbered_records(1000);
+  for (unsigned seed : {1u, 2u, 3u, 4u, 5u}) {
+    TeeSim sim(Slow::Block, 3);
+    sim.seed = seed;
+    sim.run(stream, {1, 2, 5});
+    for (const std::string& s : sim.seen)
+      CHECK(s == stream);
+  }
+}
+
+TEST_CASE("under drop a record begun by tee is finished, and what is dropped is whole records") {
+  const std::string stream = numbered_records(1000);
+  for (unsigned seed : {1u, 2u, 3u, 4u, 5u}) {
+    TeeSim sim(Slow::Drop, 3);
+    sim.seed = seed;
+    // Reader 0 keeps up; 1 reads now and then; 2 never (its pipe still
+    // takes parts of records by tee now and then).
+    sim.run(stream, {1, 6, 0});
+    CHECK(sim.seen[0] == stream);
+    CHECK(sim.qs[0].dropped_records == 0);
+    std::size_t total_dropped = 0;
+    for (std::size_t i = 0; i < sim.qs.size(); ++i) {
+      const std::string& s = sim.seen[i];
+      std::size_t at = 0, n = 0;
+      int last = -1;
+      while (at < s.size()) {
+        const std::size_t nl = s.find('\n', at);
+        REQUIRE(nl != std::string::npos);
+        const int k = std::stoi(s.substr(at));
+        CHECK(k > last);
+        CHECK(s.substr(at, nl + 1 - at) ==
+              std::to_string(k) + ":" + std::string(static_cast<std::size_t>(k * 7919 % 700), 'x') +
+                  "\n");
+        last = k;
+        ++n;
+        at = nl + 1;
+      }
+      CHECK(n + sim.qs[i].dropped_records == 1000);
+      CHECK(s.size() + sim.qs[i].dropped_bytes == stream.size());
+      total_dropped += sim.qs[i].dropped_records;
+    }
+    CHECK(total_dropped > 0);
+  }
+}
+
+TEST_CASE("an output lacking a held record start is not given the input's next bytes by tee") {
+  TeeOptions o;
+  o.on_slow = Slow::Drop;
+  ChunkPool pool(1024);
+  Fanout fan(o, 1024);
+  OutputQueue a, b2;
+  a.accepting = b2.accepting = true;
+  fan.outputs = {&a, &b2};
+  CHECK(fan.can_tee(a));
+  fan.teed(a, 6); // a has "one\ntw" in its pipe; b2 gets it by the queue
+  fan.feed(chunk_of(pool, "one\ntw"));
+  CHECK(a.segs.empty());
+  CHECK(queued(b2) == "one\n");
+  drain(b2, 1024);
+  CHECK(fan.can_tee(a));        // it has the held "tw"
+  CHECK_FALSE(fan.can_tee(b2)); // it does not: "o\n" by tee would come first
+  fan.feed(chunk_of(pool, "o\n"));
+  CHECK(queued(a) == "o\n");
+  CHECK(queued(b2) == "two\n");
+}
+
+TEST_CASE("under block an output ahead of the read skips what it has and waits to tee again") {
+  TeeOptions o;
+  ChunkPool pool(1024);
+  Fanout fan(o, 1024);
+  OutputQueue a, b2;
+  a.accepting = b2.accepting = true;
+  fan.outputs = {&a, &b2};
+  fan.teed(a, 8);
+  fan.teed(b2, 3);
+  fan.feed(chunk_of(pool, "abc")); // the read takes the least
+  CHECK(a.segs.empty());
+  CHECK(b2.segs.empty());
+  CHECK_FALSE(fan.can_tee(a)); // 5 bytes ahead
+  CHECK(fan.can_tee(b2));
+  fan.teed(b2, 5);
+  fan.feed(chunk_of(pool, "defgh"));
+  CHECK(fan.can_tee(a));
+  CHECK(a.segs.empty());
+  CHECK(b2.segs.empty());
+}

@@ -84,6 +84,34 @@ std::string check_mode(const std::string& s) {
   return parse_mode(s) ? "" : "invalid mode '" + s + "' (octal, e.g. 600)";
 }
 
+CLI::Option* add_framing_option(CLI::App& sub, std::string& into, const std::string& description) {
+  return sub.add_option("--framing", into, description)
+      ->check(CLI::IsMember({"line", "null", "raw"}))
+      ->option_text("line|null|raw");
+}
+
+CLI::Option* add_size_option(CLI::App& sub, const std::string& name, std::string& into,
+                             const std::string& description, std::size_t at_least,
+                             const std::string& at_least_text) {
+  return sub.add_option(name, into, description)
+      ->check(CLI::Validator(
+          [at_least, at_least_text](std::string& v) -> std::string {
+            const auto s = parse_size(v);
+            if (!s) return check_size(v);
+            if (*s < at_least) return "must be at least " + at_least_text;
+            return {};
+          },
+          ""))
+      ->option_text("SIZE");
+}
+
+CLI::Option* add_duration_option(CLI::App& sub, const std::string& name, std::string& into,
+                                 const std::string& description) {
+  return sub.add_option(name, into, description)
+      ->check(CLI::Validator(check_duration, ""))
+      ->option_text("DURATION");
+}
+
 CLI::Option* add_optional_value(CLI::App& sub, const std::string& name, std::string& into,
                                 const std::string& metavar, const std::string& description) {
   return sub.add_flag(name + "{" + kBareFlag + metavar + "}", into, description);

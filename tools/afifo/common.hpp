@@ -32,6 +32,20 @@ std::string check_duration(const std::string& s);
 std::string check_size(const std::string& s);
 std::string check_mode(const std::string& s);
 
+// The options more than one subcommand takes, set up in one place so each
+// says the same words, shows the same metavar and takes the same grammar.
+// Each keeps the text as given in `into` (checked while parsing); the
+// subcommand's callback parses it into its own options.
+// --framing=line|null|raw.
+CLI::Option* add_framing_option(CLI::App& sub, std::string& into, const std::string& description);
+// A SIZE option, at least `at_least` bytes (said as `at_least_text`).
+CLI::Option* add_size_option(CLI::App& sub, const std::string& name, std::string& into,
+                             const std::string& description, std::size_t at_least = 1,
+                             const std::string& at_least_text = "1");
+// A DURATION option.
+CLI::Option* add_duration_option(CLI::App& sub, const std::string& name, std::string& into,
+                                 const std::string& description);
+
 // Options with an optional value, `--tag[=FORMAT]`: CLI11 has flags that
 // take `--flag=value`, and a bare flag gives the default written in braces
 // in its name. That default is a sentinel (kBareFlag then the METAVAR), so

@@ -239,30 +239,25 @@ namespace afifo {
 using namespace tee_latest;
 
 void setup_latest(CLI::App& app, Command& cmd) {
-  auto opts = std::make_shared<LatestOptions>();
+  struct Args {
+    LatestOptions o;
+    std::string framing = "line", grace;
+  };
+  auto args = std::make_shared<Args>();
   auto* sub = app.add_subcommand(
       "latest", "Run COMMAND for each record of IN; a newer record stops the run and replaces it");
-  sub->add_option("IN", opts->input, "Input: a FIFO, a file or - (stdin)")->required();
-  sub->add_option("COMMAND", opts->command, "The command and its arguments ({}: the record)")
+  sub->add_option("IN", args->o.input, "Input: a FIFO, a file or - (stdin)")->required();
+  sub->add_option("COMMAND", args->o.command, "The command and its arguments ({}: the record)")
       ->required();
-  sub->add_option_function<std::string>(
-         "--framing", [opts](const std::string& v) { opts->framing = *parse_framing(v); },
-         "Records: line (the default), null, raw (each read)")
-      ->check(CLI::IsMember({"line", "null", "raw"}))
-      ->type_name("FRAMING");
-  sub->add_option_function<std::string>(
-         "--grace", [opts](const std::string& v) { opts->grace = *parse_duration(v); },
-         "Time a stopped run has between SIGTERM and SIGKILL (default 1s)")
-      ->check(CLI::Validator(
-          [](std::string& v) -> std::string {
-            if (!parse_duration(v)) return "invalid duration: '" + v + "'";
-            return {};
-          },
-          ""))
-      ->type_name("DURATION");
-  sub->add_flag("--exit-on-eof", opts->exit_on_eof,
+  add_framing_option(*sub, args->framing, "Records: line (the default), null, raw (each read)");
+  add_duration_option(*sub, "--grace", args->grace,
+                      "Time a stopped run has between SIGTERM and SIGKILL (default 1s)");
+  sub->add_flag("--exit-on-eof", args->o.exit_on_eof,
                 "At the end of IN, wait for the last run and exit with its status");
-  sub->callback([&cmd, opts] {
+  sub->callback([&cmd, args] {
+    auto opts = std::make_shared<LatestOptions>(args->o);
+    opts->framing = *parse_framing(args->framing);
+    if (!args->grace.empty()) opts->grace = *parse_duration(args->grace);
     cmd.run = [opts]() -> aio::Task<int> { co_return co_await run_latest(*opts); };
   });
 }

@@ -444,11 +444,9 @@ void setup_mux(CLI::App& app, Command& cmd) {
                   "Write to OUT (a FIFO waits for its reader; a "
                   "file is created or truncated)")
       ->option_text("OUT");
-  sub->add_option("--framing", args->framing,
-                  "What a record is: line (ends with \\n, the default), null (ends with \\0), raw "
-                  "(chunks as read: no record promise)")
-      ->check(CLI::IsMember({"line", "null", "raw"}))
-      ->option_text("line|null|raw");
+  add_framing_option(*sub, args->framing,
+                     "What a record is: line (ends with \\n, the default), null (ends with \\0), "
+                     "raw (chunks as read: no record promise)");
   add_optional_value(
       *sub, "--tag", args->tag, "FORMAT",
       "Prefix each record with its source. FORMAT may use {name} and {index} (1-based); "
@@ -458,10 +456,8 @@ void setup_mux(CLI::App& app, Command& cmd) {
                   "end). Without it FIFOs are followed until a signal or --idle-timeout.")
       ->check(CLI::IsMember({"eof"}))
       ->option_text("eof");
-  sub->add_option("--idle-timeout", args->idle,
-                  "End after DURATION with no input (500ms, 2s, 1m; no suffix: seconds)")
-      ->check(CLI::Validator(check_duration, "DURATION"))
-      ->option_text("DURATION");
+  add_duration_option(*sub, "--idle-timeout", args->idle,
+                      "End after DURATION with no input (500ms, 2s, 1m; no suffix: seconds)");
   sub->add_option("--partial", args->partial,
                   "A record cut short by its writer leaving: mark (delivered alone, ending with "
                   "'[afifo: partial record]' and the terminator; the default) or drop")
@@ -471,11 +467,9 @@ void setup_mux(CLI::App& app, Command& cmd) {
                      "Make missing input FIFOs, with MODE (octal, default 600). Give MODE as "
                      "--create=MODE.")
       ->check(CLI::Validator(check_mode, ""));
-  sub->add_option("--max-record", args->max_record,
+  add_size_option(*sub, "--max-record", args->max_record,
                   "Longest record kept whole (default 16M); a longer one goes out in pieces, "
-                  "with a warning")
-      ->check(CLI::Validator(check_size, "SIZE"))
-      ->option_text("SIZE");
+                  "with a warning");
   sub->footer(R"(Records of one input are never split, and records of different inputs never
 interleave. A writer that leaves in the middle of a record: what it wrote
 goes out alone, marked (see --partial), never glued to the next writer's

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <optional>
@@ -41,6 +42,7 @@ struct Out {
   std::string path; // for (re)opening a FIFO
   bool fifo = false;
   bool sync = false;
+  bool pipe = false;   // a pipe: tee(2) can give it the input's bytes
   bool done = false;   // wrote everything after the input ended
   bool failed = false; // an error other than a reader going away
   aio::UniqueFd fd;
@@ -69,6 +71,17 @@ private:
   void connected_one() {
     if (--connecting_ == 0) all_connected_.set();
   }
+  // One round of tee(2) to the outputs that may have the input's next
+  // bytes: how far the least and the most of them got, and one whose pipe
+  // was full.
+  struct TeeRound {
+    std::size_t least = static_cast<std::size_t>(-1);
+    std::size_t most = 0;
+    Out* full = nullptr;
+    bool end = false;
+  };
+  TeeRound tee_ahead(int in_fd);
+  void lost(Out& o, std::error_code e);
   void flush_now();
   void report();
 
@@ -81,6 +94,14 @@ private:
   aio::Event all_connected_;
   aio::Event ended_;
   bool input_done_ = false;
+  bool in_pipe_ = false; // the input is a pipe: tee(2) may be used
+  // Pipe sizes when the input is a pipe. The input: 1 MiB, as acat's
+  // output, so its writer is woken less often. An output pipe: two reads,
+  // so tee(2) gives it a whole read while its reader is on the last one
+  // (a 64 KiB pipe holds half a read; 64 outputs of 256 KiB stay well
+  // inside the default per-user pipe quota, fs.pipe-user-pages-soft).
+  int out_pipe_size() const noexcept { return static_cast<int>(2 * cap_); }
+  static constexpr int in_pipe_size() noexcept { return 1 << 20; }
   int status_ = 0;
 };
 
@@ -99,14 +120,18 @@ bool Tee::open_outputs() {
       o->fd = pipe ? own_description(1, O_WRONLY | O_NONBLOCK)
                    : aio::UniqueFd(fcntl(1, F_DUPFD_CLOEXEC, 3));
       o->sync = !pipe;
+      o->pipe = S_ISFIFO(st.st_mode);
     } else if (::stat(arg.c_str(), &st) == 0 && S_ISFIFO(st.st_mode)) {
       o->fifo = true; // opened by serve(), once a reader is there
+      o->pipe = true;
       o->path = arg;
     } else {
       // As tee: created or truncated.
       o->fd = aio::UniqueFd(::open(arg.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666));
-      if (o->fd && fstat(o->fd.get(), &st) == 0)
+      if (o->fd && fstat(o->fd.get(), &st) == 0) {
         o->sync = !(S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+        o->pipe = S_ISFIFO(st.st_mode);
+      }
     }
     if (!o->fifo && !o->fd) {
       fmt::print(stderr, "afifo: {}: {}\n", o->q.name, std::strerror(errno));
@@ -117,6 +142,64 @@ bool Tee::open_outputs() {
     outs_.push_back(std::move(o));
   }
   return !outs_.empty();
+}
+
+// An output's write (or tee) failed: EPIPE is its reader going away.
+void Tee::lost(Out& o, std::error_code e) {
+  if (e == std::errc::broken_pipe) {
+    const bool again = opts_.reconnect && o.fifo;
+    fmt::print(stderr, "afifo: {}: reader went away{}\n", o.q.name,
+               again ? ", waiting for a new one" : "");
+  } else {
+    fmt::print(stderr, "afifo: {}: {}\n", o.q.name, e.message());
+    o.failed = true;
+    status_ = 1;
+  }
+  fan_.disconnect(o.q);
+}
+
+// Zero-copy fan-out: the bytes waiting in the input pipe are given to each
+// output pipe that may have them now (Fanout::can_tee) by tee(2), which
+// adds references to the pipe's pages instead of copying them; the read
+// that follows takes the same bytes out of the input, and the fan-out
+// queues for each output only what its tee did not take (its pipe was
+// full, or it was not eligible). One copy (the read) instead of one per
+// output, and the readers' pages are freed once, not once each.
+// tee(2) is called on the thread: SPLICE_F_NONBLOCK never blocks, and
+// io_uring's IORING_OP_TEE always goes to an io-wq worker (6.18).
+Tee::TeeRound Tee::tee_ahead(int in_fd) {
+  TeeRound t;
+  const std::uint64_t pos = fan_.pos();
+  for (auto& o : outs_) {
+    if (!o->pipe || !o->fd || !o->q.accepting) continue;
+    if (o->q.teed_to > pos && o->q.segs.empty()) {
+      // Ahead of the read from an earlier round (block): in step with it.
+      const auto ahead = static_cast<std::size_t>(o->q.teed_to - pos);
+      t.least = std::min(t.least, ahead);
+      t.most = std::max(t.most, ahead);
+      continue;
+    }
+    if (!fan_.can_tee(o->q)) continue;
+    ssize_t n;
+    do {
+      n = ::tee(in_fd, o->fd.get(), cap_, SPLICE_F_NONBLOCK);
+    } while (n < 0 && errno == EINTR);
+    if (n > 0) {
+      fan_.teed(o->q, static_cast<std::size_t>(n));
+      t.least = std::min(t.least, static_cast<std::size_t>(n));
+      t.most = std::max(t.most, static_cast<std::size_t>(n));
+    } else if (n == 0) {
+      t.end = true; // the input is at its end
+    } else if (errno == EAGAIN) {
+      t.full = o.get(); // its pipe is full
+      t.least = 0;
+    } else if (errno == EINVAL) {
+      o->pipe = false; // not a pipe after all: the queue it is
+    } else {
+      lost(*o, aio::errno_code(errno));
+    }
+  }
+  return t;
 }
 
 aio::Task<void> Tee::write_loop(Out& o) {
@@ -139,17 +222,7 @@ aio::Task<void> Tee::write_loop(Out& o) {
     if (!o.q.accepting) co_return;              // disconnected meanwhile: its queue is gone
     if (r && *r == 0) r = aio::errno_code(EIO); // no progress: never spin
     if (!r) {
-      if (r.cancelled()) co_return;
-      if (r.error() == std::errc::broken_pipe) {
-        const bool again = opts_.reconnect && o.fifo;
-        fmt::print(stderr, "afifo: {}: reader went away{}\n", o.q.name,
-                   again ? ", waiting for a new one" : "");
-      } else {
-        fmt::print(stderr, "afifo: {}: {}\n", o.q.name, r.error().message());
-        o.failed = true;
-        status_ = 1;
-      }
-      fan_.disconnect(o.q);
+      if (!r.cancelled()) lost(o, r.error());
       co_return;
     }
     o.q.consumed(*r, cap_);
@@ -180,6 +253,7 @@ aio::Task<void> Tee::serve(Out& o) {
     } else {
       o.q.skip_to_boundary = true; // a new reader starts at a record
     }
+    if (o.pipe && in_pipe_) grow_pipe(o.fd.get(), out_pipe_size());
     o.q.accepting = true;
     {
       aio::Scope s(co_await aio::stop_token());
@@ -208,6 +282,7 @@ aio::Task<void> Tee::serve(Out& o) {
 }
 
 aio::Task<void> Tee::read_input(Input& in) {
+  const int in_pipe = in.pipe_fd();
   for (;;) {
     if (!any_alive()) break;
     if (opts_.on_slow == Slow::Block) {
@@ -217,7 +292,32 @@ aio::Task<void> Tee::read_input(Input& in) {
       }
     }
     ChunkRef c = pool_.get();
-    auto r = co_await in.read(c->room(cap_));
+    std::size_t len = cap_;
+    if (in_pipe >= 0 && std::any_of(outs_.begin(), outs_.end(), [this](const auto& o) {
+          return o->pipe && o->fd && o->q.accepting && o->q.segs.empty();
+        })) {
+      // tee(2) needs the bytes in the pipe: wait for them first.
+      auto p = co_await aio::poll(in_pipe, POLLIN);
+      if (!p && p.cancelled()) break;
+      TeeRound t = tee_ahead(in_pipe);
+      // Under block an output whose pipe is full is waited for here, where
+      // the bytes still are, rather than read and copied to its queue: each
+      // output keeps in step with the read, its pipe the only buffer.
+      while (opts_.on_slow == Slow::Block && t.full != nullptr && !t.end) {
+        auto w = co_await aio::poll(t.full->fd.get(), POLLOUT);
+        if (!w && w.cancelled()) co_return;
+        t = tee_ahead(in_pipe);
+      }
+      // Read what was teed and no more: bytes a writer adds meanwhile would
+      // be queued, and a queue keeps its output off tee until it drains.
+      // Under block, no more than the least (the others are ahead, and skip
+      // what they have); else the most (the others queue the rest).
+      const std::size_t n = opts_.on_slow == Slow::Block && t.least != static_cast<std::size_t>(-1)
+                                ? t.least
+                                : t.most;
+      if (n > 0 && !t.end) len = n;
+    }
+    auto r = co_await in.read(c->room(len));
     if (!r) {
       if (!r.cancelled()) {
         fmt::print(stderr, "afifo: {}: {}\n", display_name(opts_.input, false),
@@ -267,6 +367,10 @@ aio::Task<int> Tee::run() {
     co_return 1;
   }
   if (!open_outputs()) co_return 1;
+  if (in->pipe_fd() >= 0) {
+    in_pipe_ = true;
+    grow_pipe(in->pipe_fd(), in_pipe_size());
+  }
   connecting_ = outs_.size();
   {
     aio::Scope scope(co_await aio::stop_token());
@@ -304,43 +408,35 @@ namespace afifo {
 using namespace tee_latest;
 
 void setup_tee(CLI::App& app, Command& cmd) {
-  auto opts = std::make_shared<TeeOptions>();
+  struct Args {
+    TeeOptions o;
+    std::string on_slow = "block", buffer, framing = "line";
+  };
+  auto args = std::make_shared<Args>();
   auto* sub = app.add_subcommand("tee", "Copy one input to many FIFOs, files or stdout");
-  sub->add_option("IN", opts->input, "Input: a FIFO, a file or - (stdin, the default)");
-  sub->add_option("-o,--output", opts->outputs, "An output: a FIFO, a file or - (stdout)")
+  sub->add_option("IN", args->o.input, "Input: a FIFO, a file or - (stdin, the default)");
+  sub->add_option("-o,--output", args->o.outputs, "An output: a FIFO, a file or - (stdout)")
       ->required()
       ->allow_extra_args(false)
       ->type_name("OUT");
-  sub->add_option_function<std::string>(
-         "--on-slow",
-         [opts](const std::string& v) {
-           opts->on_slow = v == "drop"         ? Slow::Drop
-                           : v == "disconnect" ? Slow::Disconnect
-                                               : Slow::Block;
-         },
-         "A slow reader: block (all wait; the default), drop (whole records), disconnect")
+  sub->add_option("--on-slow", args->on_slow,
+                  "A slow reader: block (all wait; the default), drop (whole records), disconnect")
       ->check(CLI::IsMember({"block", "drop", "disconnect"}))
-      ->type_name("POLICY");
-  sub->add_option_function<std::string>(
-         "--buffer", [opts](const std::string& v) { opts->buffer = *parse_size(v); },
-         "Memory per output before it counts as slow (K, M, G suffixes; default 1M, at least 4K)")
-      ->check(CLI::Validator(
-          [](std::string& v) -> std::string {
-            auto s = parse_size(v);
-            if (!s) return "invalid size: '" + v + "'";
-            if (*s < 4096) return "--buffer must be at least 4K";
-            return {};
-          },
-          ""))
-      ->type_name("SIZE");
-  sub->add_option_function<std::string>(
-         "--framing", [opts](const std::string& v) { opts->framing = *parse_framing(v); },
-         "Records: line (the default), null, raw (each read)")
-      ->check(CLI::IsMember({"line", "null", "raw"}))
-      ->type_name("FRAMING");
-  sub->add_flag("--reconnect", opts->reconnect,
+      ->option_text("block|drop|disconnect");
+  add_size_option(
+      *sub, "--buffer", args->buffer,
+      "Memory per output before it counts as slow (K, M, G suffixes; default 1M, at least 4K)",
+      4096, "4K");
+  add_framing_option(*sub, args->framing, "Records: line (the default), null, raw (each read)");
+  sub->add_flag("--reconnect", args->o.reconnect,
                 "Reopen a FIFO output whose reader went away once a reader comes back");
-  sub->callback([&cmd, opts] {
+  sub->callback([&cmd, args] {
+    auto opts = std::make_shared<TeeOptions>(args->o);
+    opts->on_slow = args->on_slow == "drop"         ? Slow::Drop
+                    : args->on_slow == "disconnect" ? Slow::Disconnect
+                                                    : Slow::Block;
+    if (!args->buffer.empty()) opts->buffer = *parse_size(args->buffer);
+    opts->framing = *parse_framing(args->framing);
     cmd.run = [opts]() -> aio::Task<int> { co_return co_await run_tee(*opts); };
   });
 }

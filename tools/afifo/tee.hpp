@@ -61,6 +61,11 @@ struct OutputQueue {
   std::uint64_t dropped_records = 0;
   std::uint64_t dropped_bytes = 0;
   std::uint64_t disconnects = 0;
+  // Zero-copy fan-out (tee(2) from the input pipe): the stream offset up
+  // to which this output already has the input's bytes in its pipe; the
+  // fan-out queues only what lies beyond it, and never drops a record it
+  // already began.
+  std::uint64_t teed_to = 0;
   aio::Event ready;             // set when segs gets data or the input ends
   aio::Scope* writer = nullptr; // the running writer, stopped on disconnect
 
@@ -85,6 +90,15 @@ public:
   // Every output that is open and taking data has room for one more chunk
   // (block: the input waits for this before the next read).
   bool room_for_next() const noexcept;
+  // Whether `o` may be given the input's next bytes by tee(2), before
+  // they are read: its queue is empty (nothing of it would be overtaken)
+  // and it is owed every byte from the read position on (not waiting for a
+  // record's start, not owed a held record start it lacks).
+  bool can_tee(const OutputQueue& o) const noexcept;
+  // The stream offset of the next byte to read from the input.
+  std::uint64_t pos() const noexcept { return pos_; }
+  // `o` was given the next `n` bytes of the input by tee(2).
+  void teed(OutputQueue& o, std::size_t n) noexcept { o.teed_to = pos_ + n; }
   // A chunk just read; its bytes are [0, len).
   void feed(const ChunkRef& c);
   // The input ended: a last record without its delimiter goes out too.
@@ -102,6 +116,10 @@ private:
   void feed_records(const ChunkRef& c);
   void give_pending();
   void give_batch(const ChunkRef& c, std::size_t from, std::size_t to);
+  // Queues [from, to) of the chunk being fed, less what `o` has by tee.
+  void deliver(OutputQueue& o, const ChunkRef& c, std::size_t from, std::size_t to);
+  // Whether `o` has by tee some of the stream from offset `at` on.
+  bool began(const OutputQueue& o, std::uint64_t at) const noexcept { return o.teed_to > at; }
   void wake(OutputQueue& o);
 
   Slow slow_;
@@ -111,6 +129,8 @@ private:
   // Under drop: the start of a record not ended yet, piece by piece.
   std::vector<Segment> pending_;
   std::size_t pending_len_ = 0;
+  std::uint64_t pending_pos_ = 0; // the stream offset of pending_'s start
+  std::uint64_t pos_ = 0;         // the stream offset of the chunk being fed
 };
 
 aio::Task<int> run_tee(const TeeOptions& opts);

@@ -5,6 +5,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace afifo::tee_latest {
@@ -48,6 +49,7 @@ void OutputQueue::clear() noexcept {
   segs.clear();
   queued = 0;
   charge = 0;
+  teed_to = 0;
 }
 
 bool Fanout::room_for_next() const noexcept {
@@ -56,7 +58,24 @@ bool Fanout::room_for_next() const noexcept {
   return true;
 }
 
+bool Fanout::can_tee(const OutputQueue& o) const noexcept {
+  // Under drop a held record start (pending_) is owed to an output only if
+  // it has it by tee already; block and disconnect hold nothing back.
+  // One ahead of the read (block) waits for the read to catch up.
+  return o.accepting && o.segs.empty() && !o.skip_to_boundary && o.teed_to <= pos_ &&
+         (pending_.empty() || o.teed_to == pos_);
+}
+
 void Fanout::wake(OutputQueue& o) { o.ready.set(); }
+
+void Fanout::deliver(OutputQueue& o, const ChunkRef& c, std::size_t from, std::size_t to) {
+  const std::uint64_t at = pos_ + from;
+  if (o.teed_to > at)
+    from += static_cast<std::size_t>(std::min<std::uint64_t>(to - from, o.teed_to - at));
+  if (from == to) return;
+  o.push(c, from, to - from, cap_);
+  wake(o);
+}
 
 void Fanout::disconnect(OutputQueue& o) {
   o.accepting = false;
@@ -72,6 +91,7 @@ void Fanout::feed(const ChunkRef& c) {
     feed_records(c);
   else
     feed_stream(c);
+  pos_ += c->len;
 }
 
 // block and disconnect: bytes go out as they come (a partial line is not
@@ -88,14 +108,15 @@ void Fanout::feed_stream(const ChunkRef& c) {
     }
     o->skip_to_boundary = false;
     if (from == bytes.size()) continue;
-    if (slow_ == Slow::Disconnect && !o->fits(c.get(), 1, cap_, limit_)) {
+    // An output that took the start of this by tee has an empty queue.
+    if (slow_ == Slow::Disconnect && !began(*o, pos_ + from) &&
+        !o->fits(c.get(), 1, cap_, limit_)) {
       ++o->disconnects;
       fmt::print(stderr, "afifo: {}: reader too slow, disconnected\n", o->name);
       disconnect(*o);
       continue;
     }
-    o->push(c, from, bytes.size() - from, cap_);
-    wake(*o);
+    deliver(*o, c, from, bytes.size());
   }
 }
 
@@ -132,6 +153,7 @@ void Fanout::feed_records(const ChunkRef& c) {
     at += last;
   }
   if (at < bytes.size()) {
+    pending_pos_ = pos_ + at;
     pending_.push_back(Segment{c, at, bytes.size() - at});
     pending_len_ += bytes.size() - at;
   }
@@ -142,9 +164,19 @@ void Fanout::give_pending() {
   for (OutputQueue* o : outputs) {
     if (!o->accepting) continue;
     o->skip_to_boundary = false; // a whole record is a boundary
-    if (o->fits(pending_.front().chunk.get(), pending_.size(), cap_, limit_)) {
-      for (const Segment& s : pending_)
-        o->push(s.chunk, s.off, s.len, cap_);
+    // A record it has begun by tee is finished whatever its queue holds
+    // (no more than a record: tee only ever goes to an empty queue).
+    if (began(*o, pending_pos_) ||
+        o->fits(pending_.front().chunk.get(), pending_.size(), cap_, limit_)) {
+      std::uint64_t at = pending_pos_;
+      for (const Segment& s : pending_) {
+        const std::size_t skip =
+            o->teed_to > at
+                ? static_cast<std::size_t>(std::min<std::uint64_t>(s.len, o->teed_to - at))
+                : 0;
+        o->push(s.chunk, s.off + skip, s.len - skip, cap_);
+        at += s.len;
+      }
       wake(*o);
     } else {
       ++o->dropped_records;
@@ -160,9 +192,8 @@ void Fanout::give_batch(const ChunkRef& c, std::size_t from, std::size_t to) {
   for (OutputQueue* o : outputs) {
     if (!o->accepting) continue;
     o->skip_to_boundary = false;
-    if (o->fits(c.get(), 1, cap_, limit_)) {
-      o->push(c, from, to - from, cap_);
-      wake(*o);
+    if (began(*o, pos_ + from) || o->fits(c.get(), 1, cap_, limit_)) {
+      deliver(*o, c, from, to);
       continue;
     }
     if (records == kNoEnd)

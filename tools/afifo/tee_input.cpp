@@ -5,6 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstdio>
+
 namespace afifo::tee_latest {
 
 aio::UniqueFd own_description(int fd, int flags) {
@@ -12,6 +15,20 @@ aio::UniqueFd own_description(int fd, int flags) {
   int nfd = ::open(proc.c_str(), flags | O_CLOEXEC);
   if (nfd < 0) nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
   return aio::UniqueFd(nfd);
+}
+
+void grow_pipe(int fd, int bytes) noexcept {
+  static const int max = [] {
+    int m = 0;
+    if (std::FILE* f = std::fopen("/proc/sys/fs/pipe-max-size", "re")) {
+      if (std::fscanf(f, "%d", &m) != 1) m = 0;
+      std::fclose(f);
+    }
+    return m;
+  }();
+  const int want = max > 0 ? std::min(bytes, max) : bytes;
+  const int cur = fcntl(fd, F_GETPIPE_SZ);
+  if (cur > 0 && cur < want) (void)fcntl(fd, F_SETPIPE_SZ, want);
 }
 
 std::string display_name(const std::string& arg, bool output) {

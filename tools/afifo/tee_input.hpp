@@ -22,6 +22,10 @@ namespace afifo::tee_latest {
 // and other processes share. Falls back to a duplicate.
 aio::UniqueFd own_description(int fd, int flags);
 
+// Grows pipe `fd` to `bytes` (at most fs.pipe-max-size; never shrinks it).
+// A refusal (the user's pipe quota) is harmless: the pipe stays as it was.
+void grow_pipe(int fd, int bytes) noexcept;
+
 // "standard input"/"standard output" for "-", else the name as given.
 std::string display_name(const std::string& arg, bool output);
 
@@ -38,6 +42,8 @@ public:
   static aio::Task<aio::Result<Input>> open(const std::string& arg, bool follow = false);
   // 0: the end of the input.
   aio::Task<aio::Result<std::size_t>> read(std::span<std::byte> buf);
+  // The fd of an input that is a pipe or FIFO (tee(2) can take from it), or -1.
+  int pipe_fd() const noexcept { return fifo_ ? fifo_->fd() : -1; }
 
 private:
   std::optional<aio::FifoReader> fifo_;
