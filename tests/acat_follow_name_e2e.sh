@@ -129,6 +129,31 @@ scenario renamed_and_recreated "echo a >log" \
   'wait_for out a; mv log log.1; wait_for err inaccessible; echo b >log; wait_for out b; echo c >>log; wait_for out c' \
   -F log
 
+# --follow=name without --retry: a name removed while another file is still
+# followed is not given up. When it is made again tail says "has appeared"
+# and follows it (coreutils' tail-2/assert.sh); once no file is left, "no
+# files remaining", exit 1. A name missing at the start is never looked for.
+scenario name_removed_and_made_again "touch a foo" \
+  'wait_for out "==> foo <=="; echo x >a; wait_for out x; rm foo; wait_for err "foo: No such";
+   echo ok >foo; wait_for out ok; echo m >missing; echo ok2 >>foo; wait_for out ok2;
+   rm a; wait_for err "a: No such"; rm foo; ended_in $tool_pid' \
+  --follow=name a foo missing
+# --follow=descriptor --retry: a file missing at the start is waited for,
+# then followed by descriptor from its first byte, its truncation seen
+# (coreutils' tail-2/retry.sh). Both poll the name once a second.
+scenario descriptor_retry_appears ":" \
+  'wait_for err "cannot open"; echo "first line" >missing; wait_for out "first line";
+   echo second >missing; wait_for err truncated; wait_for out second' \
+  --follow=descriptor --retry missing
+# ... and a directory appearing there instead ends it: "no files remaining".
+scenario descriptor_retry_directory ":" \
+  'wait_for err "cannot open"; mkdir missing; ended_in $tool_pid' \
+  --follow=descriptor --retry missing
+# Without --retry, a file missing at the start is not looked for again.
+scenario descriptor_missing_not_retried "touch existing" \
+  'wait_for err "cannot open"; echo Y >missing; echo X >existing; wait_for out X' \
+  --follow=descriptor missing existing
+
 # tail's warnings for options that do nothing here.
 scenario retry_without_follow "echo x >f" 'ended_in $tool_pid' --retry f
 scenario pid_without_follow "echo x >f" 'ended_in $tool_pid' --pid=1 f

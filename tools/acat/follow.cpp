@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <unordered_map>
 
@@ -78,6 +79,7 @@ private:
   void watch_inode(Input& in);
   void unwatch_inode(Input& in);
   aio::Task<aio::Result<void>> check(Input& in);
+  aio::Task<aio::Result<void>> reopen(Input& in);
   aio::Task<aio::Result<void>> drain(Input& in);
   aio::Task<aio::Result<std::span<const aio::InotifyEvent>>> follow_one(Input& in);
   void give_up(Input& in);
@@ -221,8 +223,10 @@ AIO_HOT aio::Task<aio::Result<void>> FileFollower::check(Input& in) {
       if (ctx_.opts.retry) {
         ctx_.note(tools::quote(in.src.name) + " has become inaccessible: " + st.error().message());
       } else {
+        // Not given up: the name is still watched and followed again if
+        // it comes back ("has appeared"), as tail does; but it no longer
+        // keeps acat running (see run()).
         ctx_.report(tools::quote_if_needed(in.src.name), st.error());
-        in.done = true;
       }
     }
     co_return aio::Result<void>{};
@@ -262,6 +266,34 @@ AIO_HOT aio::Task<aio::Result<void>> FileFollower::check(Input& in) {
     co_return aio::Result<void>{};
   }
   watch_inode(in);
+  co_return co_await drain(in);
+}
+
+// --follow=descriptor --retry: a file that could not be opened at the start
+// is looked for once a second (tail's recheck), quietly while it cannot be;
+// once open it is followed by descriptor like the others, from its start.
+aio::Task<aio::Result<void>> FileFollower::reopen(Input& in) {
+  auto st = stat_path(in.path);
+  if (!st) {
+    in.open_error = st.error();
+    co_return aio::Result<void>{};
+  }
+  if (!S_ISREG(st->st_mode)) {
+    // By descriptor tail gives up on it even with --retry.
+    ctx_.note(tools::quote(in.src.name) +
+              " has been replaced with an untailable file; giving up on this name");
+    in.done = true;
+    co_return aio::Result<void>{};
+  }
+  if (auto o = co_await open_input(in, false); !o) {
+    if (o.cancelled()) co_return o.error();
+    in.open_error = o.error();
+    co_return aio::Result<void>{};
+  }
+  const bool was_missing = in.open_error == std::errc::no_such_file_or_directory;
+  ctx_.note(tools::quote(in.src.name) +
+            (was_missing ? " has appeared;  following new file" : " has become accessible"));
+  in.open_error = {};
   co_return co_await drain(in);
 }
 
@@ -313,6 +345,11 @@ FileFollower::follow_one(Input& in) {
 AIO_HOT aio::Task<void> FileFollower::run() {
   for (std::size_t i = 0; i < files_.size(); ++i)
     index_[files_[i]] = i;
+  // A name still to be opened by descriptor (--retry) is looked for once a
+  // second, and so, as in tail, is every file.
+  if (!by_name() && std::any_of(files_.begin(), files_.end(),
+                                [](const Input* in) { return !in->fd && !in->done; }))
+    start_polling();
   for (Input* in : files_) {
     if (polling_) break;
     if (by_name()) {
@@ -336,16 +373,20 @@ AIO_HOT aio::Task<void> FileFollower::run() {
       aio::Result<void> w;
       if (by_name())
         w = co_await check(*files_[i]);
-      else if (!files_[i]->done)
+      else if (files_[i]->fd) // (not a ?: with co_await: GCC 12 miscompiles it)
         w = co_await drain(*files_[i]);
+      else if (!files_[i]->done) // given up files are closed
+        w = co_await reopen(*files_[i]);
       if (!w) {
         if (!w.cancelled()) st_.fail(w);
         co_return;
       }
     }
+    // Without --retry only an open file keeps acat following; with it, any
+    // name not given up.
     bool any = false;
     for (Input* in : files_)
-      any = any || !in->done;
+      any = any || (!in->done && (in->fd || ctx_.opts.retry));
     if (!any) {
       // tail's end when nothing is left to follow (none is with --retry).
       if (st_.files_only) {
@@ -532,9 +573,8 @@ aio::Task<aio::Result<void>> follow(Context& ctx, std::vector<std::unique_ptr<In
     // A regular file on stdin is followed by its descriptor; it has no name.
     if (in->is_stdin() && (in->kind != Kind::Regular || ctx.opts.follow == Follow::Name)) continue;
     bool missing = !in->is_open();
-    // A missing name under -F is watched for, like an open regular file.
-    if ((missing && ctx.opts.follow == Follow::Name && ctx.opts.retry) ||
-        (!missing && in->kind == Kind::Regular))
+    // A missing name under --retry is watched for, like an open regular file.
+    if ((missing && ctx.opts.retry) || (!missing && in->kind == Kind::Regular))
       files.push_back(in.get());
     else if (!missing && in->kind == Kind::Fifo)
       streams.push_back(in.get());
@@ -545,8 +585,8 @@ aio::Task<aio::Result<void>> follow(Context& ctx, std::vector<std::unique_ptr<In
     std::vector<Input*> once;
     for (std::size_t i = 0; i < files.size(); ++i) {
       bool earlier = false;
-      for (std::size_t j = 0; j < i && !earlier; ++j)
-        earlier = files[j]->dev == files[i]->dev && files[j]->ino == files[i]->ino;
+      for (std::size_t j = 0; j < i && !earlier && files[i]->fd; ++j)
+        earlier = files[j]->fd && files[j]->dev == files[i]->dev && files[j]->ino == files[i]->ino;
       if (!earlier) once.push_back(files[i]);
     }
     files = std::move(once);
@@ -557,7 +597,7 @@ aio::Task<aio::Result<void>> follow(Context& ctx, std::vector<std::unique_ptr<In
     bool any_named = false;
     for (auto& in : inputs)
       any_named = any_named || !(in->is_stdin() && in->kind == Kind::Pipe);
-    if (any_named && !(ctx.opts.follow == Follow::Name && ctx.opts.retry)) {
+    if (any_named && !ctx.opts.retry) {
       ctx.note("no files remaining");
       ctx.had_error = true;
     }
