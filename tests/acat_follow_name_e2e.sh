@@ -138,6 +138,86 @@ scenario name_removed_and_made_again "touch a foo" \
    echo ok >foo; wait_for out ok; echo m >missing; echo ok2 >>foo; wait_for out ok2;
    rm a; wait_for err "a: No such"; rm foo; ended_in $tool_pid' \
   --follow=name a foo missing
+# Every operand is opened before the first is printed, as with tail (whose
+# stdout is flushed only after the next open): a script that has seen the
+# first file's tail may remove the second and still find it followed (the
+# race of coreutils' tail-2/assert.sh on a loaded machine). Made certain:
+# stdout is a full pipe, so nothing can be printed until it is read; by
+# then the second file must be open. Then it is removed and made again.
+opened_before_printing() { # opened_before_printing TOOL: prints stderr, then "rc N"
+  python3 - "$@" <<'PY'
+import fcntl, os, subprocess, sys, time
+tool = sys.argv[1:]
+for n in ("a", "foo"):
+    open(n, "w").close()
+with open("a", "w") as f:
+    f.write("x\n")
+r, w = os.pipe()
+fcntl.fcntl(w, fcntl.F_SETFL, os.O_NONBLOCK)
+try:
+    while True:
+        os.write(w, b"." * 4096)
+except BlockingIOError:
+    pass
+fcntl.fcntl(w, fcntl.F_SETFL, 0)
+err = open("err", "w")
+p = subprocess.Popen(tool + ["--follow=name", "a", "foo"], stdout=w, stderr=err)
+os.close(w)
+def holds(name):
+    try:
+        return any(os.readlink(f"/proc/{p.pid}/fd/{fd}").endswith("/" + name)
+                   for fd in os.listdir(f"/proc/{p.pid}/fd"))
+    except OSError:
+        return False
+deadline = time.time() + 20
+while not holds("foo") and time.time() < deadline:
+    time.sleep(0.05)
+print("opened foo while its output waited:", holds("foo"))
+os.remove("foo")
+out = b""
+fcntl.fcntl(r, fcntl.F_SETFL, os.O_NONBLOCK)
+def read_until(text):
+    global out
+    deadline = time.time() + 20
+    while text not in out and time.time() < deadline:
+        try:
+            out += os.read(r, 1 << 16)
+        except BlockingIOError:
+            time.sleep(0.05)
+    return text in out
+def err_has(text):
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        if text in open("err").read():
+            return True
+        time.sleep(0.05)
+    return False
+print("first pass printed:", read_until(b"x\n"))
+print("removal seen:", err_has("No such file"))
+with open("foo", "w") as f:
+    f.write("again\n")
+print("followed again:", read_until(b"again\n"))
+p.terminate()
+p.wait()
+print("stdout:", out.lstrip(b".").decode())
+PY
+}
+for tool in tail acat; do
+  mkdir -p "$T/opened_first.$tool"
+  bin=tail
+  [[ $tool == acat ]] && bin=$ACAT
+  (cd "$T/opened_first.$tool" && opened_before_printing "$bin" >result && sed -i 's/^acat: /PROG: /; s/^tail: /PROG: /' err)
+done
+eq "opened before printing: acat as tail" "$(cat "$T/opened_first.acat/result")" \
+  "$(cat "$T/opened_first.tail/result")"
+# tail also says "cannot watch 'foo'": it adds its watches by name once its
+# first pass is out, and the name was gone by then; acat watches the open
+# file, which it can still do.
+eq "opened before printing: stderr as tail's" "$(cat "$T/opened_first.acat/err")" \
+  "$(grep -v "^PROG: cannot watch 'foo'" "$T/opened_first.tail/err")"
+eq "opened before printing: the second file was open" \
+  "$(grep -c 'opened foo while its output waited: True' "$T/opened_first.acat/result")" 1
+
 # --follow=descriptor --retry: a file missing at the start is waited for,
 # then followed by descriptor from its first byte, its truncation seen
 # (coreutils' tail-2/retry.sh). Both poll the name once a second.

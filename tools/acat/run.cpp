@@ -72,12 +72,27 @@ aio::Task<aio::Result<void>> closed_stdin(Context& ctx, Input& in) {
 aio::Task<aio::Result<void>> work(Context& ctx, std::vector<std::unique_ptr<Input>>& inputs) {
   const Options& o = ctx.opts;
   bool following = o.follow != Follow::None;
-  for (auto& in : inputs) {
+  // To follow, every operand is opened before anything is printed, as tail
+  // in effect does (its stdout is flushed only after the next open): a
+  // script that sees the first file's tail and then removes the second
+  // file must find it followed ("No such file"), not missing from the
+  // start (coreutils' tail-2/assert.sh, on a loaded machine). cat opens
+  // one at a time: thousands of operands must not hold thousands of fds.
+  std::vector<aio::Result<void>> early(following ? inputs.size() : 0);
+  for (std::size_t i = 0; i < early.size(); ++i) {
+    if (inputs[i]->is_stdin() && o.stdin_closed) continue;
+    early[i] = co_await open_input(*inputs[i], true);
+    if (!early[i] && early[i].cancelled()) co_return early[i].error();
+  }
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    auto& in = inputs[i];
     if (in->is_stdin() && o.stdin_closed) {
       if (auto w = co_await closed_stdin(ctx, *in); !w) co_return w;
       continue;
     }
-    auto opened = co_await open_input(*in, following);
+    // (Not a ?: with co_await: GCC 12 miscompiles it.)
+    aio::Result<void> opened = following ? early[i] : aio::Result<void>{};
+    if (!following) opened = co_await open_input(*in, false);
     if (!opened) {
       if (opened.cancelled()) co_return opened.error();
       ctx.report_open(*in, opened.error());
