@@ -102,16 +102,41 @@ scenario dangling_symlink "ln -s target link" \
 scenario dir_recreated "mkdir dd; echo a >dd/f" \
   'wait_for out a; rm -r dd; wait_for err inaccessible; mkdir dd; echo b >dd/f; wait_for out b' \
   -F dd/f
-# -F of a directory: tail warns and keeps watching the name.
+# slept_again PID CMD...: runs CMD, then waits until PID has woken and
+# gone back to sleep (its voluntary context switches went up): it has seen
+# what CMD did. Both tools wait in one syscall when idle.
+slept_again() {
+  local pid=$1 n0 i
+  shift
+  n0=$(awk '/^voluntary_ctxt_switches/ {print $2}' "/proc/$pid/status")
+  "$@"
+  for ((i = 0; i < 400; i++)); do
+    (($(awk '/^voluntary_ctxt_switches/ {print $2}' "/proc/$pid/status") > n0)) && return 0
+    sleep 0.05
+  done
+  echo "timed out waiting for $pid to see: $*" >>steps.log
+  return 1
+}
+# -F of a directory: tail warns and keeps watching the name. The directory
+# replaced by a file while the tool is stopped (so it sees both at once):
+# "has become accessible". Which of tail's two words comes depends on
+# whether it saw the name gone in between; hence the two cases.
 scenario directory_then_file "mkdir d4" \
-  'wait_for err "cannot follow"; rmdir d4; echo c >d4; wait_for out c' \
+  'wait_for err "cannot follow"; kill -STOP $tool_pid; rmdir d4; echo c >d4;
+   kill -CONT $tool_pid; wait_for out c' \
+  -F d4
+# ... and the directory removed, seen gone, then a file made there: tail
+# forgets the name was untailable: "has appeared;  following new file".
+scenario directory_gone_then_file "mkdir d4" \
+  'wait_for err "cannot follow"; slept_again $tool_pid rmdir d4; echo c >d4; wait_for out c' \
   -F d4
 # A followed file replaced by a directory under -F, then by a file again.
 # tail's messages here vary from run to run (seen: "has become accessible"
 # or "has appeared" at the end, and once "cannot watch 'f'"): stdout and
 # exit codes are compared, and acat's messages checked on their own.
 OWN_STDERR=1 scenario file_then_directory "echo a >f" \
-  'wait_for out a; rm f; wait_for err inaccessible; mkdir f; wait_for err untailable; rmdir f; echo b >f; wait_for out b' \
+  'wait_for out a; rm f; wait_for err inaccessible; mkdir f; wait_for err untailable;
+   kill -STOP $tool_pid; rmdir f; echo b >f; kill -CONT $tool_pid; wait_for out b' \
   -F f
 eq "file_then_directory: acat's messages" "$(cat "$T/file_then_directory.acat/err")" \
   "PROG: 'f' has become inaccessible: No such file or directory

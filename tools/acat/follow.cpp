@@ -228,6 +228,11 @@ AIO_HOT aio::Task<aio::Result<void>> FileFollower::check(Input& in) {
         // keeps acat running (see run()).
         ctx_.report(tools::quote_if_needed(in.src.name), st.error());
       }
+    } else {
+      // Seen gone: like tail (its errnum becomes ENOENT), forget that the
+      // name was untailable, so a file made there later "has appeared"
+      // rather than "has become accessible".
+      in.untailable = in.replaced_untailable = false;
     }
     co_return aio::Result<void>{};
   }
