@@ -259,6 +259,52 @@ scenario descriptor_missing_not_retried "touch existing" \
   'wait_for err "cannot open"; echo Y >missing; echo X >existing; wait_for out X' \
   --follow=descriptor missing existing
 
+# --pid's end: tail exits 0 from its inotify loop whatever it reported, and
+# with the first pass's status where it polls (a failed first open by
+# descriptor, a symbolic link among the names). pid_case NAME SETUP STEPS
+# ARGS: ARGS (a string, evaluated) may use $sleeper, the process --pid
+# waits for; STEPS end by killing it.
+pid_case() {
+  local name=$1 setup=$2 steps=$3 args=$4 tool
+  for tool in tail acat; do
+    mkdir -p "$T/$name.$tool"
+    (
+      cd "$T/$name.$tool" || exit 1
+      eval "$setup"
+      sleep 120 &
+      sleeper=$!
+      bin=tail
+      [[ $tool == acat ]] && bin=$ACAT
+      eval "\"\$bin\" $args" >out 2>err &
+      tool_pid=$!
+      eval "$steps"
+      kill $sleeper
+      ended_in $tool_pid || echo "did not end" >>steps.log
+      wait $tool_pid
+      echo $? >rc
+    ) &
+    PIDS+=($!)
+  done
+  wait
+  local g="$T/$name.tail" a="$T/$name.acat"
+  sed -i 's/^tail: /PROG: /' "$g/err"
+  sed -i 's/^acat: /PROG: /' "$a/err"
+  [[ -s $g/steps.log || -s $a/steps.log ]] &&
+    fail "$name: a step timed out: $(cat "$g/steps.log" "$a/steps.log" 2>/dev/null)"
+  eq "$name: exit code" "$(cat "$a/rc")" "$(cat "$g/rc")"
+  eq "$name: stdout" "$(cat "$a/out")" "$(cat "$g/out")"
+  eq "$name: stderr" "$(cat "$a/err")" "$(cat "$g/err")"
+}
+pid_case pid_after_name_removed "touch a foo" \
+  'wait_for out "==> foo <=="; rm foo; wait_for err "No such"' '--follow=name --pid=$sleeper a foo'
+pid_case pid_after_missing_by_name "touch a" \
+  'wait_for err "cannot open"' '--follow=name --pid=$sleeper a missing'
+pid_case pid_after_missing_by_descriptor "touch a" \
+  'wait_for err "cannot open"' '-f --pid=$sleeper missing a'
+pid_case pid_with_symlink_after_missing "touch a; ln -s a link" \
+  'wait_for err "cannot open"' '--follow=name --pid=$sleeper link missing'
+pid_case pid_clean "touch a" 'wait_for out "==> a <=="' '-v -f --pid=$sleeper a'
+
 # tail's warnings for options that do nothing here.
 scenario retry_without_follow "echo x >f" 'ended_in $tool_pid' --retry f
 scenario pid_without_follow "echo x >f" 'ended_in $tool_pid' --pid=1 f
@@ -317,6 +363,38 @@ EOF
   eq "polling ($limit $how): stderr" "$(cat "$a/err")" "$(cat "$g/err")"
   done
   done
+  # Polling, the last name removed ends it with "no files remaining" as with
+  # inotify, but tail's polling loop then exits with the first pass's
+  # status (0 here), not 1.
+  for tool in tail acat; do
+    dir="$T/polling.removed.$tool"
+    mkdir -p "$dir"
+    (
+      cd "$dir" || exit 1
+      echo one >a
+      echo two >b
+      bin=tail
+      [[ $tool == acat ]] && bin=$ACAT
+      unshare -Ur "$T/noinotify" "$bin" --follow=name a b >out 2>err &
+      p=$!
+      wait_for out two
+      rm a
+      wait_for err "a: No such"
+      rm b
+      ended_in $p || echo "did not end" >>steps.log
+      wait $p
+      echo $? >rc
+    ) &
+    PIDS+=($!)
+  done
+  wait
+  g="$T/polling.removed.tail" a="$T/polling.removed.acat"
+  sed -i 's/^tail: /PROG: /' "$g/err"
+  sed -i 's/^acat: /PROG: /' "$a/err"
+  [[ -s $g/steps.log || -s $a/steps.log ]] && fail "polling, names removed: a step timed out"
+  eq "polling, names removed: exit code" "$(cat "$a/rc")" "$(cat "$g/rc")"
+  eq "polling, names removed: stdout" "$(cat "$a/out")" "$(cat "$g/out")"
+  eq "polling, names removed: stderr" "$(cat "$a/err")" "$(cat "$g/err")"
 else
   echo "skipped: polling without inotify (cannot make a user namespace here)"
 fi

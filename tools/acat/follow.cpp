@@ -44,6 +44,17 @@ struct State {
   bool can_finish = false;
   // No FIFO follower shares stdout with the file follower.
   bool files_only = false;
+  // For the exit status, which in tail depends on how it follows: when it
+  // polls, the end of the follow (--pid, "no files remaining") exits with
+  // the status of the first pass; with inotify, 0 at --pid's end and 1 when
+  // no file is left. `initial_error`: the first pass reported an error.
+  // `tail_polls`: tail would poll these operands from the start; `polling`:
+  // the file follower polls (tail reverts to polling in the same cases).
+  bool initial_error = false;
+  bool tail_polls = false;
+  bool polling = false;
+  bool pid_ended = false;
+  bool status_of_polling() const { return tail_polls || polling; }
 
   void fail(aio::Result<void> e) {
     if (error) error = e;
@@ -67,7 +78,9 @@ public:
   // Without an inotify instance (none could be had) it polls from the start.
   FileFollower(State& st, std::optional<aio::Inotify> ino, std::vector<Input*> files)
       : st_(st), ctx_(st.ctx), ino_(std::move(ino)), files_(std::move(files)),
-        buf_(make_buffer(kFollowBuf)), polling_(!ino_) {}
+        buf_(make_buffer(kFollowBuf)), polling_(!ino_) {
+    st_.polling = polling_;
+  }
 
   aio::Task<void> run();
 
@@ -122,6 +135,7 @@ bool FileFollower::watch_dir(Input& in) {
 // From now on every file is looked at once a second; inotify is closed.
 void FileFollower::start_polling() {
   polling_ = true;
+  st_.polling = true;
   ino_.reset();
   by_inode_.clear();
   by_dir_.clear();
@@ -396,7 +410,9 @@ AIO_HOT aio::Task<void> FileFollower::run() {
       // tail's end when nothing is left to follow (none is with --retry).
       if (st_.files_only) {
         ctx_.note("no files remaining");
-        ctx_.had_error = true;
+        // tail dies here with inotify; polling, it ends its loop and
+        // exits with the first pass's status.
+        ctx_.had_error = st_.status_of_polling() ? st_.initial_error : true;
       }
       co_return;
     }
@@ -512,7 +528,10 @@ aio::Task<void> wait_pid(State& st, pid_t pid) {
     (void)co_await aio::race(aio::wait_exit(fd->get()), wait_event(st.finish));
   else if (fd.error() != std::errc::no_such_process)
     st.ctx.report("--pid=" + std::to_string(pid), fd.error());
-  if (!co_await stopped()) st.finish.set();
+  if (!co_await stopped()) {
+    st.pid_ended = true;
+    st.finish.set();
+  }
 }
 
 aio::Task<void> wait_idle(State& st, std::chrono::nanoseconds limit) {
@@ -566,6 +585,23 @@ aio::Task<aio::Result<void>> run_followers(State& st, std::vector<Input*> files,
   co_return st.error;
 }
 
+// Whether tail 9.1 would follow these operands by polling from the start
+// rather than with inotify (its main(): a followed stdin, no open file, a
+// symbolic link among the names, an open file neither regular nor a FIFO,
+// or a failed first open by descriptor). Only its exit status shows it.
+bool tail_would_poll(const Context& ctx, const std::vector<std::unique_ptr<Input>>& inputs) {
+  if (ctx.had_error && ctx.opts.follow == Follow::Descriptor) return true;
+  bool any_open = false;
+  for (const auto& in : inputs) {
+    const bool open = in->is_open() && !(in->is_stdin() && in->kind == Kind::Pipe);
+    if (open && (in->is_stdin() || in->kind == Kind::Other)) return true;
+    any_open = any_open || open;
+    struct stat lst {};
+    if (!in->is_stdin() && lstat(in->path.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) return true;
+  }
+  return !any_open;
+}
+
 } // namespace
 
 aio::Task<aio::Result<void>> follow(Context& ctx, std::vector<std::unique_ptr<Input>>& inputs) {
@@ -614,9 +650,14 @@ aio::Task<aio::Result<void>> follow(Context& ctx, std::vector<std::unique_ptr<In
            nullptr,
            ctx.opts.pid.has_value() || ctx.opts.idle_timeout.has_value(),
            streams.empty()};
+  st.initial_error = ctx.had_error;
+  st.tail_polls = tail_would_poll(ctx, inputs);
   auto r = co_await aio::race(run_followers(st, std::move(files), std::move(streams), devices),
                               watch_end(st));
   if (!r.first && !r.first.cancelled()) co_return r.first;
+  // --pid's end: tail exits 0 from its inotify loop whatever was reported,
+  // and from its polling loop with the first pass's status.
+  if (st.pid_ended) ctx.had_error = st.status_of_polling() && st.initial_error;
   co_return aio::Result<void>{};
 }
 
