@@ -102,16 +102,41 @@ scenario dangling_symlink "ln -s target link" \
 scenario dir_recreated "mkdir dd; echo a >dd/f" \
   'wait_for out a; rm -r dd; wait_for err inaccessible; mkdir dd; echo b >dd/f; wait_for out b' \
   -F dd/f
-# -F of a directory: tail warns and keeps watching the name.
+# slept_again PID CMD...: runs CMD, then waits until PID has woken and
+# gone back to sleep (its voluntary context switches went up): it has seen
+# what CMD did. Both tools wait in one syscall when idle.
+slept_again() {
+  local pid=$1 n0 i
+  shift
+  n0=$(awk '/^voluntary_ctxt_switches/ {print $2}' "/proc/$pid/status")
+  "$@"
+  for ((i = 0; i < 400; i++)); do
+    (($(awk '/^voluntary_ctxt_switches/ {print $2}' "/proc/$pid/status") > n0)) && return 0
+    sleep 0.05
+  done
+  echo "timed out waiting for $pid to see: $*" >>steps.log
+  return 1
+}
+# -F of a directory: tail warns and keeps watching the name. The directory
+# replaced by a file while the tool is stopped (so it sees both at once):
+# "has become accessible". Which of tail's two words comes depends on
+# whether it saw the name gone in between; hence the two cases.
 scenario directory_then_file "mkdir d4" \
-  'wait_for err "cannot follow"; rmdir d4; echo c >d4; wait_for out c' \
+  'wait_for err "cannot follow"; kill -STOP $tool_pid; rmdir d4; echo c >d4;
+   kill -CONT $tool_pid; wait_for out c' \
+  -F d4
+# ... and the directory removed, seen gone, then a file made there: tail
+# forgets the name was untailable: "has appeared;  following new file".
+scenario directory_gone_then_file "mkdir d4" \
+  'wait_for err "cannot follow"; slept_again $tool_pid rmdir d4; echo c >d4; wait_for out c' \
   -F d4
 # A followed file replaced by a directory under -F, then by a file again.
 # tail's messages here vary from run to run (seen: "has become accessible"
 # or "has appeared" at the end, and once "cannot watch 'f'"): stdout and
 # exit codes are compared, and acat's messages checked on their own.
 OWN_STDERR=1 scenario file_then_directory "echo a >f" \
-  'wait_for out a; rm f; wait_for err inaccessible; mkdir f; wait_for err untailable; rmdir f; echo b >f; wait_for out b' \
+  'wait_for out a; rm f; wait_for err inaccessible; mkdir f; wait_for err untailable;
+   kill -STOP $tool_pid; rmdir f; echo b >f; kill -CONT $tool_pid; wait_for out b' \
   -F f
 eq "file_then_directory: acat's messages" "$(cat "$T/file_then_directory.acat/err")" \
   "PROG: 'f' has become inaccessible: No such file or directory
@@ -128,6 +153,157 @@ scenario follow_missing ":" 'ended_in $tool_pid' -f missing
 scenario renamed_and_recreated "echo a >log" \
   'wait_for out a; mv log log.1; wait_for err inaccessible; echo b >log; wait_for out b; echo c >>log; wait_for out c' \
   -F log
+
+# --follow=name without --retry: a name removed while another file is still
+# followed is not given up. When it is made again tail says "has appeared"
+# and follows it (coreutils' tail-2/assert.sh); once no file is left, "no
+# files remaining", exit 1. A name missing at the start is never looked for.
+scenario name_removed_and_made_again "touch a foo" \
+  'wait_for out "==> foo <=="; echo x >a; wait_for out x; rm foo; wait_for err "foo: No such";
+   echo ok >foo; wait_for out ok; echo m >missing; echo ok2 >>foo; wait_for out ok2;
+   rm a; wait_for err "a: No such"; rm foo; ended_in $tool_pid' \
+  --follow=name a foo missing
+# Every operand is opened before the first is printed, as with tail (whose
+# stdout is flushed only after the next open): a script that has seen the
+# first file's tail may remove the second and still find it followed (the
+# race of coreutils' tail-2/assert.sh on a loaded machine). Made certain:
+# stdout is a full pipe, so nothing can be printed until it is read; by
+# then the second file must be open. Then it is removed and made again.
+opened_before_printing() { # opened_before_printing TOOL: prints stderr, then "rc N"
+  python3 - "$@" <<'PY'
+import fcntl, os, subprocess, sys, time
+tool = sys.argv[1:]
+for n in ("a", "foo"):
+    open(n, "w").close()
+with open("a", "w") as f:
+    f.write("x\n")
+r, w = os.pipe()
+fcntl.fcntl(w, fcntl.F_SETFL, os.O_NONBLOCK)
+try:
+    while True:
+        os.write(w, b"." * 4096)
+except BlockingIOError:
+    pass
+fcntl.fcntl(w, fcntl.F_SETFL, 0)
+err = open("err", "w")
+p = subprocess.Popen(tool + ["--follow=name", "a", "foo"], stdout=w, stderr=err)
+os.close(w)
+def holds(name):
+    try:
+        return any(os.readlink(f"/proc/{p.pid}/fd/{fd}").endswith("/" + name)
+                   for fd in os.listdir(f"/proc/{p.pid}/fd"))
+    except OSError:
+        return False
+deadline = time.time() + 20
+while not holds("foo") and time.time() < deadline:
+    time.sleep(0.05)
+print("opened foo while its output waited:", holds("foo"))
+os.remove("foo")
+out = b""
+fcntl.fcntl(r, fcntl.F_SETFL, os.O_NONBLOCK)
+def read_until(text):
+    global out
+    deadline = time.time() + 20
+    while text not in out and time.time() < deadline:
+        try:
+            out += os.read(r, 1 << 16)
+        except BlockingIOError:
+            time.sleep(0.05)
+    return text in out
+def err_has(text):
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        if text in open("err").read():
+            return True
+        time.sleep(0.05)
+    return False
+print("first pass printed:", read_until(b"x\n"))
+print("removal seen:", err_has("No such file"))
+with open("foo", "w") as f:
+    f.write("again\n")
+print("followed again:", read_until(b"again\n"))
+p.terminate()
+p.wait()
+print("stdout:", out.lstrip(b".").decode())
+PY
+}
+for tool in tail acat; do
+  mkdir -p "$T/opened_first.$tool"
+  bin=tail
+  [[ $tool == acat ]] && bin=$ACAT
+  (cd "$T/opened_first.$tool" && opened_before_printing "$bin" >result && sed -i 's/^acat: /PROG: /; s/^tail: /PROG: /' err)
+done
+eq "opened before printing: acat as tail" "$(cat "$T/opened_first.acat/result")" \
+  "$(cat "$T/opened_first.tail/result")"
+# tail also says "cannot watch 'foo'": it adds its watches by name once its
+# first pass is out, and the name was gone by then; acat watches the open
+# file, which it can still do.
+eq "opened before printing: stderr as tail's" "$(cat "$T/opened_first.acat/err")" \
+  "$(grep -v "^PROG: cannot watch 'foo'" "$T/opened_first.tail/err")"
+eq "opened before printing: the second file was open" \
+  "$(grep -c 'opened foo while its output waited: True' "$T/opened_first.acat/result")" 1
+
+# --follow=descriptor --retry: a file missing at the start is waited for,
+# then followed by descriptor from its first byte, its truncation seen
+# (coreutils' tail-2/retry.sh). Both poll the name once a second.
+scenario descriptor_retry_appears ":" \
+  'wait_for err "cannot open"; echo "first line" >missing; wait_for out "first line";
+   echo second >missing; wait_for err truncated; wait_for out second' \
+  --follow=descriptor --retry missing
+# ... and a directory appearing there instead ends it: "no files remaining".
+scenario descriptor_retry_directory ":" \
+  'wait_for err "cannot open"; mkdir missing; ended_in $tool_pid' \
+  --follow=descriptor --retry missing
+# Without --retry, a file missing at the start is not looked for again.
+scenario descriptor_missing_not_retried "touch existing" \
+  'wait_for err "cannot open"; echo Y >missing; echo X >existing; wait_for out X' \
+  --follow=descriptor missing existing
+
+# --pid's end: tail exits 0 from its inotify loop whatever it reported, and
+# with the first pass's status where it polls (a failed first open by
+# descriptor, a symbolic link among the names). pid_case NAME SETUP STEPS
+# ARGS: ARGS (a string, evaluated) may use $sleeper, the process --pid
+# waits for; STEPS end by killing it.
+pid_case() {
+  local name=$1 setup=$2 steps=$3 args=$4 tool
+  for tool in tail acat; do
+    mkdir -p "$T/$name.$tool"
+    (
+      cd "$T/$name.$tool" || exit 1
+      eval "$setup"
+      sleep 120 &
+      sleeper=$!
+      bin=tail
+      [[ $tool == acat ]] && bin=$ACAT
+      eval "\"\$bin\" $args" >out 2>err &
+      tool_pid=$!
+      eval "$steps"
+      kill $sleeper
+      ended_in $tool_pid || echo "did not end" >>steps.log
+      wait $tool_pid
+      echo $? >rc
+    ) &
+    PIDS+=($!)
+  done
+  wait
+  local g="$T/$name.tail" a="$T/$name.acat"
+  sed -i 's/^tail: /PROG: /' "$g/err"
+  sed -i 's/^acat: /PROG: /' "$a/err"
+  [[ -s $g/steps.log || -s $a/steps.log ]] &&
+    fail "$name: a step timed out: $(cat "$g/steps.log" "$a/steps.log" 2>/dev/null)"
+  eq "$name: exit code" "$(cat "$a/rc")" "$(cat "$g/rc")"
+  eq "$name: stdout" "$(cat "$a/out")" "$(cat "$g/out")"
+  eq "$name: stderr" "$(cat "$a/err")" "$(cat "$g/err")"
+}
+pid_case pid_after_name_removed "touch a foo" \
+  'wait_for out "==> foo <=="; rm foo; wait_for err "No such"' '--follow=name --pid=$sleeper a foo'
+pid_case pid_after_missing_by_name "touch a" \
+  'wait_for err "cannot open"' '--follow=name --pid=$sleeper a missing'
+pid_case pid_after_missing_by_descriptor "touch a" \
+  'wait_for err "cannot open"' '-f --pid=$sleeper missing a'
+pid_case pid_with_symlink_after_missing "touch a; ln -s a link" \
+  'wait_for err "cannot open"' '--follow=name --pid=$sleeper link missing'
+pid_case pid_clean "touch a" 'wait_for out "==> a <=="' '-v -f --pid=$sleeper a'
 
 # tail's warnings for options that do nothing here.
 scenario retry_without_follow "echo x >f" 'ended_in $tool_pid' --retry f
@@ -187,6 +363,38 @@ EOF
   eq "polling ($limit $how): stderr" "$(cat "$a/err")" "$(cat "$g/err")"
   done
   done
+  # Polling, the last name removed ends it with "no files remaining" as with
+  # inotify, but tail's polling loop then exits with the first pass's
+  # status (0 here), not 1.
+  for tool in tail acat; do
+    dir="$T/polling.removed.$tool"
+    mkdir -p "$dir"
+    (
+      cd "$dir" || exit 1
+      echo one >a
+      echo two >b
+      bin=tail
+      [[ $tool == acat ]] && bin=$ACAT
+      unshare -Ur "$T/noinotify" "$bin" --follow=name a b >out 2>err &
+      p=$!
+      wait_for out two
+      rm a
+      wait_for err "a: No such"
+      rm b
+      ended_in $p || echo "did not end" >>steps.log
+      wait $p
+      echo $? >rc
+    ) &
+    PIDS+=($!)
+  done
+  wait
+  g="$T/polling.removed.tail" a="$T/polling.removed.acat"
+  sed -i 's/^tail: /PROG: /' "$g/err"
+  sed -i 's/^acat: /PROG: /' "$a/err"
+  [[ -s $g/steps.log || -s $a/steps.log ]] && fail "polling, names removed: a step timed out"
+  eq "polling, names removed: exit code" "$(cat "$a/rc")" "$(cat "$g/rc")"
+  eq "polling, names removed: stdout" "$(cat "$a/out")" "$(cat "$g/out")"
+  eq "polling, names removed: stderr" "$(cat "$a/err")" "$(cat "$g/err")"
 else
   echo "skipped: polling without inotify (cannot make a user namespace here)"
 fi

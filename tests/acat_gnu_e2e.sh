@@ -321,5 +321,49 @@ same_all "obsolete -l with two files is an option" -l obs.l obs.b
 # tail.pl err-4: the message alone, no "Try --help" line.
 same_all "-2cX: option used in invalid context" -2cX
 
+# ---- stdin closed (`<&-`): tail's and cat's messages, in their order, and
+# their exit codes (coreutils' tail-2/follow-stdin.sh checks `tail -f - <&-`).
+# acat holds a closed fd 0 with /dev/null (so the ring cannot take it), but
+# says what tail and cat say of the closed descriptor.
+same_closed_stdin() { # same_closed_stdin GNU-TOOL ARGS...
+  local tool=$1
+  shift
+  timeout 20 "$tool" "$@" <&- >out.g 2>err.g
+  local rg=$?
+  timeout 20 "$ACAT" "$@" <&- >out.a 2>err.a
+  local ra=$?
+  sed -i "s/^acat: /$tool: /" err.a
+  eq "$tool $* <&-: exit code" "$ra" "$rg"
+  if cmp -s out.g out.a; then ok; else
+    fail "$tool $* <&-: stdout '$(cat out.a)', GNU's '$(cat out.g)'"
+  fi
+  if cmp -s err.g err.a; then ok; else
+    fail "$tool $* <&-: stderr '$(cat err.a)', GNU's '$(cat err.g)'"
+  fi
+}
+same_closed_stdin tail -n 10 -f -
+same_closed_stdin tail -n 10 -f
+same_closed_stdin tail -c 2 -f -
+same_closed_stdin tail -n 10 -
+same_closed_stdin tail -n 10
+same_closed_stdin tail -c 3 -
+same_closed_stdin tail -n +2 -
+same_closed_stdin tail -v -n 10 -
+same_closed_stdin tail -n 10 - -
+same_closed_stdin tail -n 10 ten -
+same_closed_stdin tail -n 0 -
+same_closed_stdin tail -n 10 -f --pid=1 -
+same_closed_stdin cat
+same_closed_stdin cat -
+same_closed_stdin cat - -
+same_closed_stdin cat ten -
+same_closed_stdin cat ten
+# A name is needed to follow by name: "-" is refused before anything is read.
+same_all "-F - is refused" -n 10 -F -
+same_all "--follow=name with no operand is refused" -n 10 --follow=name
+# tail reads nothing when it would print nothing (-n 0, no follow).
+same_all "-n 0 of a missing file" -n 0 missing
+same_all "-c 0 of a missing file" -c 0 missing
+
 echo "acat gnu e2e: $PASSES passed, $FAILS failed"
 [[ $FAILS -eq 0 ]]

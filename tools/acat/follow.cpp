@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <unordered_map>
 
@@ -43,6 +44,17 @@ struct State {
   bool can_finish = false;
   // No FIFO follower shares stdout with the file follower.
   bool files_only = false;
+  // For the exit status, which in tail depends on how it follows: when it
+  // polls, the end of the follow (--pid, "no files remaining") exits with
+  // the status of the first pass; with inotify, 0 at --pid's end and 1 when
+  // no file is left. `initial_error`: the first pass reported an error.
+  // `tail_polls`: tail would poll these operands from the start; `polling`:
+  // the file follower polls (tail reverts to polling in the same cases).
+  bool initial_error = false;
+  bool tail_polls = false;
+  bool polling = false;
+  bool pid_ended = false;
+  bool status_of_polling() const { return tail_polls || polling; }
 
   void fail(aio::Result<void> e) {
     if (error) error = e;
@@ -66,7 +78,9 @@ public:
   // Without an inotify instance (none could be had) it polls from the start.
   FileFollower(State& st, std::optional<aio::Inotify> ino, std::vector<Input*> files)
       : st_(st), ctx_(st.ctx), ino_(std::move(ino)), files_(std::move(files)),
-        buf_(make_buffer(kFollowBuf)), polling_(!ino_) {}
+        buf_(make_buffer(kFollowBuf)), polling_(!ino_) {
+    st_.polling = polling_;
+  }
 
   aio::Task<void> run();
 
@@ -78,6 +92,7 @@ private:
   void watch_inode(Input& in);
   void unwatch_inode(Input& in);
   aio::Task<aio::Result<void>> check(Input& in);
+  aio::Task<aio::Result<void>> reopen(Input& in);
   aio::Task<aio::Result<void>> drain(Input& in);
   aio::Task<aio::Result<std::span<const aio::InotifyEvent>>> follow_one(Input& in);
   void give_up(Input& in);
@@ -120,6 +135,7 @@ bool FileFollower::watch_dir(Input& in) {
 // From now on every file is looked at once a second; inotify is closed.
 void FileFollower::start_polling() {
   polling_ = true;
+  st_.polling = true;
   ino_.reset();
   by_inode_.clear();
   by_dir_.clear();
@@ -221,9 +237,16 @@ AIO_HOT aio::Task<aio::Result<void>> FileFollower::check(Input& in) {
       if (ctx_.opts.retry) {
         ctx_.note(tools::quote(in.src.name) + " has become inaccessible: " + st.error().message());
       } else {
+        // Not given up: the name is still watched and followed again if
+        // it comes back ("has appeared"), as tail does; but it no longer
+        // keeps acat running (see run()).
         ctx_.report(tools::quote_if_needed(in.src.name), st.error());
-        in.done = true;
       }
+    } else {
+      // Seen gone: like tail (its errnum becomes ENOENT), forget that the
+      // name was untailable, so a file made there later "has appeared"
+      // rather than "has become accessible".
+      in.untailable = in.replaced_untailable = false;
     }
     co_return aio::Result<void>{};
   }
@@ -262,6 +285,34 @@ AIO_HOT aio::Task<aio::Result<void>> FileFollower::check(Input& in) {
     co_return aio::Result<void>{};
   }
   watch_inode(in);
+  co_return co_await drain(in);
+}
+
+// --follow=descriptor --retry: a file that could not be opened at the start
+// is looked for once a second (tail's recheck), quietly while it cannot be;
+// once open it is followed by descriptor like the others, from its start.
+aio::Task<aio::Result<void>> FileFollower::reopen(Input& in) {
+  auto st = stat_path(in.path);
+  if (!st) {
+    in.open_error = st.error();
+    co_return aio::Result<void>{};
+  }
+  if (!S_ISREG(st->st_mode)) {
+    // By descriptor tail gives up on it even with --retry.
+    ctx_.note(tools::quote(in.src.name) +
+              " has been replaced with an untailable file; giving up on this name");
+    in.done = true;
+    co_return aio::Result<void>{};
+  }
+  if (auto o = co_await open_input(in, false); !o) {
+    if (o.cancelled()) co_return o.error();
+    in.open_error = o.error();
+    co_return aio::Result<void>{};
+  }
+  const bool was_missing = in.open_error == std::errc::no_such_file_or_directory;
+  ctx_.note(tools::quote(in.src.name) +
+            (was_missing ? " has appeared;  following new file" : " has become accessible"));
+  in.open_error = {};
   co_return co_await drain(in);
 }
 
@@ -313,6 +364,11 @@ FileFollower::follow_one(Input& in) {
 AIO_HOT aio::Task<void> FileFollower::run() {
   for (std::size_t i = 0; i < files_.size(); ++i)
     index_[files_[i]] = i;
+  // A name still to be opened by descriptor (--retry) is looked for once a
+  // second, and so, as in tail, is every file.
+  if (!by_name() && std::any_of(files_.begin(), files_.end(),
+                                [](const Input* in) { return !in->fd && !in->done; }))
+    start_polling();
   for (Input* in : files_) {
     if (polling_) break;
     if (by_name()) {
@@ -336,21 +392,27 @@ AIO_HOT aio::Task<void> FileFollower::run() {
       aio::Result<void> w;
       if (by_name())
         w = co_await check(*files_[i]);
-      else if (!files_[i]->done)
+      else if (files_[i]->fd) // (not a ?: with co_await: GCC 12 miscompiles it)
         w = co_await drain(*files_[i]);
+      else if (!files_[i]->done) // given up files are closed
+        w = co_await reopen(*files_[i]);
       if (!w) {
         if (!w.cancelled()) st_.fail(w);
         co_return;
       }
     }
+    // Without --retry only an open file keeps acat following; with it, any
+    // name not given up.
     bool any = false;
     for (Input* in : files_)
-      any = any || !in->done;
+      any = any || (!in->done && (in->fd || ctx_.opts.retry));
     if (!any) {
       // tail's end when nothing is left to follow (none is with --retry).
       if (st_.files_only) {
         ctx_.note("no files remaining");
-        ctx_.had_error = true;
+        // tail dies here with inotify; polling, it ends its loop and
+        // exits with the first pass's status.
+        ctx_.had_error = st_.status_of_polling() ? st_.initial_error : true;
       }
       co_return;
     }
@@ -466,7 +528,10 @@ aio::Task<void> wait_pid(State& st, pid_t pid) {
     (void)co_await aio::race(aio::wait_exit(fd->get()), wait_event(st.finish));
   else if (fd.error() != std::errc::no_such_process)
     st.ctx.report("--pid=" + std::to_string(pid), fd.error());
-  if (!co_await stopped()) st.finish.set();
+  if (!co_await stopped()) {
+    st.pid_ended = true;
+    st.finish.set();
+  }
 }
 
 aio::Task<void> wait_idle(State& st, std::chrono::nanoseconds limit) {
@@ -520,6 +585,23 @@ aio::Task<aio::Result<void>> run_followers(State& st, std::vector<Input*> files,
   co_return st.error;
 }
 
+// Whether tail 9.1 would follow these operands by polling from the start
+// rather than with inotify (its main(): a followed stdin, no open file, a
+// symbolic link among the names, an open file neither regular nor a FIFO,
+// or a failed first open by descriptor). Only its exit status shows it.
+bool tail_would_poll(const Context& ctx, const std::vector<std::unique_ptr<Input>>& inputs) {
+  if (ctx.had_error && ctx.opts.follow == Follow::Descriptor) return true;
+  bool any_open = false;
+  for (const auto& in : inputs) {
+    const bool open = in->is_open() && !(in->is_stdin() && in->kind == Kind::Pipe);
+    if (open && (in->is_stdin() || in->kind == Kind::Other)) return true;
+    any_open = any_open || open;
+    struct stat lst {};
+    if (!in->is_stdin() && lstat(in->path.c_str(), &lst) == 0 && S_ISLNK(lst.st_mode)) return true;
+  }
+  return !any_open;
+}
+
 } // namespace
 
 aio::Task<aio::Result<void>> follow(Context& ctx, std::vector<std::unique_ptr<Input>>& inputs) {
@@ -532,9 +614,8 @@ aio::Task<aio::Result<void>> follow(Context& ctx, std::vector<std::unique_ptr<In
     // A regular file on stdin is followed by its descriptor; it has no name.
     if (in->is_stdin() && (in->kind != Kind::Regular || ctx.opts.follow == Follow::Name)) continue;
     bool missing = !in->is_open();
-    // A missing name under -F is watched for, like an open regular file.
-    if ((missing && ctx.opts.follow == Follow::Name && ctx.opts.retry) ||
-        (!missing && in->kind == Kind::Regular))
+    // A missing name under --retry is watched for, like an open regular file.
+    if ((missing && ctx.opts.retry) || (!missing && in->kind == Kind::Regular))
       files.push_back(in.get());
     else if (!missing && in->kind == Kind::Fifo)
       streams.push_back(in.get());
@@ -545,8 +626,8 @@ aio::Task<aio::Result<void>> follow(Context& ctx, std::vector<std::unique_ptr<In
     std::vector<Input*> once;
     for (std::size_t i = 0; i < files.size(); ++i) {
       bool earlier = false;
-      for (std::size_t j = 0; j < i && !earlier; ++j)
-        earlier = files[j]->dev == files[i]->dev && files[j]->ino == files[i]->ino;
+      for (std::size_t j = 0; j < i && !earlier && files[i]->fd; ++j)
+        earlier = files[j]->fd && files[j]->dev == files[i]->dev && files[j]->ino == files[i]->ino;
       if (!earlier) once.push_back(files[i]);
     }
     files = std::move(once);
@@ -557,7 +638,7 @@ aio::Task<aio::Result<void>> follow(Context& ctx, std::vector<std::unique_ptr<In
     bool any_named = false;
     for (auto& in : inputs)
       any_named = any_named || !(in->is_stdin() && in->kind == Kind::Pipe);
-    if (any_named && !(ctx.opts.follow == Follow::Name && ctx.opts.retry)) {
+    if (any_named && !ctx.opts.retry) {
       ctx.note("no files remaining");
       ctx.had_error = true;
     }
@@ -569,9 +650,14 @@ aio::Task<aio::Result<void>> follow(Context& ctx, std::vector<std::unique_ptr<In
            nullptr,
            ctx.opts.pid.has_value() || ctx.opts.idle_timeout.has_value(),
            streams.empty()};
+  st.initial_error = ctx.had_error;
+  st.tail_polls = tail_would_poll(ctx, inputs);
   auto r = co_await aio::race(run_followers(st, std::move(files), std::move(streams), devices),
                               watch_end(st));
   if (!r.first && !r.first.cancelled()) co_return r.first;
+  // --pid's end: tail exits 0 from its inotify loop whatever was reported,
+  // and from its polling loop with the first pass's status.
+  if (st.pid_ended) ctx.had_error = st.status_of_polling() && st.initial_error;
   co_return aio::Result<void>{};
 }
 

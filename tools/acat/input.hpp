@@ -50,6 +50,9 @@ struct Input {
   bool untailable = false;
   // Under -F: the name became such a file while followed (said once).
   bool replaced_untailable = false;
+  // Why it last failed to open (--retry): a name that could not be read
+  // "has become accessible", one that was missing "has appeared".
+  std::error_code open_error;
 
   bool is_stdin() const noexcept { return path == "-"; }
   bool is_open() const noexcept { return fd.valid() || fifo.has_value(); }
@@ -72,6 +75,8 @@ struct Context {
   Output& out;
   bool had_error = false;
   std::array<Buffer, 2> bulk_buffers;
+  // "-" was an operand while fd 0 was closed (Options::stdin_closed).
+  bool read_closed_stdin = false;
 
   // The copy buffers of the first pass, made once and reused for every
   // input (cat of many small files must not map and fault in 1 MiB each).

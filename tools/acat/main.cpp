@@ -42,19 +42,23 @@ void raise_fd_limit() {
 // A closed stdin/stdout/stderr would be taken by the next fd we open (the
 // ring, an input), and acat would write into it. Hold each closed one with
 // /dev/null opened the wrong way round, so using it fails with EBADF as
-// it does for cat.
-void reserve_std_fds() {
+// it does for cat. Returns whether stdin was one of them: tail and cat
+// say so in their own words (run.cpp).
+bool reserve_std_fds() {
+  bool stdin_closed = false;
   for (int fd = 0; fd <= 2; ++fd) {
     if (fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    if (fd == 0) stdin_closed = true;
     int got = open("/dev/null", fd == 0 ? O_WRONLY : O_RDONLY);
     if (got >= 0 && got != fd) close(got);
   }
+  return stdin_closed;
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
-  reserve_std_fds();
+  const bool stdin_closed = reserve_std_fds();
   acat::Options opts;
   std::string error;
   switch (acat::parse(argc, argv, opts, error)) {
@@ -68,6 +72,7 @@ int main(int argc, char** argv) {
   case acat::ParseOutcome::BadValue: fmt::print(stderr, "acat: {}\n", error); return 1;
   case acat::ParseOutcome::Run: break;
   }
+  opts.stdin_closed = stdin_closed;
 
   // EPIPE is handled (quietly) where it happens; SIGPIPE is given back to
   // cat's default at the end if that was what we were started with.

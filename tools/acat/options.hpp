@@ -33,6 +33,9 @@ struct Options {
   bool verbose = false; // always print headers
   std::optional<pid_t> pid;
   std::optional<std::chrono::nanoseconds> idle_timeout;
+  // Not from the command line: fd 0 was closed when acat started (main
+  // holds it with /dev/null). Reading "-" then fails as tail and cat fail.
+  bool stdin_closed = false;
 };
 
 // BadValue: a count or PID tail refuses with one line and no "Try ...".

@@ -17,6 +17,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
@@ -51,16 +52,54 @@ bool copies_onto_itself(const Context& ctx, const Input& in) {
   return st && static_cast<std::uint64_t>(st->st_size) > in.pos;
 }
 
+// "-" with fd 0 closed at the start: what cat and tail say of it. cat
+// cannot read it; tail cannot fstat it and, to follow it, reads it once
+// more (coreutils' tail-2/follow-stdin.sh). run() adds the failed close.
+aio::Task<aio::Result<void>> closed_stdin(Context& ctx, Input& in) {
+  const auto ebadf = std::make_error_code(std::errc::bad_file_descriptor);
+  ctx.read_closed_stdin = true;
+  in.done = true;
+  if (!ctx.tail_style()) {
+    ctx.report(ctx.quoted(in), ebadf);
+    co_return aio::Result<void>{};
+  }
+  if (auto h = co_await ctx.out.header(in.src); !h) co_return h;
+  ctx.report("cannot fstat " + ctx.quoted(in), ebadf);
+  if (ctx.opts.follow != Follow::None) ctx.report_read(in, ebadf);
+  co_return aio::Result<void>{};
+}
+
 aio::Task<aio::Result<void>> work(Context& ctx, std::vector<std::unique_ptr<Input>>& inputs) {
   const Options& o = ctx.opts;
   bool following = o.follow != Follow::None;
-  for (auto& in : inputs) {
-    auto opened = co_await open_input(*in, following);
+  // To follow, every operand is opened before anything is printed, as tail
+  // in effect does (its stdout is flushed only after the next open): a
+  // script that sees the first file's tail and then removes the second
+  // file must find it followed ("No such file"), not missing from the
+  // start (coreutils' tail-2/assert.sh, on a loaded machine). cat opens
+  // one at a time: thousands of operands must not hold thousands of fds.
+  std::vector<aio::Result<void>> early(following ? inputs.size() : 0);
+  for (std::size_t i = 0; i < early.size(); ++i) {
+    if (inputs[i]->is_stdin() && o.stdin_closed) continue;
+    early[i] = co_await open_input(*inputs[i], true);
+    if (!early[i] && early[i].cancelled()) co_return early[i].error();
+  }
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    auto& in = inputs[i];
+    if (in->is_stdin() && o.stdin_closed) {
+      if (auto w = co_await closed_stdin(ctx, *in); !w) co_return w;
+      continue;
+    }
+    // (Not a ?: with co_await: GCC 12 miscompiles it.)
+    aio::Result<void> opened = following ? early[i] : aio::Result<void>{};
+    if (!following) opened = co_await open_input(*in, false);
     if (!opened) {
       if (opened.cancelled()) co_return opened.error();
       ctx.report_open(*in, opened.error());
-      // -F waits for it to appear; otherwise it is skipped like cat does.
-      if (!(o.follow == Follow::Name && o.retry) || in->is_stdin()) in->done = true;
+      in->open_error = opened.error();
+      // --retry waits for it to appear (-F by name; --follow=descriptor
+      // until it is opened once); otherwise it is skipped like cat does.
+      if (!(following && o.retry) || in->is_stdin()) in->done = true;
       continue;
     }
     // A followed FIFO has no end to take the tail of: it is only streamed.
@@ -75,10 +114,11 @@ aio::Task<aio::Result<void>> work(Context& ctx, std::vector<std::unique_ptr<Inpu
     if (auto h = co_await ctx.out.header(in->src); !h) co_return h;
     if (auto w = co_await first_pass(ctx, *in); !w) co_return w;
     if (following && is_directory(*in)) {
-      // tail's words. With -F it waits for the name to become a file.
+      // tail's words ("giving up" unless --retry, even by descriptor where
+      // it gives up all the same). With -F it waits for the name to become a file.
       bool wait = o.follow == Follow::Name && o.retry && !in->is_stdin();
       ctx.note(tools::quote_if_needed(in->src.name) + ": cannot follow end of this type of file" +
-               (wait ? "" : "; giving up on this name"));
+               (o.retry ? "" : "; giving up on this name"));
       ctx.had_error = true;
       in->fd.reset();
       in->done = !wait;
@@ -118,6 +158,17 @@ aio::Task<int> run(const Options& opts) {
     fmt::print(stderr, "acat: warning: PID ignored; --pid=PID is useful only when following\n");
   // cat says so before reading anything, and tail before following (it
   // would wait forever to write nowhere); tail alone only fails to write.
+  // Following by name needs a name (no operand is "-"): tail refuses it first.
+  if (opts.follow == Follow::Name &&
+      (opts.files.empty() ||
+       std::find(opts.files.begin(), opts.files.end(), "-") != opts.files.end())) {
+    fmt::print(stderr, "acat: cannot follow {} by name\n", tools::quote("-"));
+    co_return 1;
+  }
+  // tail reads nothing when it would print nothing: `-n 0 missing` is no error.
+  if (opts.mode != Mode::Cat && opts.count.n == 0 && !opts.count.from_start &&
+      opts.follow == Follow::None)
+    co_return 0;
   if ((opts.mode == Mode::Cat || opts.follow != Follow::None) && stdout_unwritable()) {
     fmt::print(stderr, "acat: standard output: Bad file descriptor\n");
     co_return 1;
@@ -150,6 +201,12 @@ aio::Task<int> run(const Options& opts) {
     if (r.first.cancelled()) co_return 1;
     fmt::print(stderr, "acat: write error: {}\n", r.first.error().message());
     co_return 1;
+  }
+  if (ctx.read_closed_stdin) {
+    // Both close stdin at the end when they read it, and say that it failed.
+    ctx.note(ctx.tail_style() ? "-: Bad file descriptor"
+                              : "closing standard input: Bad file descriptor");
+    ctx.had_error = true;
   }
   co_return ctx.had_error ? 1 : 0;
 }
