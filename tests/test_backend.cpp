@@ -316,3 +316,39 @@ TEST_CASE("an fd number closed behind the backend's back and reused is waited on
   CHECK(got == "new");
   CHECK(rt->epoll()->waiting() == 0);
 }
+
+TEST_CASE("writes land whatever RWF_NOWAIT says of the fd: a file, /dev/null, a blocking pipe, "
+          "each written twice") {
+  // A write is first tried with RWF_NOWAIT; an fd that refuses the flag
+  // (ext4's buffered writes) is noted and written the ordinary way.
+  test::TempDir dir;
+  aio::UniqueFd file(::open(dir.file("out").c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600));
+  aio::UniqueFd null(::open("/dev/null", O_WRONLY | O_CLOEXEC));
+  int p[2];
+  REQUIRE(::pipe2(p, O_CLOEXEC) == 0); // blocking, as an inherited stdout
+  aio::UniqueFd rd(p[0]), wr(p[1]);
+  REQUIRE(file.valid());
+  REQUIRE(null.valid());
+  auto rt = epoll_runtime();
+  std::vector<int> results;
+  rt->block_on([&]() -> aio::Task<void> {
+    for (int i = 0; i < 2; ++i) {
+      const std::string part = i == 0 ? "first," : "second";
+      auto f =
+          co_await aio::write(file.get(), test::bytes(part), static_cast<std::uint64_t>(6 * i));
+      auto n = co_await aio::write(null.get(), test::bytes(part));
+      auto w = co_await aio::write(wr.get(), test::bytes(part));
+      for (const auto& r : {f, n, w})
+        results.push_back(r ? static_cast<int>(*r) : -r.error().value());
+    }
+  }());
+  CHECK(results == std::vector<int>{6, 6, 6, 6, 6, 6});
+  char got[32] = {};
+  CHECK(::pread(file.get(), got, sizeof got, 0) == 12);
+  CHECK(std::string(got) == "first,second");
+  char piped[32] = {};
+  CHECK(::read(rd.get(), piped, sizeof piped) == 12);
+  CHECK(std::string(piped) == "first,second");
+  CHECK(test::thread_count() == 1);
+  CHECK(rt->epoll()->waiting() == 0);
+}

@@ -12,6 +12,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -89,6 +90,23 @@ struct EpollBackend::FdWait {
   // Per event bit, how many waiters want it: the union in O(1), where a
   // walk of 10,000 waiters per change made a mass cancel quadratic.
   std::array<unsigned, 32> wanted{};
+  // The bits of `wanted` that are not 0, kept as they change: a wait or
+  // its end touches only its own bits (one, POLLIN or POLLOUT), where
+  // walking all 32 counters took ~800 instructions of an acat -f line.
+  std::uint32_t wanted_bits = 0;
+
+  void add(std::uint32_t events) noexcept {
+    for (std::uint32_t e = events; e != 0; e &= e - 1) {
+      const int b = std::countr_zero(e);
+      if (wanted[b]++ == 0) wanted_bits |= 1U << b;
+    }
+  }
+  void remove(std::uint32_t events) noexcept {
+    for (std::uint32_t e = events; e != 0; e &= e - 1) {
+      const int b = std::countr_zero(e);
+      if (--wanted[b] == 0) wanted_bits &= ~(1U << b);
+    }
+  }
 };
 
 namespace {
@@ -180,7 +198,8 @@ struct EpollBackend::Impl {
   // freed) after: a follower's wake-up finds its fd's waiters with one
   // load, where a hash map took a division and two dependent cold loads.
   std::vector<std::unique_ptr<FdWait>> fds;
-  std::vector<Request*> run; // poll_once's scratch: no allocation per wake-up
+  std::vector<Request*> run;           // poll_once's scratch: no allocation per wake-up
+  std::vector<std::uint8_t> no_nowait; // by fd number: 1 where RWF_NOWAIT writes are refused
   std::multimap<Clock::time_point, Request*> timers;
 
   FdWait* find_fd(int fd) const noexcept {
@@ -393,6 +412,53 @@ void EpollBackend::issue(Request* r) noexcept {
   complete(r, res);
 }
 
+void EpollBackend::no_nowait(int fd) noexcept {
+  auto& v = impl_->no_nowait;
+  const auto i = static_cast<std::size_t>(fd);
+  if (i >= v.size()) v.resize(i + 1, 0);
+  v[i] = 1;
+}
+
+// A write tried first with RWF_NOWAIT: on a pipe or a socket, blocking or
+// not, that is a non-blocking write (it takes what fits, or EAGAIN), so a
+// blocking stdout needs no fcntl and no poll before each write: two of
+// the syscalls between an `acat -f` wake-up and its write. An fd that
+// refuses the flag (a tty, ext4's buffered writes: EOPNOTSUPP) is noted
+// and written the ordinary way from then on; a stale note (its number
+// reused) only costs those two syscalls again. A socket whose peer is gone
+// raises SIGPIPE, as io_uring's write to it does (the tools ignore it).
+EpollBackend::Nowait EpollBackend::write_nowait(Request* r) noexcept {
+  const io_uring_sqe& s = r->sqe;
+  const int fd = s.fd;
+  const auto i = static_cast<std::size_t>(fd);
+  if (fd < 0 || (i < impl_->no_nowait.size() && impl_->no_nowait[i] != 0))
+    return Nowait::Unsupported;
+  iovec iov{reinterpret_cast<void*>(s.addr), s.len}; // NOLINT(performance-no-int-to-ptr)
+  // The offset is ignored on a stream (a pipe), as io_uring ignores it.
+  auto off = s.off == kNoOffset ? static_cast<off_t>(-1) : static_cast<off_t>(s.off);
+  const int flags = static_cast<int>(s.rw_flags) | RWF_NOWAIT;
+  ssize_t n;
+  do {
+    n = ::pwritev2(fd, &iov, 1, off, flags);
+    if (n < 0 && errno == ESPIPE && off != -1) {
+      off = -1;
+      n = ::pwritev2(fd, &iov, 1, off, flags);
+    }
+  } while (n < 0 && errno == EINTR);
+  if (n >= 0) return complete(r, static_cast<int>(n)), Nowait::Done;
+  const int err = errno;
+  // EAGAIN: no room, or a file's write would wait for its disk; the
+  // ordinary way tells which (and waits in epoll for the first).
+  if (err == EAGAIN) return Nowait::Again;
+  // Kernels before 4.14 say EINVAL of the flag; the ordinary write gives
+  // any other EINVAL again.
+  if (err == EOPNOTSUPP || err == EINVAL) {
+    no_nowait(fd);
+    return Nowait::Unsupported;
+  }
+  return complete(r, -err), Nowait::Done;
+}
+
 // One try of a read, write, splice or poll: completes `r`, or leaves it
 // waiting in epoll for the readiness it lacks. Returns true if completed.
 // `readable`: epoll has just reported POLLIN for this read's fd, so it is
@@ -431,6 +497,14 @@ bool EpollBackend::attempt(Request* r, bool readable) noexcept {
     return false;
   }
   const bool rd = s.opcode == IORING_OP_READ;
+  bool nowait_again = false; // a write with RWF_NOWAIT found no room
+  if (!rd) {
+    switch (write_nowait(r)) {
+    case Nowait::Done: return true;
+    case Nowait::Again: nowait_again = true; break;
+    case Nowait::Unsupported: break;
+    }
+  }
   const short want = rd ? POLLIN : POLLOUT;
   const int fl = rd && readable ? O_NONBLOCK : ::fcntl(fd, F_GETFL);
   if (fl < 0) return complete(r, neg_errno()), true;
@@ -448,11 +522,14 @@ bool EpollBackend::attempt(Request* r, bool readable) noexcept {
     // pipe's free slot, a socket's send buffer, at least a quarter free):
     // no need for fstat, one syscall a line of a follower.
     struct stat st {};
-    if (!rd && len > kPageBytes && ::fstat(fd, &st) == 0) {
+    if (!rd && (len > kPageBytes || nowait_again) && ::fstat(fd, &st) == 0) {
       // A write longer than the pipe's room would block until the reader
       // drained it; a socket takes MSG_DONTWAIT.
       if (S_ISFIFO(st.st_mode)) len = pipe_room(fd, len);
       sock = S_ISSOCK(st.st_mode);
+      // EAGAIN, yet ready: a file whose write would wait for the disk
+      // (RWF_NOWAIT's other EAGAIN). Written the ordinary way from now on.
+      if (nowait_again && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) no_nowait(fd);
     }
   }
   auto* buf = reinterpret_cast<void*>(s.addr); // NOLINT(performance-no-int-to-ptr)
@@ -483,8 +560,7 @@ void EpollBackend::wait_fd(Request* r, int fd, std::uint32_t events) noexcept {
   w.waiters.push_back(r);
   r->fdw = &w;
   r->events = events;
-  for (unsigned b = 0; b < 32; ++b)
-    if ((events >> b & 1U) != 0) ++w.wanted[b];
+  w.add(events);
   if (!r->known) {
     r->known = true;
     impl_->by_data.set(r->sqe.user_data, r);
@@ -497,8 +573,7 @@ void EpollBackend::unwait_fd(Request* r) noexcept {
   FdWait& w = *r->fdw;
   auto& v = w.waiters;
   v.erase(std::find(v.begin(), v.end(), r));
-  for (unsigned b = 0; b < 32; ++b)
-    if ((r->events >> b & 1U) != 0) --w.wanted[b];
+  w.remove(r->events);
   r->fdw = nullptr;
 }
 
@@ -506,9 +581,7 @@ void EpollBackend::unwait_fd(Request* r) noexcept {
 // left, an armed registration (a cancelled wait) is removed, so nothing of
 // a cancelled read stays; a disarmed one is kept for the next wait.
 void EpollBackend::update_interest(FdWait& w) noexcept {
-  std::uint32_t want = 0;
-  for (unsigned b = 0; b < 32; ++b)
-    if (w.wanted[b] != 0) want |= 1U << b;
+  const std::uint32_t want = w.wanted_bits;
   if (want == w.armed) return;
   if (want == 0) {
     (void)::epoll_ctl(epfd_, EPOLL_CTL_DEL, w.fd, nullptr);
@@ -540,6 +613,7 @@ void EpollBackend::update_interest(FdWait& w) noexcept {
   w.armed = 0;
   w.present = false;
   w.wanted = {};
+  w.wanted_bits = 0;
   for (Request* r : stuck) {
     r->fdw = nullptr;
     complete(r, -err);
@@ -548,6 +622,8 @@ void EpollBackend::update_interest(FdWait& w) noexcept {
 
 // Before the backend closes `fd`: its kept registration goes with it.
 void EpollBackend::forget_fd(int fd) noexcept {
+  if (const auto i = static_cast<std::size_t>(fd); fd >= 0 && i < impl_->no_nowait.size())
+    impl_->no_nowait[i] = 0;
   FdWait* w = impl_->find_fd(fd);
   if (w == nullptr || !w->waiters.empty()) return;
   if (w->present) (void)::epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);

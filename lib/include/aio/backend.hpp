@@ -68,6 +68,9 @@ private:
   EpollBackend(int epfd, unsigned entries);
   void issue(Request* r) noexcept;
   bool attempt(Request* r, bool readable = false) noexcept;
+  enum class Nowait : std::uint8_t { Done, Again, Unsupported };
+  Nowait write_nowait(Request* r) noexcept;
+  void no_nowait(int fd) noexcept;
   void wait_fd(Request* r, int fd, std::uint32_t events) noexcept;
   void unwait_fd(Request* r) noexcept;
   void update_interest(FdWait& w) noexcept;
