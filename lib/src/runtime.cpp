@@ -216,8 +216,8 @@ AIO_HOT void Runtime::submit_now() noexcept {
 }
 
 // The readiness backend's side of the seam is out of line and cold: on
-// io_uring each costs one test of epoll_, and acat -f's hot path stays in
-// its two pages (tests/acat_layout.py).
+// io_uring each costs one test of epoll_, and none of the epoll code sits
+// among the AIO_HOT pages of acat -f's path.
 io_uring_sqe* Runtime::epoll_get_sqe() noexcept {
   io_uring_sqe* sqe = epoll_->get_sqe();
   if (sqe == nullptr) {
