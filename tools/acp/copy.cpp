@@ -199,7 +199,9 @@ private:
   aio::Task<std::optional<std::uint64_t>> copy_range_rw(int in, int out, Buf buf,
                                                         std::uint64_t from, std::uint64_t to,
                                                         const Place& s, const Place& d);
-  aio::Task<bool> commit(Temp& tmp, const Place& d, const struct statx& st);
+  // `spath`: the source's name, for messages.
+  aio::Task<bool> commit(Temp& tmp, const Place& d, const struct statx& st,
+                         const std::string& spath);
   aio::Task<bool> place_special(Place s, struct statx st, Place d);
   aio::Task<void> finish_dir(DirNode* node);
   aio::Task<aio::Result<Temp>> make_temp(const Place& d, mode_t mode);
@@ -258,7 +260,20 @@ aio::Task<aio::Result<Temp>> Copier::make_temp(const Place& d, mode_t mode) {
 Copier::Clash Copier::on_existing(const struct statx& src, const Place& s, const Place& d) {
   auto dst = stat_at(d.dirfd, d.name.c_str(), AT_SYMLINK_NOFOLLOW);
   if (!dst) return Clash::Replace; // went away meanwhile
-  if (same_inode(src, *dst)) {
+  // cp -n looks no further than the name being taken (not even for the
+  // same file).
+  if (o_.no_clobber) return Clash::Skip;
+  // As cp: a symlink is the same file as what it names when the other
+  // side is not a symlink (replacing a file by a symlink to itself would
+  // lose it; writing a file through a symlink to itself would truncate it).
+  bool same = same_inode(src, *dst);
+  if (!same && S_ISLNK(src.stx_mode) != S_ISLNK(dst->stx_mode)) {
+    auto a = S_ISLNK(src.stx_mode) ? stat_at(s.dirfd, s.name.c_str(), 0)
+                                   : aio::Result<struct statx>(src);
+    auto b = S_ISLNK(dst->stx_mode) ? stat_at(d.dirfd, d.name.c_str(), 0) : dst;
+    same = a && b && same_inode(*a, *b);
+  }
+  if (same) {
     fail("{} and {} are the same file", quote(s.path), quote(d.path));
     return Clash::Fail;
   }
@@ -266,7 +281,6 @@ Copier::Clash Copier::on_existing(const struct statx& src, const Place& s, const
     fail("cannot overwrite directory {} with non-directory", quote(d.path));
     return Clash::Fail;
   }
-  if (o_.no_clobber) return Clash::Skip;
   if (o_.update && !newer(src.stx_mtime, dst->stx_mtime)) return Clash::Skip;
   if (o_.interactive) {
     // A question to the user on the terminal: the copy waits for the
@@ -429,7 +443,8 @@ aio::Task<bool> Copier::copy_data(int in, int out, Buf buf, const struct statx& 
   co_return true;
 }
 
-aio::Task<bool> Copier::commit(Temp& tmp, const Place& d, const struct statx& st) {
+aio::Task<bool> Copier::commit(Temp& tmp, const Place& d, const struct statx& st,
+                               const std::string& spath) {
   Place sp{-1, "", ""};
   bool replace = false;
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -472,7 +487,7 @@ aio::Task<bool> Copier::commit(Temp& tmp, const Place& d, const struct statx& st
       report(fmt::format("cannot create regular file {}", quote(d.path)), r.error());
       co_return false;
     }
-    Place s{-1, "", d.path};
+    Place s{-1, "", spath}; // a regular file: never a symlink to follow
     switch (on_existing(st, s, d)) {
     case Clash::Skip: co_return true;
     case Clash::Fail: co_return false;
@@ -516,7 +531,7 @@ aio::Task<bool> Copier::copy_regular(const Place& s, const struct statx& st, con
       co_return false;
     }
   }
-  co_return co_await commit(*tmp, d, st);
+  co_return co_await commit(*tmp, d, st, s.path);
 }
 
 aio::Task<bool> Copier::pump(int in, bool in_file, int out, bool out_file, const std::string& spath,
@@ -560,7 +575,7 @@ aio::Task<bool> Copier::copy_stream(int in, bool fifo, Place d, mode_t mode, std
   struct statx st {};
   st.stx_mode = S_IFREG | mode;
   st.stx_ino = 0;
-  co_return co_await commit(*tmp, d, st);
+  co_return co_await commit(*tmp, d, st, spath);
 }
 
 aio::Task<bool> Copier::write_into(int in, const struct statx* st, std::string spath,
@@ -893,7 +908,7 @@ aio::Task<void> Copier::operand(std::string src, std::string dst) {
       dstat = *target;
     }
   }
-  if (dstat && same_inode(*st, *dstat)) {
+  if (dstat && same_inode(*st, *dstat) && !o_.no_clobber) {
     fail("{} and {} are the same file", quote(src), quote(dst));
     co_return;
   }

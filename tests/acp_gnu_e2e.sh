@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# acp against GNU cp, side by side, on awkward operands and destinations:
+# each case is set up twice in a fresh scratch directory, run once with
+# /usr/bin/cp and once with acp, and must give the same stdout, stderr
+# (with "cp" read as "acp"), exit code and resulting tree (names, types,
+# modes, link counts, sizes, symlink targets, contents).
+# Usage: acp_gnu_e2e.sh path/to/acp
+set -u
+HERE=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
+ACP=$(readlink -f "$1")
+CPBIN=/usr/bin/cp
+if ! "$CPBIN" --version 2>/dev/null | grep -q 'GNU coreutils'; then
+  echo "SKIP: GNU cp not found at $CPBIN"
+  exit 0
+fi
+T=$(mktemp -d /tmp/acp-gnu.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+# shellcheck source=e2e_lib.sh
+source "$HERE/e2e_lib.sh"
+# cp's messages in the C locale's quotes, as acp's tests expect them.
+export LC_ALL=C
+
+# What a scratch directory holds: per entry its type, mode, link count,
+# size and link target, then each regular file's checksum.
+tree() {
+  (cd "$1" && find . -mindepth 1 -printf '%P|%y|%m|%n|%s|%l\n' | sort &&
+    find . -type f -exec md5sum {} + | sort -k2)
+}
+
+# gnu_case NAME SETUP COMMAND [STDIN]: COMMAND runs in the scratch
+# directory with $CP set to cp, then to acp.
+gnu_case() {
+  local name=$1 setup=$2 cmd=$3 input=${4:-/dev/null} who
+  for who in cp acp; do
+    rm -rf "${T:?}/$who"
+    mkdir -p "$T/$who"
+    (cd "$T/$who" && eval "$setup")
+    local CP=$CPBIN
+    [ "$who" = acp ] && CP=$ACP
+    (cd "$T/$who" && CP=$CP eval "timeout 20 $cmd" <"$input" >"$T/$who.out" 2>"$T/$who.err"
+      echo $? >"$T/$who.rc")
+    sed -i -e "s#^$CPBIN:#acp:#" -e "s#^$ACP:#acp:#" -e "s#'$CPBIN --help'#'acp --help'#" \
+      "$T/$who.err" "$T/$who.out"
+    tree "$T/$who" >"$T/$who.tree"
+  done
+  local f bad=0
+  for f in out err rc tree; do
+    if ! cmp -s "$T/cp.$f" "$T/acp.$f"; then
+      bad=1
+      fail "$name: $f differs from cp's"
+      diff "$T/cp.$f" "$T/acp.$f" | head -10
+    fi
+  done
+  [ "$bad" = 0 ] && ok
+}
+
+# --- the same file under two names: refused, never replaced by a symlink to
+# itself nor truncated through one (cp -P s a, s -> a, once made a a
+# symlink to itself and lost its data); cp -n does not look.
+gnu_case "same file: symlink onto what it names, -P" 'echo a >a; ln -s a s' '$CP -P s a'
+gnu_case "same file: symlink onto what it names, -d" 'echo a >a; ln -s a s' '$CP -d s a'
+gnu_case "same file: symlink onto what it names, -a" 'echo a >a; ln -s a s' '$CP -a s a'
+gnu_case "same file: symlink onto what it names, -r" 'echo a >a; ln -s a s' '$CP -r s a'
+gnu_case "same file: chain of symlinks, -P" 'echo a >a; ln -s a s; ln -s s s3' '$CP -P s3 a'
+gnu_case "same file: two symlinks to one file are copied" 'echo a >a; ln -s a s; ln -s a s2' '$CP -P s s2'
+gnu_case "same file: in a tree, the destination a symlink to the source" \
+  'mkdir -p s d/s; echo a >s/f; ln -s ../../s/f d/s/f' '$CP -r s d'
+gnu_case "same file: in a tree, the source a symlink to the destination" \
+  'mkdir -p s d/s; echo a >d/s/f; ln -s ../d/s/f s/f' '$CP -r s d'
+gnu_case "same file: -n skips quietly" 'echo a >a; ln -s a s' '$CP -Pn s a'
+gnu_case "same file: -n skips a hard link quietly" 'echo a >a; ln a h' '$CP -n a h'
+gnu_case "same file: hard link" 'echo a >a; ln a h' '$CP a h'
+gnu_case "same file: through ./" 'echo a >a' '$CP a ./a'
+gnu_case "same file: destination a symlink to the source" 'echo a >a; ln -s a s' '$CP a s'
+
+echo "acp gnu e2e: $PASSES passed, $FAILS failed"
+[ "$FAILS" = 0 ]
