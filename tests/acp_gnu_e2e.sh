@@ -73,5 +73,24 @@ gnu_case "same file: hard link" 'echo a >a; ln a h' '$CP a h'
 gnu_case "same file: through ./" 'echo a >a' '$CP a ./a'
 gnu_case "same file: destination a symlink to the source" 'echo a >a; ln -s a s' '$CP a s'
 
+# --- a destination with a trailing slash names a directory: a file is not
+# created under the name without its slash (acp once did); a file where a
+# directory is named is "cannot stat".
+SL='echo a >a; ln -s a s; mkfifo f; echo b >b; mkdir d; ln -s b sb; ln -s nowhere dl; ln -s d sd'
+gnu_case "trailing slash: new name" "$SL" '$CP a new/'
+gnu_case "trailing slash: new name, -T" "$SL" '$CP -T a new/'
+gnu_case "trailing slash: an existing file" "$SL" '$CP a b/'
+gnu_case "trailing slashes: an existing file" "$SL" '$CP a b//'
+gnu_case "trailing slash: symlink to a file" "$SL" '$CP a sb/'
+gnu_case "trailing slash: dangling symlink" "$SL" '$CP a dl/'
+gnu_case "trailing slash: symlink to a directory" "$SL" '$CP a sd/'
+gnu_case "trailing slash: a directory, -T" "$SL" '$CP -T a d/'
+gnu_case "trailing slash: new name for a symlink" "$SL" '$CP -P s new/'
+gnu_case "trailing slash: new name for a FIFO, -r" "$SL" '$CP -r f new/'
+gnu_case "trailing slash: missing parent" "$SL" '$CP a nod/x/'
+gnu_case "trailing slash: new name for a directory" "$SL" '$CP -r d new/'
+gnu_case "a file used as a directory" "$SL" '$CP a b/c'
+gnu_case "a file used as a directory, FIFO -r" "$SL" '$CP -r f b/c'
+
 echo "acp gnu e2e: $PASSES passed, $FAILS failed"
 [ "$FAILS" = 0 ]

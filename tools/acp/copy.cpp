@@ -84,6 +84,15 @@ bool newer(const struct statx_timestamp& a, const struct statx_timestamp& b) {
 }
 bool is_dir(const struct statx& st) { return S_ISDIR(st.stx_mode); }
 
+// What cp calls the entry it creates for a source of this type (in its
+// "cannot create ..." messages); `contents`: FIFOs and devices are read.
+const char* kind_of(mode_t mode, bool contents) {
+  if (S_ISLNK(mode)) return "symbolic link";
+  if (S_ISREG(mode) || (contents && !S_ISSOCK(mode))) return "regular file";
+  if (S_ISFIFO(mode)) return "fifo";
+  return "special file";
+}
+
 mode_t current_umask() {
   mode_t m = ::umask(0);
   ::umask(m);
@@ -640,8 +649,7 @@ aio::Task<bool> Copier::place_special(Place s, struct statx st, Place d) {
     name = d.name;
   }
   if (!r) {
-    report(fmt::format("cannot create {} {}",
-                       S_ISLNK(st.stx_mode) ? "symbolic link" : "special file", quote(d.path)),
+    report(fmt::format("cannot create {} {}", kind_of(st.stx_mode, false), quote(d.path)),
            r.error());
     co_return false;
   }
@@ -887,6 +895,23 @@ aio::Task<void> Copier::operand(std::string src, std::string dst) {
   // through it; never through a dangling or looping one.
   std::string dpath = dst;
   auto lst = stat_at(AT_FDCWD, dst.c_str(), AT_SYMLINK_NOFOLLOW);
+  if (!lst && lst.error().value() != ENOENT) {
+    // 'file/x' or 'file/': cp says so, and writes nothing.
+    report(fmt::format("cannot stat {}", quote(dst)), lst.error());
+    co_return;
+  }
+  if (!lst && dst.size() > 1 && dst.back() == '/' && !is_dir(*st)) {
+    // A new name with a trailing slash names a directory: cp's create of
+    // a file there fails (and so must acp's, which would otherwise
+    // create the name without its slash).
+    auto pst = stat_at(AT_FDCWD, dir_name(dst).c_str(), 0);
+    bool contents = !o_.recursive || o_.copy_contents;
+    std::string kind = kind_of(st->stx_mode, contents);
+    // open(O_CREAT) of 'x/' says ENOTDIR, symlink() and mknod() ENOENT.
+    int e = !pst ? pst.error().value() : kind == "regular file" ? ENOTDIR : ENOENT;
+    report(fmt::format("cannot create {} {}", kind, quote(dst)), aio::errno_code(e));
+    co_return;
+  }
   std::optional<struct statx> dstat;
   if (lst) {
     dstat = *lst;
