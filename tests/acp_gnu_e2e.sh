@@ -92,5 +92,29 @@ gnu_case "trailing slash: new name for a directory" "$SL" '$CP -r d new/'
 gnu_case "a file used as a directory" "$SL" '$CP a b/c'
 gnu_case "a file used as a directory, FIFO -r" "$SL" '$CP -r f b/c'
 
+# --- usage errors and the operand checks: cp's lines, its "Try" line (or
+# not: -t with -T is cp's die()), exit 1, nothing written.
+U='echo a >a; echo b >b; echo c >c; mkdir d'
+gnu_case "usage: no operand" "$U" '$CP'
+gnu_case "usage: no destination" "$U" '$CP a'
+gnu_case "usage: no destination, quoted name" "$U" '$CP "a b"'
+gnu_case "usage: unknown long option" "$U" '$CP --bogus a x'
+gnu_case "usage: unknown short option" "$U" '$CP -j a x'
+gnu_case "usage: -T with an extra operand" "$U" '$CP -T a b c'
+gnu_case "usage: -t with -T" "$U" '$CP -t d -T a'
+gnu_case "usage: -t with -T and no operand" "$U" '$CP -t d -T'
+gnu_case "usage: -t without its argument" "$U" '$CP -t'
+gnu_case "usage: --reflink=always with --sparse" "$U" '$CP --reflink=always --sparse=never a x'
+for arg in --preserve=bogus --preserve=mode,bogus --preserve= --no-preserve=bogus --sparse=bogus \
+  --sparse=a --reflink=bogus --reflink=a; do
+  gnu_case "usage: $arg" "$U" "\$CP $arg a x"
+done
+gnu_case "-Z is accepted" "$U" '$CP -Z a x'
+gnu_case "--context=CTX is warned about" "$U" '$CP --context=x a x'
+gnu_case "target: three operands, the last a file" "$U" '$CP a b c'
+gnu_case "target: three operands, the last missing" "$U" '$CP a b nodir'
+gnu_case "target: -t a file" "$U" '$CP -t b a'
+gnu_case "target: -t missing" "$U" '$CP -t nodir a'
+
 echo "acp gnu e2e: $PASSES passed, $FAILS failed"
 [ "$FAILS" = 0 ]

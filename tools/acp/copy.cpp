@@ -1057,10 +1057,8 @@ aio::Task<int> Copier::run() {
   if (o_.target_dir) {
     auto t = stat_at(AT_FDCWD, o_.target_dir->c_str(), 0);
     if (!t || !is_dir(*t)) {
-      if (!t)
-        fail("target directory {}: {}", quote(*o_.target_dir), errstr(t.error()));
-      else
-        fail("target {} is not a directory", quote(*o_.target_dir));
+      fail("target directory {}: {}", quote(*o_.target_dir),
+           errstr(t ? aio::errno_code(ENOTDIR) : t.error()));
       co_return 1;
     }
     for (auto& s : ops)
@@ -1073,10 +1071,7 @@ aio::Task<int> Copier::run() {
     if (o_.no_target_dir || (ops.size() == 1 && !into)) {
       jobs.emplace_back(ops[0], last);
     } else if (!into) {
-      if (!t)
-        fail("target {}: {}", quote(last), errstr(t.error()));
-      else
-        fail("target {} is not a directory", quote(last));
+      fail("target {}: {}", quote(last), errstr(t ? aio::errno_code(ENOTDIR) : t.error()));
       co_return 1;
     } else {
       for (auto& s : ops)
