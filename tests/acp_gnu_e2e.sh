@@ -116,5 +116,19 @@ gnu_case "target: three operands, the last missing" "$U" '$CP a b nodir'
 gnu_case "target: -t a file" "$U" '$CP -t b a'
 gnu_case "target: -t missing" "$U" '$CP -t nodir a'
 
+# --- --no-preserve=mode: new entries get the default permissions (0666 or
+# 0777, less the umask; directories keep their sticky bit), as cp; an
+# existing file keeps its own.
+NM='umask 022; echo x >a; chmod 640 a; mkdir -p d/e; chmod 750 d; chmod 1700 d/e; echo y >d/e/f
+chmod 600 d/e/f; mkfifo -m 600 d/p; mknod -m 600 d/n c 1 3; chmod 3700 d'
+gnu_case "--no-preserve=mode: a file" "$NM" '$CP --no-preserve=mode a b'
+gnu_case "--no-preserve=mode after -a" "$NM" '$CP -a --no-preserve=mode a b'
+gnu_case "--no-preserve=all after -a" "$NM" '$CP -a --no-preserve=all a b'
+gnu_case "--no-preserve=mode: a tree, -a" "$NM" '$CP -a --no-preserve=mode d n'
+gnu_case "--no-preserve=mode: a tree, -r, umask 027" "$NM" 'sh -c "umask 027; $CP -r --no-preserve=mode d n"'
+gnu_case "--no-preserve=mode: an existing file keeps its mode" "$NM; echo old >b; chmod 604 b" \
+  '$CP -a --no-preserve=mode a b'
+gnu_case "--no-preserve=mode then --preserve=mode" "$NM" '$CP --no-preserve=mode --preserve=mode a b'
+
 echo "acp gnu e2e: $PASSES passed, $FAILS failed"
 [ "$FAILS" = 0 ]

@@ -218,6 +218,13 @@ private:
   Clash on_existing(const struct statx& src, const Place& s, const Place& d);
   void set_fd_meta(int fd, const struct statx& st, const std::string& dpath, bool created);
   void release(DirNode* node);
+  // The permissions a new entry is created with (the umask applies):
+  // the source's, or with --no-preserve=mode cp's defaults (0666; 0777
+  // for directories and sockets).
+  mode_t create_mode(mode_t src) const {
+    if (!o_.preserve.explicit_no_mode) return src & 07777 & ~static_cast<mode_t>(S_IFMT);
+    return S_ISDIR(src) || S_ISSOCK(src) ? 0777 : 0666;
+  }
   std::string hidden_name(const std::string& base);
 
   const Options& o_;
@@ -317,8 +324,11 @@ void Copier::set_fd_meta(int fd, const struct statx& st, const std::string& dpat
   } else if (created && S_ISDIR(st.stx_mode)) {
     struct stat cur {};
     ::fstat(fd, &cur);
-    // As cp -r: the sticky bit kept, setuid/setgid only as mkdir gave them.
-    (void)aio::set_mode(fd, ((st.stx_mode & 01777) & ~umask_) | (cur.st_mode & S_ISGID));
+    // As cp -r: the sticky bit kept, setuid/setgid only as mkdir gave them;
+    // with --no-preserve=mode the permissions are the default (cp sets
+    // them as an ACL, which leaves those bits alone).
+    mode_t perms = o_.preserve.explicit_no_mode ? 0777 & ~umask_ : st.stx_mode & 0777 & ~umask_;
+    (void)aio::set_mode(fd, perms | (st.stx_mode & S_ISVTX) | (cur.st_mode & S_ISGID));
   }
   if (o_.preserve.timestamps) {
     if (auto r = aio::set_times(fd, "", st.stx_atime, st.stx_mtime, 0); !r)
@@ -526,7 +536,7 @@ aio::Task<bool> Copier::copy_regular(const Place& s, const struct statx& st, con
       co_return false;
     }
   }
-  auto tmp = co_await make_temp(d, st.stx_mode & 0777);
+  auto tmp = co_await make_temp(d, create_mode(st.stx_mode) & 0777);
   if (!tmp) {
     report(fmt::format("cannot create regular file {}", quote(d.path)), tmp.error());
     co_return false;
@@ -569,7 +579,7 @@ aio::Task<bool> Copier::pump(int in, bool in_file, int out, bool out_file, const
 
 aio::Task<bool> Copier::copy_stream(int in, bool fifo, Place d, mode_t mode, std::string spath,
                                     Buf buf) {
-  auto tmp = co_await make_temp(d, mode & 0777);
+  auto tmp = co_await make_temp(d, create_mode(mode) & 0777);
   if (!tmp) {
     report(fmt::format("cannot create regular file {}", quote(d.path)), tmp.error());
     co_return false;
@@ -629,7 +639,8 @@ aio::Task<bool> Copier::place_special(Place s, struct statx st, Place d) {
     if (S_ISLNK(st.stx_mode))
       co_return co_await aio::symlinkat(target.c_str(), d.dirfd, name.c_str());
     // mknodat: io_uring has no operation; it creates an inode and opens nothing.
-    co_return aio::make_node(d.dirfd, name.c_str(), st.stx_mode & (S_IFMT | 07777),
+    co_return aio::make_node(d.dirfd, name.c_str(),
+                             (st.stx_mode & S_IFMT) | create_mode(st.stx_mode),
                              makedev(st.stx_rdev_major, st.stx_rdev_minor));
   };
   std::string name = d.name;
