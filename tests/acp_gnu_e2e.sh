@@ -130,5 +130,14 @@ gnu_case "--no-preserve=mode: an existing file keeps its mode" "$NM; echo old >b
   '$CP -a --no-preserve=mode a b'
 gnu_case "--no-preserve=mode then --preserve=mode" "$NM" '$CP --no-preserve=mode --preserve=mode a b'
 
+# --- a socket is re-created by -r, but cannot be opened for its content:
+# without -r (or with --copy-contents) cp reports it, and so must acp
+# (it once made a socket node).
+SO="python3 -c \"import socket; socket.socket(socket.AF_UNIX).bind('s')\"; echo x >a"
+gnu_case "socket: without -r, cannot be opened" "$SO" '$CP s t'
+gnu_case "socket: -r re-creates it" "$SO" '$CP -r s t'
+gnu_case "socket: -r --copy-contents, cannot be opened" "$SO" '$CP -r --copy-contents s t'
+gnu_case "socket: in a tree, -r --copy-contents" "mkdir d; cd d; $SO" '$CP -r --copy-contents d n'
+
 echo "acp gnu e2e: $PASSES passed, $FAILS failed"
 [ "$FAILS" = 0 ]

@@ -88,7 +88,7 @@ bool is_dir(const struct statx& st) { return S_ISDIR(st.stx_mode); }
 // "cannot create ..." messages); `contents`: FIFOs and devices are read.
 const char* kind_of(mode_t mode, bool contents) {
   if (S_ISLNK(mode)) return "symbolic link";
-  if (S_ISREG(mode) || (contents && !S_ISSOCK(mode))) return "regular file";
+  if (S_ISREG(mode) || contents) return "regular file";
   if (S_ISFIFO(mode)) return "fifo";
   return "special file";
 }
@@ -713,10 +713,11 @@ aio::Task<void> Copier::copy_any(const Place& s, const struct statx& st, const P
   } else if (S_ISDIR(st.stx_mode)) {
     co_await copy_dir(s, st, d, nullptr, o_.follows(true));
     co_return;
-  } else if (S_ISLNK(st.stx_mode) || !contents || S_ISSOCK(st.stx_mode)) {
+  } else if (S_ISLNK(st.stx_mode) || !contents) {
     ok = co_await place_special(s, st, d);
   } else {
-    // A FIFO or device read for its content.
+    // A FIFO or device read for its content (a socket cannot be opened:
+    // cp says so, and so does acp).
     auto in = co_await aio::openat(s.dirfd, s.name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (!in) {
       report(fmt::format("cannot open {} for reading", quote(s.path)), in.error());
