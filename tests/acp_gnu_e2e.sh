@@ -139,5 +139,10 @@ gnu_case "socket: -r re-creates it" "$SO" '$CP -r s t'
 gnu_case "socket: -r --copy-contents, cannot be opened" "$SO" '$CP -r --copy-contents s t'
 gnu_case "socket: in a tree, -r --copy-contents" "mkdir d; cd d; $SO" '$CP -r --copy-contents d n'
 
+# --- an existing destination that cannot be opened (a socket): cp's
+# message; with -f cp removes it and copies, acp replaces it.
+gnu_case "destination a socket" "$SO" '$CP a s'
+gnu_case "destination a socket, -f" "$SO" '$CP -f a s'
+
 echo "acp gnu e2e: $PASSES passed, $FAILS failed"
 [ "$FAILS" = 0 ]

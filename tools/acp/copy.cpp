@@ -200,7 +200,7 @@ private:
   // does. `st`: the source's (null for stdin); `target`: the destination
   // with symlinks followed.
   aio::Task<bool> write_into(int in, const struct statx* st, std::string spath, std::string target,
-                             std::string dpath, bool fifo_out, Buf buf);
+                             std::string dpath, bool fifo_out, Buf buf, bool* unopened = nullptr);
   aio::Task<bool> copy_data(int in, int out, Buf buf, const struct statx& st, const Place& s,
                             const Place& d);
   // Where the copy stopped (at `to`, or before it at the source's end), or
@@ -598,7 +598,8 @@ aio::Task<bool> Copier::copy_stream(int in, bool fifo, Place d, mode_t mode, std
 }
 
 aio::Task<bool> Copier::write_into(int in, const struct statx* st, std::string spath,
-                                   std::string target, std::string dpath, bool fifo_out, Buf buf) {
+                                   std::string target, std::string dpath, bool fifo_out, Buf buf,
+                                   bool* unopened) {
   // Not `fifo_out ? co_await .. : co_await ..`: g++ 12 destroys the
   // chosen branch's UniqueFd there, closing the fd under us.
   aio::Result<aio::UniqueFd> out = aio::errno_code(EBADF);
@@ -607,7 +608,13 @@ aio::Task<bool> Copier::write_into(int in, const struct statx* st, std::string s
   else
     out = co_await aio::openat(AT_FDCWD, target.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
   if (!out) {
-    report(fmt::format("cannot open {} for writing", quote(dpath)), out.error());
+    if (unopened != nullptr && o_.force) {
+      // cp -f removes a destination it cannot open and creates a file:
+      // acp's caller replaces it, atomically.
+      *unopened = true;
+      co_return false;
+    }
+    report(fmt::format("cannot create regular file {}", quote(dpath)), out.error());
     co_return false;
   }
   bool file = st != nullptr && S_ISREG(st->stx_mode);
@@ -993,7 +1000,25 @@ aio::Task<void> Copier::operand(std::string src, std::string dst) {
     scope_->spawn([](Copier* self, aio::BufferPool::Lease l, aio::UniqueFd in, struct statx st,
                      std::string src, std::string target, std::string dst,
                      bool fifo) -> aio::Task<void> {
-      if (co_await self->write_into(in.get(), &st, src, target, dst, fifo, l.span())) {
+      bool unopened = false;
+      bool ok =
+          co_await self->write_into(in.get(), &st, src, target, dst, fifo, l.span(), &unopened);
+      if (unopened) {
+        auto parent = co_await aio::openat(AT_FDCWD, dir_name(target).c_str(),
+                                           O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (!parent) {
+          self->report(fmt::format("cannot create regular file {}", quote(dst)), parent.error());
+          co_return;
+        }
+        Place s{AT_FDCWD, src, src};
+        Place d{parent->get(), base_name(target), dst};
+        if (S_ISREG(st.stx_mode))
+          ok = co_await self->copy_regular(s, st, d, l.span(), std::move(in));
+        else
+          ok = co_await self->copy_stream(in.get(), S_ISFIFO(st.stx_mode), d, st.stx_mode, src,
+                                          l.span());
+      }
+      if (ok) {
         self->verbose(src, dst);
         ++self->counted_.files;
       }
