@@ -14,6 +14,7 @@ if ! "$CPBIN" --version 2>/dev/null | grep -q 'GNU coreutils'; then
   exit 0
 fi
 T=$(mktemp -d /tmp/acp-gnu.XXXXXX)
+chmod 755 "$T" # the unprivileged cases run as nobody in here
 trap 'rm -rf "$T"' EXIT
 # shellcheck source=e2e_lib.sh
 source "$HERE/e2e_lib.sh"
@@ -39,7 +40,8 @@ gnu_case() {
     [ "$who" = acp ] && CP=$ACP
     (cd "$T/$who" && CP=$CP eval "timeout 20 $cmd" <"$input" >"$T/$who.out" 2>"$T/$who.err"
       echo $? >"$T/$who.rc")
-    sed -i -e "s#^$CPBIN:#acp:#" -e "s#^$ACP:#acp:#" -e "s#'$CPBIN --help'#'acp --help'#" \
+    # -i's prompts end without a newline: every one on a line is renamed.
+    sed -i -e "s#$CPBIN: #acp: #g" -e "s#^$ACP:#acp:#" -e "s#'$CPBIN --help'#'acp --help'#" \
       "$T/$who.err" "$T/$who.out"
     tree "$T/$who" >"$T/$who.tree"
   done
@@ -143,6 +145,41 @@ gnu_case "socket: in a tree, -r --copy-contents" "mkdir d; cd d; $SO" '$CP -r --
 # message; with -f cp removes it and copies, acp replaces it.
 gnu_case "destination a socket" "$SO" '$CP a s'
 gnu_case "destination a socket, -f" "$SO" '$CP -f a s'
+
+# --- -i reads its answers from stdin whatever it is (a pipe here), as cp:
+# acp once refused to start without a terminal, even with nothing to ask.
+I='echo new >a; mkdir -p d s t/s; echo 1 >b; echo 2 >c; echo o >d/a; echo o >d/b; echo o >d/c
+echo 1 >s/a; echo o >t/s/a'
+printf 'y\n' >"$T/yes"
+printf 'n\n' >"$T/no"
+printf 'y\nn\ny\n' >"$T/yny"
+gnu_case "-i: yes from a pipe" "$I" '$CP -i a b' "$T/yes"
+gnu_case "-i: no from a pipe" "$I" '$CP -i a b' "$T/no"
+gnu_case "-i: end of input is no" "$I" '$CP -i a b'
+gnu_case "-i: nothing to ask" "$I" '$CP -i a new' "$T/no"
+gnu_case "-i: one answer per file" "$I" '$CP -i a b c d' "$T/yny"
+gnu_case "-i: in a tree" "$I" '$CP -ri s t' "$T/yes"
+
+# --- destinations the user may not write (as nobody): cp refuses to write
+# into them, -f removes them; acp once replaced them regardless.
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+  NB='setpriv --reuid=65534 --regid=65534 --clear-groups'
+  W='echo new >a; chmod 666 a; chmod 777 .; echo old >b; chmod 444 b'
+  gnu_case "unwritable destination: refused" "$W" "$NB \$CP a b"
+  gnu_case "unwritable destination: -f replaces it" "$W" "$NB \$CP -f a b"
+  gnu_case "unwritable destination: -i asks" "$W" "$NB \$CP -i a b" "$T/no"
+  gnu_case "unwritable destination: -if asks" "$W" "$NB \$CP -if a b" "$T/yes"
+  gnu_case "unwritable destination: in a tree" "$W; mkdir -p s d/s; chmod -R 777 s d; cp a s/a
+    cp -p b d/s/a" "$NB \$CP -r s d"
+  gnu_case "unwritable destination: in a tree, -f" "$W; mkdir -p s d/s; chmod -R 777 s d; cp a s/a
+    cp -p b d/s/a" "$NB \$CP -rf s d"
+  gnu_case "unwritable device node: refused" "$W; mknod -m 644 n c 1 3" "$NB \$CP a n"
+  gnu_case "unwritable device node: -f replaces it" "$W; mknod -m 644 n c 1 3" "$NB \$CP -f a n"
+  gnu_case "unreadable source among others" "$W; echo x >c; chmod 000 a; mkdir d; chmod 777 d" \
+    "$NB \$CP a c nope d"
+else
+  echo "SKIP: the unwritable-destination cases need root (they run cp and acp as nobody)"
+fi
 
 echo "acp gnu e2e: $PASSES passed, $FAILS failed"
 [ "$FAILS" = 0 ]

@@ -84,6 +84,21 @@ bool newer(const struct statx_timestamp& a, const struct statx_timestamp& b) {
 }
 bool is_dir(const struct statx& st) { return S_ISDIR(st.stx_mode); }
 
+// ls's permission letters (rwxr-xr-x, with s/S and t/T), as cp's prompts
+// show them.
+std::string mode_string(mode_t m) {
+  std::string r = "rwxrwxrwx";
+  for (int i = 0; i < 9; ++i)
+    if ((m & (0400 >> i)) == 0) r[i] = '-';
+  auto special = [&](int i, mode_t bit, char set) {
+    if (m & bit) r[i] = r[i] == 'x' ? set : static_cast<char>(set - 'a' + 'A');
+  };
+  special(2, S_ISUID, 's');
+  special(5, S_ISGID, 's');
+  special(8, S_ISVTX, 't');
+  return r;
+}
+
 // What cp calls the entry it creates for a source of this type (in its
 // "cannot create ..." messages); `contents`: FIFOs and devices are read.
 const char* kind_of(mode_t mode, bool contents) {
@@ -299,10 +314,16 @@ Copier::Clash Copier::on_existing(const struct statx& src, const Place& s, const
   }
   if (o_.update && !newer(src.stx_mtime, dst->stx_mtime)) return Clash::Skip;
   if (o_.interactive) {
-    // A question to the user on the terminal: the copy waits for the
-    // answer, as cp's does.
+    // A question on stderr, the answer a line of stdin (a terminal or a
+    // pipe, as cp reads it): the copy waits for it, as cp's does.
     status_.hide(); // the question and its answer on a line of their own
-    fmt::print(stderr, "acp: overwrite {}? ", quote(d.path));
+    if (!S_ISLNK(dst->stx_mode) && ::faccessat(d.dirfd, d.name.c_str(), W_OK, AT_EACCESS) != 0)
+      fmt::print(stderr,
+                 fmt::runtime(o_.force ? "acp: replace {}, overriding mode {:04o} ({})? "
+                                       : "acp: unwritable {} (mode {:04o}, {}); try anyway? "),
+                 quote(d.path), dst->stx_mode & 07777, mode_string(dst->stx_mode));
+    else
+      fmt::print(stderr, "acp: overwrite {}? ", quote(d.path));
     std::fflush(stderr);
     std::string line;
     if (!std::getline(std::cin, line) || (line.empty() || (line[0] != 'y' && line[0] != 'Y')))
@@ -510,16 +531,24 @@ aio::Task<bool> Copier::commit(Temp& tmp, const Place& d, const struct statx& st
     switch (on_existing(st, s, d)) {
     case Clash::Skip: co_return true;
     case Clash::Fail: co_return false;
-    case Clash::Replace:
+    case Clash::Replace: {
       replace = true;
+      auto old = stat_at(d.dirfd, d.name.c_str(), AT_SYMLINK_NOFOLLOW);
+      // cp opens an existing file to write over it: one it may not write
+      // is refused (as cp), unless -f, where cp removes it and creates a
+      // new file (with the source's mode, as here).
+      bool writable = !old || S_ISLNK(old->stx_mode) ||
+                      ::faccessat(d.dirfd, d.name.c_str(), W_OK, AT_EACCESS) == 0;
+      if (!writable && !o_.force) {
+        report(fmt::format("cannot create regular file {}", quote(d.path)), aio::errno_code(errno));
+        co_return false;
+      }
       // cp writes over an existing file and so keeps its permissions;
       // the new inode takes them (unless the source's are preserved).
-      if (!o_.preserve.mode) {
-        if (auto old = stat_at(d.dirfd, d.name.c_str(), AT_SYMLINK_NOFOLLOW);
-            old && S_ISREG(old->stx_mode))
-          (void)aio::set_mode(tmp.fd.get(), old->stx_mode & 07777);
-      }
+      if (!o_.preserve.mode && writable && old && S_ISREG(old->stx_mode))
+        (void)aio::set_mode(tmp.fd.get(), old->stx_mode & 07777);
       break;
+    }
     }
   }
   co_return false;
@@ -1083,10 +1112,6 @@ aio::Task<int> Copier::run() {
     for (auto& m : missing)
       list += (list.empty() ? "" : ", ") + m;
     fmt::print(stderr, "acp: this kernel's io_uring lacks: {}\n", list);
-    co_return 1;
-  }
-  if (o_.interactive && !::isatty(0)) {
-    fmt::print(stderr, "acp: -i needs a terminal on stdin to ask\n");
     co_return 1;
   }
   std::vector<std::pair<std::string, std::string>> jobs;

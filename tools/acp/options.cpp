@@ -108,7 +108,7 @@ complete. One thread on io_uring; many files copied at once.
                                  destination by a rename, so it is never opened)
       --fsync                  make every copied file and the directories naming
                                  them durable before exiting 0
-  -i, --interactive            prompt before overwrite (needs a terminal on stdin)
+  -i, --interactive            prompt before overwrite (answers read from stdin)
   -H                           follow command-line symbolic links in SOURCE
   -L, --dereference            always follow symbolic links in SOURCE
   -n, --no-clobber             do not overwrite an existing file
