@@ -175,6 +175,19 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
     cp -p b d/s/a" "$NB \$CP -rf s d"
   gnu_case "unwritable device node: refused" "$W; mknod -m 644 n c 1 3" "$NB \$CP a n"
   gnu_case "unwritable device node: -f replaces it" "$W; mknod -m 644 n c 1 3" "$NB \$CP -f a n"
+  # A directory the user may not write, holding a file they may: cp writes
+  # into the file, and so does acp (there is nowhere to build a copy).
+  R='echo new >a; chmod 666 a; chmod 777 .; mkdir d; echo o >d/a'
+  gnu_case "read-only directory: its writable file written into" "$R; chmod 666 d/a; chmod 555 d" \
+    "$NB \$CP a d/"
+  gnu_case "read-only directory: -n" "$R; chmod 666 d/a; chmod 555 d" "$NB \$CP -n a d/"
+  gnu_case "read-only directory: a new name refused" "$R; chmod 555 d" "$NB \$CP a d/b"
+  gnu_case "read-only directory: its unwritable file refused" "$R; chmod 444 d/a; chmod 555 d" \
+    "$NB \$CP a d/"
+  gnu_case "read-only directory: its unwritable file, -f" "$R; chmod 444 d/a; chmod 555 d" \
+    "$NB \$CP -f a d/"
+  gnu_case "read-only directory: in a tree" "$R; mkdir -p s t/s; echo n >s/a; echo n >s/b
+    chmod -R 777 s; echo o >t/s/a; chmod 666 t/s/a; chmod 555 t/s" "$NB \$CP -r s t"
   gnu_case "unreadable source among others" "$W; echo x >c; chmod 000 a; mkdir d; chmod 777 d" \
     "$NB \$CP a c nope d"
 else

@@ -215,7 +215,8 @@ private:
   // does. `st`: the source's (null for stdin); `target`: the destination
   // with symlinks followed.
   aio::Task<bool> write_into(int in, const struct statx* st, std::string spath, std::string target,
-                             std::string dpath, bool fifo_out, Buf buf, bool* unopened = nullptr);
+                             std::string dpath, bool fifo_out, Buf buf, bool* unopened = nullptr,
+                             int target_dir = AT_FDCWD);
   aio::Task<bool> copy_data(int in, int out, Buf buf, const struct statx& st, const Place& s,
                             const Place& d);
   // Where the copy stopped (at `to`, or before it at the source's end), or
@@ -567,8 +568,28 @@ aio::Task<bool> Copier::copy_regular(const Place& s, const struct statx& st, con
   }
   auto tmp = co_await make_temp(d, create_mode(st.stx_mode) & 0777);
   if (!tmp) {
-    report(fmt::format("cannot create regular file {}", quote(d.path)), tmp.error());
-    co_return false;
+    auto old = stat_at(d.dirfd, d.name.c_str(), 0);
+    if (tmp.error().value() != EACCES || !old || !S_ISREG(old->stx_mode)) {
+      report(fmt::format("cannot create regular file {}", quote(d.path)), tmp.error());
+      co_return false;
+    }
+    // A directory we may not write, holding the file: there is nowhere to
+    // build the copy, so it is written into the file as cp writes it (not
+    // atomically), or refused as cp refuses it.
+    switch (on_existing(st, s, d)) {
+    case Clash::Skip: co_return true;
+    case Clash::Fail: co_return false;
+    case Clash::Replace: break;
+    }
+    if (::faccessat(d.dirfd, d.name.c_str(), W_OK, AT_EACCESS) != 0) {
+      // cp -f would remove it, which the directory does not allow.
+      report(fmt::format("{} {}", o_.force ? "cannot remove" : "cannot create regular file",
+                         quote(d.path)),
+             aio::errno_code(o_.force ? EACCES : errno));
+      co_return false;
+    }
+    co_return co_await write_into(in->get(), &st, s.path, d.name, d.path, false, buf, nullptr,
+                                  d.dirfd);
   }
   if (!co_await copy_data(in->get(), tmp->fd.get(), buf, st, s, d)) co_return false;
   co_await copy_xattrs(in->get(), tmp->fd.get(), d.path);
@@ -628,14 +649,14 @@ aio::Task<bool> Copier::copy_stream(int in, bool fifo, Place d, mode_t mode, std
 
 aio::Task<bool> Copier::write_into(int in, const struct statx* st, std::string spath,
                                    std::string target, std::string dpath, bool fifo_out, Buf buf,
-                                   bool* unopened) {
+                                   bool* unopened, int target_dir) {
   // Not `fifo_out ? co_await .. : co_await ..`: g++ 12 destroys the
   // chosen branch's UniqueFd there, closing the fd under us.
   aio::Result<aio::UniqueFd> out = aio::errno_code(EBADF);
   if (fifo_out)
     out = co_await aio::open_fifo_write(target);
   else
-    out = co_await aio::openat(AT_FDCWD, target.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+    out = co_await aio::openat(target_dir, target.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
   if (!out) {
     if (unopened != nullptr && o_.force) {
       // cp -f removes a destination it cannot open and creates a file:
