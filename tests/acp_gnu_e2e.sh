@@ -158,6 +158,10 @@ gnu_case "-i: no from a pipe" "$I" '$CP -i a b' "$T/no"
 gnu_case "-i: end of input is no" "$I" '$CP -i a b'
 gnu_case "-i: nothing to ask" "$I" '$CP -i a new' "$T/no"
 gnu_case "-i: one answer per file" "$I" '$CP -i a b c d' "$T/yny"
+# The first file large, the others small: copied at once, the small ones
+# would be asked about first and take the first answer.
+gnu_case "-i: questions in the operands' order" "$I; head -c 50000000 /dev/zero >a" \
+  '$CP -i a b c d' "$T/yny"
 gnu_case "-i: in a tree" "$I" '$CP -ri s t' "$T/yes"
 
 # --- destinations the user may not write (as nobody): cp refuses to write

@@ -245,7 +245,9 @@ private:
 
   const Options& o_;
   mode_t umask_;
-  aio::BufferPool pool_{kBuffer, kFilesInFlight};
+  // One file at a time with -i: its questions come in cp's order, so that
+  // answers piped in go to the files they were written for.
+  aio::BufferPool pool_{kBuffer, o_.interactive ? 1u : kFilesInFlight};
   aio::Scope* scope_ = nullptr;
   std::deque<aio::UniqueFd> top_fds_; // operands' directories, held to the end
   std::map<std::tuple<unsigned, unsigned, std::uint64_t>, std::shared_ptr<LinkTarget>> links_;
