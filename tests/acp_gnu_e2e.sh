@@ -198,5 +198,17 @@ else
   echo "SKIP: the unwritable-destination cases need root (they run cp and acp as nobody)"
 fi
 
+# --- a source named twice is copied once, with cp's warning; another hard
+# link or a symlink to it is another source.
+D='echo x >a; ln a h; ln -s a s; mkdir d; mkdir -p r/q; echo y >r/q/f'
+gnu_case "twice: a file" "$D" '$CP a a d'
+gnu_case "twice: a file and ./file" "$D" '$CP a ./a d'
+gnu_case "twice: -t" "$D" '$CP -t d a a'
+gnu_case "twice: -v" "$D" '$CP -v a a d'
+gnu_case "twice: a directory" "$D" '$CP -r r r/ d'
+gnu_case "twice: a directory without -r" "$D" '$CP r r d'
+gnu_case "not twice: hard links, -a" "$D" '$CP -a a h d'
+gnu_case "not twice: a symlink followed" "$D" '$CP a s d'
+
 echo "acp gnu e2e: $PASSES passed, $FAILS failed"
 [ "$FAILS" = 0 ]

@@ -29,6 +29,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 namespace acp {
@@ -1180,7 +1181,25 @@ aio::Task<int> Copier::run() {
   }
   aio::Scope scope(co_await aio::stop_token());
   scope_ = &scope;
+  // cp copies a source named twice into a directory once, and warns: the
+  // same directory entry (not another hard link, nor a symlink to it).
+  std::set<std::tuple<unsigned, unsigned, std::uint64_t, std::uint64_t, std::string>> seen;
+  bool into_dir = jobs.size() >= 2 || o_.target_dir;
   for (auto& [s, d] : jobs) {
+    if (into_dir && s != "-") {
+      auto st = stat_at(AT_FDCWD, s.c_str(), o_.follows(true) ? 0 : AT_SYMLINK_NOFOLLOW);
+      if (st && (!is_dir(*st) || o_.recursive)) {
+        // A directory is the same operand only copied to the same name.
+        std::string to = is_dir(*st) ? base_name(d) : base_name(s);
+        auto parent = stat_at(AT_FDCWD, dir_name(s).c_str(), 0);
+        std::uint64_t pino = is_dir(*st) || !parent ? 0 : parent->stx_ino;
+        if (!seen.emplace(st->stx_dev_major, st->stx_dev_minor, st->stx_ino, pino, to).second) {
+          status_.print(stderr, fmt::format("acp: warning: source {} {} specified more than once\n",
+                                            is_dir(*st) ? "directory" : "file", quote(s)));
+          continue;
+        }
+      }
+    }
     co_await operand(s, d);
     if ((co_await aio::stop_token()).stop_requested()) break;
   }
