@@ -210,5 +210,10 @@ gnu_case "twice: a directory without -r" "$D" '$CP r r d'
 gnu_case "not twice: hard links, -a" "$D" '$CP -a a h d'
 gnu_case "not twice: a symlink followed" "$D" '$CP a s d'
 
+# --- "-" is standard input for acp (cp has no such operand), but a file
+# named "-" is copied as cp copies it.
+gnu_case "a file named -" 'echo file >-' 'echo stdin | $CP - b'
+gnu_case "a file named -, into a directory" 'echo file >-; mkdir d' 'echo stdin | $CP -- - d'
+
 echo "acp gnu e2e: $PASSES passed, $FAILS failed"
 [ "$FAILS" = 0 ]

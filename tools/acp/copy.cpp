@@ -931,7 +931,7 @@ aio::Task<void> Copier::copy_dir(Place s, struct statx st, Place d, DirNode* par
 }
 
 aio::Task<void> Copier::operand(std::string src, std::string dst) {
-  if (src == "-") {
+  if (is_stdin_operand(src)) {
     if (auto t = stat_at(AT_FDCWD, dst.c_str(), 0); t && !S_ISREG(t->stx_mode) && !is_dir(*t)) {
       if (o_.no_clobber) co_return;
       auto lease = co_await pool_.acquire();
@@ -1186,7 +1186,7 @@ aio::Task<int> Copier::run() {
   std::set<std::tuple<unsigned, unsigned, std::uint64_t, std::uint64_t, std::string>> seen;
   bool into_dir = jobs.size() >= 2 || o_.target_dir;
   for (auto& [s, d] : jobs) {
-    if (into_dir && s != "-") {
+    if (into_dir && !is_stdin_operand(s)) {
       auto st = stat_at(AT_FDCWD, s.c_str(), o_.follows(true) ? 0 : AT_SYMLINK_NOFOLLOW);
       if (st && (!is_dir(*st) || o_.recursive)) {
         // A directory is the same operand only copied to the same name.

@@ -2,7 +2,9 @@
 
 #include "quote.hpp"
 
+#include <fcntl.h>
 #include <getopt.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -90,6 +92,10 @@ bool set_preserve(Preserve& p, const char* list, bool on, std::string& error, co
 }
 
 } // namespace
+
+bool is_stdin_operand(const std::string& s) {
+  return s == "-" && ::faccessat(AT_FDCWD, "-", F_OK, AT_SYMLINK_NOFOLLOW) != 0;
+}
 
 const char* help_text() {
   return R"(Usage: acp [OPTION]... [-T] SOURCE DEST

@@ -72,4 +72,8 @@ inline constexpr unsigned kFilesInFlight = 64;
 
 const char* help_text();
 
+// Whether operand `s` means standard input: "-", unless a file of that
+// name exists (cp knows no "-" and copies such a file: so does acp).
+bool is_stdin_operand(const std::string& s);
+
 } // namespace acp
