@@ -215,5 +215,18 @@ gnu_case "not twice: a symlink followed" "$D" '$CP a s d'
 gnu_case "a file named -" 'echo file >-' 'echo stdin | $CP - b'
 gnu_case "a file named -, into a directory" 'echo file >-; mkdir d' 'echo stdin | $CP -- - d'
 
+# --- --sparse=always leaves blocks of zeros as holes, as cp (the same
+# blocks, so the same disk use), and the same bytes.
+gnu_case "--sparse=always: a file of zeros" 'head -c 1M /dev/zero >sp' \
+  '$CP --sparse=always sp sp2 && du -k sp2 | cut -f1'
+gnu_case "--sparse=always: zeros between data, and at the end" \
+  'head -c 100000 /dev/zero >sp; echo x >>sp; head -c 300000 /dev/zero >>sp; echo y >>sp
+   head -c 8192 /dev/zero >>sp' '$CP --sparse=always sp sp2 && du -k sp2 | cut -f1'
+gnu_case "--sparse=always: holes and zeros" \
+  'truncate -s 10M sp; echo x >>sp; head -c 200000 /dev/zero >>sp; echo z >>sp' \
+  '$CP --sparse=always sp sp2 && du -k sp2 | cut -f1'
+gnu_case "--sparse=always: in a tree" 'mkdir d; head -c 1M /dev/zero >d/sp; echo x >d/f' \
+  '$CP -r --sparse=always d e && du -k e/sp | cut -f1'
+
 echo "acp gnu e2e: $PASSES passed, $FAILS failed"
 [ "$FAILS" = 0 ]

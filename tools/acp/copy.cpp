@@ -22,6 +22,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <deque>
@@ -224,7 +225,8 @@ private:
   // nothing after an error (reported).
   aio::Task<std::optional<std::uint64_t>> copy_range_rw(int in, int out, Buf buf,
                                                         std::uint64_t from, std::uint64_t to,
-                                                        const Place& s, const Place& d);
+                                                        const Place& s, const Place& d,
+                                                        std::size_t zero_block = 0);
   // `spath`: the source's name, for messages.
   aio::Task<bool> commit(Temp& tmp, const Place& d, const struct statx& st,
                          const std::string& spath);
@@ -376,10 +378,13 @@ aio::Task<void> Copier::copy_xattrs(int in, int out, const std::string& dpath) {
 
 aio::Task<std::optional<std::uint64_t>> Copier::copy_range_rw(int in, int out, Buf buf,
                                                               std::uint64_t from, std::uint64_t to,
-                                                              const Place& s, const Place& d) {
+                                                              const Place& s, const Place& d,
+                                                              std::size_t zero_block) {
   // Across file systems (copy_file_range's EXDEV), where it is refused, and
   // for files read as streams: reads and writes through the ring, one pool
-  // buffer per file.
+  // buffer per file. `zero_block` (--sparse=always): blocks of that size
+  // that are all zeros are not written, and stay holes (the caller sets
+  // the size at the end), as cp makes them.
   std::uint64_t off = from;
   while (off < to) {
     auto n = std::min<std::uint64_t>(buf.size(), to - off);
@@ -389,10 +394,29 @@ aio::Task<std::optional<std::uint64_t>> Copier::copy_range_rw(int in, int out, B
       co_return std::nullopt;
     }
     if (*r == 0) break; // the end: truncated under us, or a stream's end
-    auto w = co_await aio::write_all(out, buf.first(*r), off);
-    if (!w) {
-      report(fmt::format("error writing {}", quote(d.path)), w.error());
-      co_return std::nullopt;
+    std::size_t pos = 0;
+    while (pos < *r) {
+      // The next run of data blocks (everything, without zero_block).
+      std::size_t end = *r;
+      if (zero_block != 0) {
+        auto zero = [&](std::size_t at) {
+          auto b = buf.subspan(at, std::min(zero_block, *r - at));
+          return std::all_of(b.begin(), b.end(), [](std::byte x) { return x == std::byte{0}; });
+        };
+        while (pos < *r && zero(pos))
+          pos += std::min(zero_block, *r - pos);
+        end = pos;
+        while (end < *r && !zero(end))
+          end += std::min(zero_block, *r - end);
+      }
+      if (end > pos) {
+        auto w = co_await aio::write_all(out, buf.subspan(pos, end - pos), off + pos);
+        if (!w) {
+          report(fmt::format("error writing {}", quote(d.path)), w.error());
+          co_return std::nullopt;
+        }
+      }
+      pos = end;
     }
     off += *r;
     counted_.bytes += *r;
@@ -425,6 +449,15 @@ aio::Task<bool> Copier::copy_data(int in, int out, Buf buf, const struct statx& 
   // copy_file_range may clone (XFS, Btrfs do): --reflink=never reads and
   // writes, as cp does.
   bool rw = stream || o_.reflink == Reflink::Never;
+  // --sparse=always: zeros read are left as holes (so read, not copied in
+  // the kernel), in blocks of the destination's size.
+  std::size_t zero_block = 0;
+  if (!stream && o_.sparse == Sparse::Always) {
+    struct stat ost {};
+    zero_block = ::fstat(out, &ost) == 0 && ost.st_blksize > 0 ? ost.st_blksize : 4096;
+    zero_block = std::min(zero_block, buf.size());
+    rw = true;
+  }
   std::uint64_t off = 0;
   // Copies the size stat'd: a file growing meanwhile is copied as it was
   // then; one truncated meanwhile, as far as it goes.
@@ -447,7 +480,7 @@ aio::Task<bool> Copier::copy_data(int in, int out, Buf buf, const struct statx& 
     }
     while (off < end) {
       if (rw) {
-        auto reached = co_await copy_range_rw(in, out, buf, off, end, s, d);
+        auto reached = co_await copy_range_rw(in, out, buf, off, end, s, d, zero_block);
         if (!reached) co_return false;
         if (*reached < end) size = end = *reached; // the end came first
         off = end;
@@ -476,7 +509,7 @@ aio::Task<bool> Copier::copy_data(int in, int out, Buf buf, const struct statx& 
       }
     }
   }
-  if (holes) {
+  if (holes || zero_block != 0) {
     if (off < size) counted_.bytes += size - off;
     // The tail hole (and a file that is all hole) is a size, not data.
     if (::ftruncate(out, static_cast<off_t>(size)) != 0) {

@@ -132,7 +132,7 @@ complete. One thread on io_uring; many files copied at once.
       --reflink[=WHEN]         clone data where the file system can: auto
                                  (default), always, never
       --sparse=WHEN            keep holes: auto (default, holes of the source),
-                                 always (same), never
+                                 always (blocks of zeros too), never
   -t, --target-directory=DIRECTORY  copy all SOURCE arguments into DIRECTORY
   -T, --no-target-directory    treat DEST as a normal file
   -u, --update                 copy only when the SOURCE file is newer than the
