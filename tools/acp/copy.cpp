@@ -444,8 +444,10 @@ aio::Task<bool> Copier::copy_data(int in, int out, Buf buf, const struct statx& 
   // read() says the end: its size is 0 or a page whatever it holds, and
   // copy_file_range copies nothing from procfs.
   bool stream = !tools::size_is_trusted(in, st.stx_size);
-  std::uint64_t size = stream ? UINT64_MAX : st.stx_size;
-  bool holes = !stream && o_.sparse != Sparse::Never && st.stx_blocks * 512 < size;
+  bool holes = !stream && o_.sparse != Sparse::Never && st.stx_blocks * 512 < st.stx_size;
+  // Without holes to skip, copied to its end as cp copies it: a file
+  // growing meanwhile (a log) is copied as far as it has grown.
+  std::uint64_t size = holes ? st.stx_size : UINT64_MAX;
   // copy_file_range may clone (XFS, Btrfs do): --reflink=never reads and
   // writes, as cp does.
   bool rw = stream || o_.reflink == Reflink::Never;
@@ -459,8 +461,7 @@ aio::Task<bool> Copier::copy_data(int in, int out, Buf buf, const struct statx& 
     rw = true;
   }
   std::uint64_t off = 0;
-  // Copies the size stat'd: a file growing meanwhile is copied as it was
-  // then; one truncated meanwhile, as far as it goes.
+  // One truncated meanwhile is copied as far as it goes.
   while (off < size) {
     std::uint64_t end = size;
     if (holes) {
