@@ -1173,6 +1173,7 @@ aio::Task<int> Copier::run() {
     co_return 1;
   }
   std::vector<std::pair<std::string, std::string>> jobs;
+  bool into_target = true; // each SOURCE copied into a directory
   auto ops = o_.operands;
   if (o_.target_dir) {
     auto t = stat_at(AT_FDCWD, o_.target_dir->c_str(), 0);
@@ -1190,6 +1191,7 @@ aio::Task<int> Copier::run() {
     bool into = !o_.no_target_dir && t && is_dir(*t);
     if (o_.no_target_dir || (ops.size() == 1 && !into)) {
       jobs.emplace_back(ops[0], last);
+      into_target = false;
     } else if (!into) {
       fail("target {}: {}", quote(last), errstr(t ? aio::errno_code(ENOTDIR) : t.error()));
       co_return 1;
@@ -1220,6 +1222,15 @@ aio::Task<int> Copier::run() {
   std::set<std::tuple<unsigned, unsigned, std::uint64_t, std::uint64_t, std::string>> seen;
   bool into_dir = jobs.size() >= 2 || o_.target_dir;
   for (auto& [s, d] : jobs) {
+    if (into_target && base_name(s).empty() && o_.recursive) {
+      // '/' into a directory: it has no name to be copied under. cp's
+      // mkdir of the empty name fails so; acp would copy into DIRECTORY
+      // itself (the whole file system, for 'acp -r / dir').
+      if (auto st = stat_at(AT_FDCWD, s.c_str(), 0); st && is_dir(*st)) {
+        report(fmt::format("cannot create directory {}", quote(d)), aio::errno_code(ENOENT));
+        continue;
+      }
+    }
     if (into_dir && !is_stdin_operand(s)) {
       auto st = stat_at(AT_FDCWD, s.c_str(), o_.follows(true) ? 0 : AT_SYMLINK_NOFOLLOW);
       if (st && (!is_dir(*st) || o_.recursive)) {
