@@ -236,5 +236,15 @@ gnu_case "// into a directory/, -r" 'mkdir d' 'timeout 5 $CP -r // d/'
 gnu_case "/ into -t directory, -r" 'mkdir d' 'timeout 5 $CP -r -t d /'
 gnu_case "/ into a directory, without -r" 'mkdir d' 'timeout 5 $CP / d'
 
+# --- -v names what was copied: nothing for a file kept by -n, -u or -i's
+# no, nor for a directory that was there already.
+V='echo a >a; echo b >b; mkdir -p s/x; echo f >s/x/f; ln -s a l'
+gnu_case "-v: -n keeps a file, says nothing" "$V" '$CP -nv a b'
+gnu_case "-v: -u keeps a newer file, says nothing" "$V; touch -d 2030-01-01 b" '$CP -uv a b'
+gnu_case "-v: -i answered no, says nothing" "$V" '$CP -iv a b' "$T/no"
+gnu_case "-v: -n keeps a symlink, says nothing" "$V; ln -s x n" '$CP -Pnv l n'
+gnu_case "-v: -rn into an existing tree" "$V; cp -r s n" '$CP -rnv s/. n'
+gnu_case "-v: -r into an existing tree" "$V; mkdir -p n/s/x" '$CP -rv s n'
+
 echo "acp gnu e2e: $PASSES passed, $FAILS failed"
 [ "$FAILS" = 0 ]

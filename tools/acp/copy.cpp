@@ -130,6 +130,9 @@ struct Place {
   // the ioctl. --reflink=auto only, and copy_file_range still clones
   // where the file system can.
   bool* no_clone = nullptr;
+  // Set when an existing destination is kept (-n, -u, -i answered no):
+  // nothing was copied, and -v says nothing, as cp.
+  bool* skipped = nullptr;
 };
 
 // A file being written: O_TMPFILE (no name at all), or a hidden name
@@ -235,6 +238,10 @@ private:
   aio::Task<aio::Result<Temp>> make_temp(const Place& d, mode_t mode);
   aio::Task<void> copy_xattrs(int in, int out, const std::string& dpath);
   Clash on_existing(const struct statx& src, const Place& s, const Place& d);
+  static Clash skip(const Place& d) {
+    if (d.skipped != nullptr) *d.skipped = true;
+    return Clash::Skip;
+  }
   void set_fd_meta(int fd, const struct statx& st, const std::string& dpath, bool created);
   void release(DirNode* node);
   // The permissions a new entry is created with (the umask applies):
@@ -299,7 +306,7 @@ Copier::Clash Copier::on_existing(const struct statx& src, const Place& s, const
   if (!dst) return Clash::Replace; // went away meanwhile
   // cp -n looks no further than the name being taken (not even for the
   // same file).
-  if (o_.no_clobber) return Clash::Skip;
+  if (o_.no_clobber) return skip(d);
   // As cp: a symlink is the same file as what it names when the other
   // side is not a symlink (replacing a file by a symlink to itself would
   // lose it; writing a file through a symlink to itself would truncate it).
@@ -318,7 +325,7 @@ Copier::Clash Copier::on_existing(const struct statx& src, const Place& s, const
     fail("cannot overwrite directory {} with non-directory", quote(d.path));
     return Clash::Fail;
   }
-  if (o_.update && !newer(src.stx_mtime, dst->stx_mtime)) return Clash::Skip;
+  if (o_.update && !newer(src.stx_mtime, dst->stx_mtime)) return skip(d);
   if (o_.interactive) {
     // A question on stderr, the answer a line of stdin (a terminal or a
     // pipe, as cp reads it): the copy waits for it, as cp's does.
@@ -333,7 +340,7 @@ Copier::Clash Copier::on_existing(const struct statx& src, const Place& s, const
     std::fflush(stderr);
     std::string line;
     if (!std::getline(std::cin, line) || (line.empty() || (line[0] != 'y' && line[0] != 'Y')))
-      return Clash::Skip;
+      return skip(d);
   }
   return Clash::Replace;
 }
@@ -801,14 +808,17 @@ aio::Task<void> Copier::copy_any(const Place& s, const struct statx& st, const P
     }
   }
   bool ok = false;
+  bool skipped = false;
+  Place to = d;
+  to.skipped = &skipped;
   bool contents = !o_.recursive || o_.copy_contents;
   if (S_ISREG(st.stx_mode)) {
-    ok = co_await copy_regular(s, st, d, buf, std::move(in));
+    ok = co_await copy_regular(s, st, to, buf, std::move(in));
   } else if (S_ISDIR(st.stx_mode)) {
     co_await copy_dir(s, st, d, nullptr, o_.follows(true));
     co_return;
   } else if (S_ISLNK(st.stx_mode) || !contents) {
-    ok = co_await place_special(s, st, d);
+    ok = co_await place_special(s, st, to);
   } else {
     // A FIFO or device read for its content (a socket cannot be opened:
     // cp says so, and so does acp).
@@ -816,10 +826,10 @@ aio::Task<void> Copier::copy_any(const Place& s, const struct statx& st, const P
     if (!in) {
       report(fmt::format("cannot open {} for reading", quote(s.path)), in.error());
     } else {
-      ok = co_await copy_stream(in->get(), S_ISFIFO(st.stx_mode), d, st.stx_mode, s.path, buf);
+      ok = co_await copy_stream(in->get(), S_ISFIFO(st.stx_mode), to, st.stx_mode, s.path, buf);
     }
   }
-  if (ok) {
+  if (ok && !skipped) {
     verbose(s.path, d.path);
     ++counted_.files;
   }
@@ -917,7 +927,7 @@ aio::Task<void> Copier::copy_dir(Place s, struct statx st, Place d, DirNode* par
       set_fd_meta(dfd->get(), st, d.path, created);
     co_return;
   }
-  verbose(s.path, d.path);
+  if (created) verbose(s.path, d.path); // an existing directory is not named, as cp
   auto* node = new DirNode;
   node->parent = parent;
   node->src = std::move(*sfd);
@@ -988,7 +998,9 @@ aio::Task<void> Copier::operand(std::string src, std::string dst) {
     std::string name = "-";
     auto lease = co_await pool_.acquire();
     if (!lease) co_return;
-    if (co_await copy_stream(0, false, d, 0666, name, lease->span())) verbose(src, dst);
+    bool skipped = false;
+    d.skipped = &skipped;
+    if (co_await copy_stream(0, false, d, 0666, name, lease->span()) && !skipped) verbose(src, dst);
     co_return;
   }
   int follow = o_.follows(true) ? 0 : AT_SYMLINK_NOFOLLOW;
