@@ -246,5 +246,15 @@ gnu_case "-v: -n keeps a symlink, says nothing" "$V; ln -s x n" '$CP -Pnv l n'
 gnu_case "-v: -rn into an existing tree" "$V; cp -r s n" '$CP -rnv s/. n'
 gnu_case "-v: -r into an existing tree" "$V; mkdir -p n/s/x" '$CP -rv s n'
 
+# --- -H follows a symlink named on the command line (acp once opened it
+# with O_NOFOLLOW and failed); with -L, and -H for operands, two symlinks
+# to one file are copied as hard links of one file under -a, as cp.
+H='echo a >a; mkdir d; ln -s a l; mkdir s; ln -s ../a s/l; echo x >s/f; ln -s f s/lf'
+gnu_case "-H: a symlink operand, -r" "$H" '$CP -rH l n'
+gnu_case "-H: a symlink operand, -a" "$H" '$CP -aH a l d'
+gnu_case "-L: symlinks to one file are hard links, -a" "$H" '$CP -aL a l d'
+gnu_case "-L: in a tree, -a" "$H" '$CP -aL s n'
+gnu_case "-H: in a tree, -a" "$H" '$CP -aH s n'
+
 echo "acp gnu e2e: $PASSES passed, $FAILS failed"
 [ "$FAILS" = 0 ]

@@ -601,7 +601,8 @@ aio::Task<bool> Copier::commit(Temp& tmp, const Place& d, const struct statx& st
 
 aio::Task<bool> Copier::copy_regular(const Place& s, const struct statx& st, const Place& d,
                                      Buf buf, aio::UniqueFd opened) {
-  int nofollow = o_.follows(false) ? 0 : O_NOFOLLOW;
+  // An operand (named from the cwd) follows -H's rule, an entry of a tree -r's.
+  int nofollow = o_.follows(s.dirfd == AT_FDCWD) ? 0 : O_NOFOLLOW;
   aio::Result<aio::UniqueFd> in = std::move(opened);
   if (!in->valid()) {
     in = co_await aio::openat(s.dirfd, s.name.c_str(), O_RDONLY | O_CLOEXEC | nofollow);
@@ -780,7 +781,10 @@ aio::Task<bool> Copier::place_special(Place s, struct statx st, Place d) {
 aio::Task<void> Copier::copy_any(const Place& s, const struct statx& st, const Place& d, Buf buf,
                                  aio::UniqueFd in) {
   std::shared_ptr<LinkTarget> first;
-  if (o_.preserve.links && st.stx_nlink > 1 && !is_dir(st)) {
+  // As cp: with -L (and -H for operands) two symlinks to one file are two
+  // names of it, whatever its link count.
+  bool deref = o_.deref == Deref::Always || (o_.deref == Deref::CommandLine && s.dirfd == AT_FDCWD);
+  if (o_.preserve.links && (st.stx_nlink > 1 || deref) && !is_dir(st)) {
     auto key = std::tuple(st.stx_dev_major, st.stx_dev_minor, std::uint64_t{st.stx_ino});
     auto it = links_.find(key);
     if (it != links_.end()) {
