@@ -255,6 +255,7 @@ gnu_case "-H: a symlink operand, -a" "$H" '$CP -aH a l d'
 gnu_case "-L: symlinks to one file are hard links, -a" "$H" '$CP -aL a l d'
 gnu_case "-L: in a tree, -a" "$H" '$CP -aL s n'
 gnu_case "-H: in a tree, -a" "$H" '$CP -aH s n'
+gnu_case "usage: -t twice" "$U" '$CP -t d -t d a'
 
 echo "acp gnu e2e: $PASSES passed, $FAILS failed"
 [ "$FAILS" = 0 ]

@@ -94,6 +94,7 @@ TEST_CASE("usage errors name what is wrong, as cp's messages do") {
   CHECK(parse({"--reflink=always", "--sparse=never", "x", "y"}).error ==
         "--reflink can be used only with --sparse=auto");
   CHECK(parse({"-Z", "x", "y"}).outcome == acp::ParseOutcome::Run);
+  CHECK(parse({"-t", "d", "-t", "e", "x"}).error == "multiple target directories specified");
   CHECK(parse({"--context=c", "x", "y"}).opts.warnings.size() == 1);
   CHECK(parse({"--sparse=maybe", "x", "y"}).outcome == acp::ParseOutcome::UsageError);
   CHECK(parse({"-T", "a", "b", "c"}).error == "extra operand 'c'");

@@ -212,7 +212,13 @@ ParseOutcome parse(int argc, char** argv, Options& opts, std::string& error) {
       break;
     case 'R':
     case 'r': opts.recursive = true; break;
-    case 't': opts.target_dir = optarg; break;
+    case 't':
+      if (opts.target_dir) {
+        error = "multiple target directories specified";
+        return ParseOutcome::Error; // cp's die(): no "Try" line
+      }
+      opts.target_dir = optarg;
+      break;
     case 'T': opts.no_target_dir = true; break;
     case 'u': opts.update = true; break;
     case kUpdate:
