@@ -257,5 +257,10 @@ gnu_case "-L: in a tree, -a" "$H" '$CP -aL s n'
 gnu_case "-H: in a tree, -a" "$H" '$CP -aH s n'
 gnu_case "usage: -t twice" "$U" '$CP -t d -t d a'
 
+# --- a symlink to a directory in the destination tree, where the source has
+# a directory: refused with cp's message (the copy does not go into it).
+gnu_case "tree: a symlink where the source has a directory" \
+  'mkdir -p s/x d/s t; echo f >s/x/f; ln -s ../../t d/s/x' '$CP -a s d'
+
 echo "acp gnu e2e: $PASSES passed, $FAILS failed"
 [ "$FAILS" = 0 ]

@@ -906,7 +906,8 @@ aio::Task<void> Copier::copy_dir(Place s, struct statx st, Place d, DirNode* par
   bool created = true;
   auto mk = co_await aio::mkdirat(d.dirfd, d.name.c_str(), (st.stx_mode & 0777) | S_IRWXU);
   if (!mk) {
-    auto ex = stat_at(d.dirfd, d.name.c_str(), 0);
+    // A symlink there is not a directory (cp never copies into one met in a tree).
+    auto ex = stat_at(d.dirfd, d.name.c_str(), AT_SYMLINK_NOFOLLOW);
     if (mk.error().value() != EEXIST || !ex) {
       report(fmt::format("cannot create directory {}", quote(d.path)), mk.error());
       co_return;
