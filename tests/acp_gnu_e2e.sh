@@ -262,5 +262,17 @@ gnu_case "usage: -t twice" "$U" '$CP -t d -t d a'
 gnu_case "tree: a symlink where the source has a directory" \
   'mkdir -p s/x d/s t; echo f >s/x/f; ln -s ../../t d/s/x' '$CP -a s d'
 
+# --- a tree with hard links copied again with -a: the names stay one file
+# (acp once copied over the later names, one inode each), and -v names
+# what cp removes.
+HL='mkdir -p s/x d; echo g >s/g; ln s/g s/h; ln s/g s/x/k; echo z >s/z'
+gnu_case "-a twice: hard links kept" "$HL" '$CP -a s d && $CP -a s d'
+gnu_case "-a twice: -v" "$HL" '$CP -a s d && $CP -av s d | sort'
+gnu_case "-a twice: -n keeps a changed name" "$HL" '$CP -a s d && echo new >d/s/h && $CP -an s d'
+gnu_case "-a: a hard link onto another file" "$HL; mkdir -p d/s; echo o >d/s/h" '$CP -a s d'
+gnu_case "-a: a hard link onto a directory" "$HL; mkdir -p d/s/h" '$CP -a s d'
+gnu_case "-av: a file with other links is removed" "$HL; cp -a s d; echo q >d/s/z; ln d/s/z d/s/z2" \
+  '$CP -av s/z d/s/z'
+
 echo "acp gnu e2e: $PASSES passed, $FAILS failed"
 [ "$FAILS" = 0 ]

@@ -192,6 +192,11 @@ private:
     }
     fail("{}: {}", what, errstr(ec));
   }
+  // cp -v's line for a destination it unlinks before making it again (a
+  // hard link of a file copied under -a); acp renames over it instead.
+  void removed(const std::string& path) {
+    if (o_.verbose) status_.print(stdout, fmt::format("removed {}\n", quote(path)));
+  }
   void verbose(const std::string& from, const std::string& to) {
     if (o_.verbose) status_.print(stdout, fmt::format("{} -> {}\n", quote(from), quote(to)));
   }
@@ -588,6 +593,9 @@ aio::Task<bool> Copier::commit(Temp& tmp, const Place& d, const struct statx& st
         report(fmt::format("cannot create regular file {}", quote(d.path)), aio::errno_code(errno));
         co_return false;
       }
+      // cp -a removes a destination with other hard links rather than
+      // write into a file they share (and says so with -v).
+      if (o_.preserve.links && old && old->stx_nlink > 1) removed(d.path);
       // cp writes over an existing file and so keeps its permissions;
       // the new inode takes them (unless the source's are preserved).
       if (!o_.preserve.mode && writable && old && S_ISREG(old->stx_mode))
@@ -798,12 +806,31 @@ aio::Task<void> Copier::copy_any(const Place& s, const struct statx& st, const P
           if (S_ISREG(st.stx_mode)) counted_.bytes += st.stx_size; // linked, not copied
           co_return;
         }
-        if (r.error().value() != EEXIST) {
-          report(fmt::format("cannot create hard link {} to {}", quote(d.path), quote(t->path)),
-                 r.error());
-          co_return;
+        if (r.error().value() == EEXIST) {
+          // An existing name (a tree copied again): replaced by the link, as
+          // cp -a replaces it, so the names stay one file; after -n, -u, -i
+          // and the same-file check, and in one rename.
+          switch (on_existing(st, s, d)) {
+          case Clash::Skip:
+          case Clash::Fail: co_return;
+          case Clash::Replace: break;
+          }
+          std::string hidden = hidden_name(d.name);
+          r = co_await aio::linkat(AT_FDCWD, t->path.c_str(), d.dirfd, hidden.c_str(), 0);
+          if (r) {
+            r = co_await aio::renameat(d.dirfd, hidden.c_str(), d.dirfd, d.name.c_str(), 0);
+            if (!r) ::unlinkat(d.dirfd, hidden.c_str(), 0);
+          }
+          if (r) {
+            removed(d.path);
+            verbose(s.path, d.path);
+            ++counted_.files;
+            co_return;
+          }
         }
-        // An existing name: copied over as a file would be (below).
+        report(fmt::format("cannot create hard link {} to {}", quote(d.path), quote(t->path)),
+               r.error());
+        co_return;
       }
     } else {
       first = std::make_shared<LinkTarget>();
