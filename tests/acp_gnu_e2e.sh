@@ -274,5 +274,21 @@ gnu_case "-a: a hard link onto a directory" "$HL; mkdir -p d/s/h" '$CP -a s d'
 gnu_case "-av: a file with other links is removed" "$HL; cp -a s d; echo q >d/s/z; ln d/s/z d/s/z2" \
   '$CP -av s/z d/s/z'
 
+# --- --remove-destination: every existing destination replaced (a FIFO or
+# device too), with the source's mode and cp's "removed" lines;
+# --strip-trailing-slashes as cp applies it. (Both were usage errors.)
+RD='echo a >a; chmod 600 a; echo b >b; chmod 644 b; mkfifo f; ln -s a l; echo x >c; mkdir -p s/t d
+echo 1 >s/t/x; ln -s t s/lt; mknod n c 1 3'
+gnu_case "--remove-destination: a file" "$RD" '$CP -v --remove-destination a b'
+gnu_case "--remove-destination: a FIFO" "$RD" '$CP -v --remove-destination a f'
+gnu_case "--remove-destination: a device node" "$RD" '$CP -v --remove-destination a n'
+gnu_case "--remove-destination: the same file" "$RD" '$CP -v --remove-destination a a'
+gnu_case "--remove-destination: a new name" "$RD" '$CP -v --remove-destination a new'
+gnu_case "--remove-destination: a tree" "$RD; cp -a s d" '$CP -av --remove-destination s d | sort'
+gnu_case "--strip-trailing-slashes: one source" "$RD" '$CP -v --strip-trailing-slashes a/ z'
+gnu_case "--strip-trailing-slashes: into a directory" "$RD" \
+  '$CP -rv --strip-trailing-slashes s/ d | sort'
+gnu_case "--strip-trailing-slashes: -t" "$RD" '$CP -rv --strip-trailing-slashes -t d s// | sort'
+
 echo "acp gnu e2e: $PASSES passed, $FAILS failed"
 [ "$FAILS" = 0 ]

@@ -589,16 +589,17 @@ aio::Task<bool> Copier::commit(Temp& tmp, const Place& d, const struct statx& st
       // new file (with the source's mode, as here).
       bool writable = !old || S_ISLNK(old->stx_mode) ||
                       ::faccessat(d.dirfd, d.name.c_str(), W_OK, AT_EACCESS) == 0;
-      if (!writable && !o_.force) {
+      if (!writable && !o_.force && !o_.remove_destination) {
         report(fmt::format("cannot create regular file {}", quote(d.path)), aio::errno_code(errno));
         co_return false;
       }
       // cp -a removes a destination with other hard links rather than
       // write into a file they share (and says so with -v).
-      if (o_.preserve.links && old && old->stx_nlink > 1) removed(d.path);
+      if (o_.remove_destination || (o_.preserve.links && old && old->stx_nlink > 1))
+        removed(d.path);
       // cp writes over an existing file and so keeps its permissions;
       // the new inode takes them (unless the source's are preserved).
-      if (!o_.preserve.mode && writable && old && S_ISREG(old->stx_mode))
+      if (!o_.preserve.mode && writable && old && S_ISREG(old->stx_mode) && !o_.remove_destination)
         (void)aio::set_mode(tmp.fd.get(), old->stx_mode & 07777);
       break;
     }
@@ -634,11 +635,17 @@ aio::Task<bool> Copier::copy_regular(const Place& s, const struct statx& st, con
     case Clash::Fail: co_return false;
     case Clash::Replace: break;
     }
-    if (::faccessat(d.dirfd, d.name.c_str(), W_OK, AT_EACCESS) != 0) {
-      // cp -f would remove it, which the directory does not allow.
-      report(fmt::format("{} {}", o_.force ? "cannot remove" : "cannot create regular file",
-                         quote(d.path)),
-             aio::errno_code(o_.force ? EACCES : errno));
+    bool remove = o_.remove_destination;
+    if (!remove && ::faccessat(d.dirfd, d.name.c_str(), W_OK, AT_EACCESS) != 0) {
+      remove = o_.force;
+      if (!remove) {
+        report(fmt::format("cannot create regular file {}", quote(d.path)), aio::errno_code(errno));
+        co_return false;
+      }
+    }
+    if (remove) {
+      // cp would remove it, which the directory does not allow.
+      report(fmt::format("cannot remove {}", quote(d.path)), aio::errno_code(EACCES));
       co_return false;
     }
     co_return co_await write_into(in->get(), &st, s.path, d.name, d.path, false, buf, nullptr,
@@ -761,6 +768,7 @@ aio::Task<bool> Copier::place_special(Place s, struct statx st, Place d) {
     case Clash::Fail: co_return false;
     case Clash::Replace: break;
     }
+    if (o_.remove_destination) removed(d.path);
     name = hidden_name(d.name);
     r = co_await make(name);
     if (r) {
@@ -1113,7 +1121,7 @@ aio::Task<void> Copier::operand(std::string src, std::string dst) {
     fail("cannot overwrite directory {} with non-directory", quote(dst));
     co_return;
   } else if (dstat && !S_ISREG(dstat->stx_mode) && !S_ISLNK(dstat->stx_mode) &&
-             !S_ISLNK(st->stx_mode) &&
+             !S_ISLNK(st->stx_mode) && !o_.remove_destination &&
              (S_ISREG(st->stx_mode) || !o_.recursive || o_.copy_contents)) {
     switch (on_existing(*st, Place{AT_FDCWD, src, src}, Place{AT_FDCWD, dpath, dst})) {
     case Clash::Skip:
@@ -1216,6 +1224,12 @@ aio::Task<int> Copier::run() {
     fmt::print(stderr, "acp: this kernel's io_uring lacks: {}\n", list);
     co_return 1;
   }
+  // --strip-trailing-slashes, as cp applies it: to sources copied into a directory.
+  auto strip = [&](std::string s) {
+    while (o_.strip_trailing_slashes && s.size() > 1 && s.back() == '/')
+      s.pop_back();
+    return s;
+  };
   std::vector<std::pair<std::string, std::string>> jobs;
   bool into_target = true; // each SOURCE copied into a directory
   auto ops = o_.operands;
@@ -1227,7 +1241,7 @@ aio::Task<int> Copier::run() {
       co_return 1;
     }
     for (auto& s : ops)
-      jobs.emplace_back(s, join(*o_.target_dir, base_name(s)));
+      jobs.emplace_back(strip(s), join(*o_.target_dir, base_name(s)));
   } else {
     std::string last = ops.back();
     ops.pop_back();
@@ -1241,7 +1255,7 @@ aio::Task<int> Copier::run() {
       co_return 1;
     } else {
       for (auto& s : ops)
-        jobs.emplace_back(s, join(last, base_name(s)));
+        jobs.emplace_back(strip(s), join(last, base_name(s)));
     }
   }
 

@@ -24,6 +24,8 @@ enum LongOnly {
   kHelp,
   kVersion,
   kUpdate,
+  kRemoveDestination,
+  kStripTrailingSlashes,
 };
 
 constexpr int kInvalid = -1, kAmbiguous = -2;
@@ -129,10 +131,14 @@ complete. One thread on io_uring; many files copied at once.
                                  a terminal; plain: one line a second,
                                  bytes=N/T files=N/T rate=B/s eta=SECONDS
   -R, -r, --recursive          copy directories recursively
+      --remove-destination     replace each existing destination, even one that
+                                 is not a regular file (never write into it)
       --reflink[=WHEN]         clone data where the file system can: auto
                                  (default), always, never
       --sparse=WHEN            keep holes: auto (default, holes of the source),
                                  always (blocks of zeros too), never
+      --strip-trailing-slashes  remove any trailing slashes from each SOURCE
+                                 copied into a directory
   -t, --target-directory=DIRECTORY  copy all SOURCE arguments into DIRECTORY
   -T, --no-target-directory    treat DEST as a normal file
   -u, --update                 copy only when the SOURCE file is newer than the
@@ -168,7 +174,9 @@ ParseOutcome parse(int argc, char** argv, Options& opts, std::string& error) {
       {"progress", optional_argument, nullptr, kProgress},
       {"recursive", no_argument, nullptr, 'R'},
       {"reflink", optional_argument, nullptr, kReflink},
+      {"remove-destination", no_argument, nullptr, kRemoveDestination},
       {"sparse", required_argument, nullptr, kSparse},
+      {"strip-trailing-slashes", no_argument, nullptr, kStripTrailingSlashes},
       {"target-directory", required_argument, nullptr, 't'},
       {"update", optional_argument, nullptr, kUpdate},
       {"verbose", no_argument, nullptr, 'v'},
@@ -279,6 +287,8 @@ ParseOutcome parse(int argc, char** argv, Options& opts, std::string& error) {
       break;
     }
     case kFsync: opts.fsync = true; break;
+    case kRemoveDestination: opts.remove_destination = true; break;
+    case kStripTrailingSlashes: opts.strip_trailing_slashes = true; break;
     case kAtomicTree: opts.atomic_tree = true; break;
     case kCopyContents: opts.copy_contents = true; break;
     case kHelp: return ParseOutcome::Help;

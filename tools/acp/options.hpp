@@ -31,6 +31,8 @@ struct Options {
   bool copy_contents = false;
   bool no_clobber = false;
   bool force = false;
+  bool remove_destination = false; // --remove-destination: replace, never write into
+  bool strip_trailing_slashes = false;
   bool update = false;
   bool verbose = false;
   bool interactive = false;
