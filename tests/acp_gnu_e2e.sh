@@ -290,5 +290,14 @@ gnu_case "--strip-trailing-slashes: into a directory" "$RD" \
   '$CP -rv --strip-trailing-slashes s/ d | sort'
 gnu_case "--strip-trailing-slashes: -t" "$RD" '$CP -rv --strip-trailing-slashes -t d s// | sort'
 
+# --- -L through a symlink back up the tree: refused as cp refuses it (acp
+# once went down it until the names were too long).
+CY='mkdir -p s/t; echo x >s/t/f; ln -s .. s/t/up; ln -s ../s s/self'
+gnu_case "-L: a cycle of symlinks" "$CY" 'timeout 10 $CP -rL s n 2>&1 | sort'
+gnu_case "-L: a symlink to its own directory" 'mkdir s; echo x >s/f; ln -s . s/dot' \
+  'timeout 10 $CP -rL s n'
+gnu_case "-L: a cycle through the operand" 'mkdir s; echo x >s/f; ln -s s ls; ln -s ../ls s/back' \
+  'timeout 10 $CP -rL ls n'
+
 echo "acp gnu e2e: $PASSES passed, $FAILS failed"
 [ "$FAILS" = 0 ]

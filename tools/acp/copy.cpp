@@ -998,6 +998,16 @@ aio::Task<void> Copier::copy_dir(Place s, struct statx st, Place d, DirNode* par
         report(fmt::format("cannot stat {}", quote(cs.path)), cst.error());
         continue;
       }
+      // A directory that is one of its own ancestors (a symlink followed
+      // back up, with -L): refused as cp refuses it, or the copy would go
+      // down it until a name is too long.
+      bool cycle = false;
+      for (const DirNode* a = node; a != nullptr && !cycle; a = a->parent)
+        cycle = same_inode(a->st, *cst);
+      if (cycle) {
+        fail("cannot copy cyclic symbolic link {}", quote(cs.path));
+        continue;
+      }
       // Named, not a temporary in the co_await: GCC 12 destroys such
       // temporaries twice.
       Place cd{node->dst.get(), name, join(node->dpath, name)};
