@@ -25,3 +25,7 @@ set_tests_properties(acp_progress PROPERTIES TIMEOUT 300)
 # --reflink on an XFS image (extents shared) and an ext4 image (always fails cleanly); root only.
 add_test(NAME acp_reflink COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/acp_reflink.sh $<TARGET_FILE:acp>)
 set_tests_properties(acp_reflink PROPERTIES TIMEOUT 300 RUN_SERIAL ON)
+
+# Side by side with GNU cp on awkward operands: stdout, stderr, exit code and the tree left.
+add_test(NAME acp_gnu_e2e COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/acp_gnu_e2e.sh $<TARGET_FILE:acp>)
+set_tests_properties(acp_gnu_e2e PROPERTIES TIMEOUT 300)

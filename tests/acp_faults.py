@@ -300,14 +300,16 @@ def test_signal_large_tree(T):
 
 
 def test_source_removed_and_truncated(T):
-    """cp keeps copying from the open file when its source is removed, and
-    copies what is there when it is truncated: acp too, and the copy
-    appears whole (the removal) or as the truncated file (the truncation)."""
+    """cp keeps copying from the open file when its source is removed,
+    copies what is there when it is truncated, and copies to the end when
+    it grows: acp too, and the copy appears whole (the removal, the growth)
+    or as the truncated file (the truncation)."""
     out = f"{T}/st"
     os.mkdir(out)
     size = 512 * MiB
     data = content("st", size)
-    for fault in ("removed", "truncated above", "truncated below"):
+    extra = content("grown", 3 * MiB)
+    for fault in ("removed", "truncated above", "truncated below", "grown"):
         results = {}
         for tool in ("cp", "acp"):
             src = f"{out}/src"
@@ -323,6 +325,9 @@ def test_source_removed_and_truncated(T):
             cut = None
             if fault == "removed":
                 os.unlink(src)
+            elif fault == "grown":
+                with open(src, "ab") as f:  # a log written to as it is copied
+                    f.write(extra)
             else:
                 # Above: past what is copied (the copy ends there); below:
                 # under it (what was copied stays, as cp's does).
@@ -336,6 +341,8 @@ def test_source_removed_and_truncated(T):
             check(f"{what}: exit 0 as cp", rc, 0)
             if fault == "removed":
                 check(f"{what}: the copy is whole", got == data, True)
+            elif fault == "grown":
+                check(f"{what}: the copy has what was appended", got == data + extra, True)
             elif fault == "truncated above":
                 check(f"{what}: the copy is the truncated file", got == data[:cut], True)
             else:

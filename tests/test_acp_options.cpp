@@ -1,6 +1,7 @@
 // acp's command line as GNU cp's getopt_long reads it. (Quoting of names:
 // tests/test_acat_quote.cpp, for tools/common.)
 #include "options.hpp"
+#include "quote.hpp"
 
 #include <doctest/doctest.h>
 
@@ -80,9 +81,21 @@ TEST_CASE("usage errors name what is wrong, as cp's messages do") {
   CHECK(one.error == "missing destination file operand after 'x'");
   auto bad = parse({"--preserve=colour", "x", "y"});
   CHECK(bad.outcome == acp::ParseOutcome::UsageError);
-  CHECK(bad.error == "invalid argument 'colour' for '--preserve'");
+  // In the locale's quotes, as cp's argmatch: 'x' or ‘x’.
+  auto q = [](const char* v) { return tools::quote_value(v); };
+  CHECK(bad.error.rfind("invalid argument " + q("colour") + " for " + q("--preserve") +
+                            "\nValid arguments are:\n  - " + q("mode") + "\n",
+                        0) == 0);
+  CHECK(parse({"--sparse=a", "x", "y"})
+            .error.rfind("ambiguous argument " + q("a") + " for " + q("--sparse"), 0) == 0);
   auto both = parse({"-t", "d", "-T", "x"});
-  CHECK(both.outcome == acp::ParseOutcome::UsageError);
+  CHECK(both.outcome == acp::ParseOutcome::Error);                 // cp's die(): no "Try" line
+  CHECK(parse({"-t", "d", "-T"}).error == "missing file operand"); // checked first, as cp
+  CHECK(parse({"--reflink=always", "--sparse=never", "x", "y"}).error ==
+        "--reflink can be used only with --sparse=auto");
+  CHECK(parse({"-Z", "x", "y"}).outcome == acp::ParseOutcome::Run);
+  CHECK(parse({"-t", "d", "-t", "e", "x"}).error == "multiple target directories specified");
+  CHECK(parse({"--context=c", "x", "y"}).opts.warnings.size() == 1);
   CHECK(parse({"--sparse=maybe", "x", "y"}).outcome == acp::ParseOutcome::UsageError);
   CHECK(parse({"-T", "a", "b", "c"}).error == "extra operand 'c'");
   CHECK(parse({"--atomic-tree", "a", "b"}).outcome == acp::ParseOutcome::UsageError);

@@ -22,6 +22,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdlib>
 #include <deque>
@@ -29,6 +30,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 
 namespace acp {
@@ -84,6 +86,30 @@ bool newer(const struct statx_timestamp& a, const struct statx_timestamp& b) {
 }
 bool is_dir(const struct statx& st) { return S_ISDIR(st.stx_mode); }
 
+// ls's permission letters (rwxr-xr-x, with s/S and t/T), as cp's prompts
+// show them.
+std::string mode_string(mode_t m) {
+  std::string r = "rwxrwxrwx";
+  for (int i = 0; i < 9; ++i)
+    if ((m & (0400 >> i)) == 0) r[i] = '-';
+  auto special = [&](int i, mode_t bit, char set) {
+    if (m & bit) r[i] = r[i] == 'x' ? set : static_cast<char>(set - 'a' + 'A');
+  };
+  special(2, S_ISUID, 's');
+  special(5, S_ISGID, 's');
+  special(8, S_ISVTX, 't');
+  return r;
+}
+
+// What cp calls the entry it creates for a source of this type (in its
+// "cannot create ..." messages); `contents`: FIFOs and devices are read.
+const char* kind_of(mode_t mode, bool contents) {
+  if (S_ISLNK(mode)) return "symbolic link";
+  if (S_ISREG(mode) || contents) return "regular file";
+  if (S_ISFIFO(mode)) return "fifo";
+  return "special file";
+}
+
 mode_t current_umask() {
   mode_t m = ::umask(0);
   ::umask(m);
@@ -104,6 +130,9 @@ struct Place {
   // the ioctl. --reflink=auto only, and copy_file_range still clones
   // where the file system can.
   bool* no_clone = nullptr;
+  // Set when an existing destination is kept (-n, -u, -i answered no):
+  // nothing was copied, and -v says nothing, as cp.
+  bool* skipped = nullptr;
 };
 
 // A file being written: O_TMPFILE (no name at all), or a hidden name
@@ -163,6 +192,11 @@ private:
     }
     fail("{}: {}", what, errstr(ec));
   }
+  // cp -v's line for a destination it unlinks before making it again (a
+  // hard link of a file copied under -a); acp renames over it instead.
+  void removed(const std::string& path) {
+    if (o_.verbose) status_.print(stdout, fmt::format("removed {}\n", quote(path)));
+  }
   void verbose(const std::string& from, const std::string& to) {
     if (o_.verbose) status_.print(stdout, fmt::format("{} -> {}\n", quote(from), quote(to)));
   }
@@ -191,27 +225,44 @@ private:
   // does. `st`: the source's (null for stdin); `target`: the destination
   // with symlinks followed.
   aio::Task<bool> write_into(int in, const struct statx* st, std::string spath, std::string target,
-                             std::string dpath, bool fifo_out, Buf buf);
+                             std::string dpath, bool fifo_out, Buf buf, bool* unopened = nullptr,
+                             int target_dir = AT_FDCWD);
   aio::Task<bool> copy_data(int in, int out, Buf buf, const struct statx& st, const Place& s,
                             const Place& d);
   // Where the copy stopped (at `to`, or before it at the source's end), or
   // nothing after an error (reported).
   aio::Task<std::optional<std::uint64_t>> copy_range_rw(int in, int out, Buf buf,
                                                         std::uint64_t from, std::uint64_t to,
-                                                        const Place& s, const Place& d);
-  aio::Task<bool> commit(Temp& tmp, const Place& d, const struct statx& st);
+                                                        const Place& s, const Place& d,
+                                                        std::size_t zero_block = 0);
+  // `spath`: the source's name, for messages.
+  aio::Task<bool> commit(Temp& tmp, const Place& d, const struct statx& st,
+                         const std::string& spath);
   aio::Task<bool> place_special(Place s, struct statx st, Place d);
   aio::Task<void> finish_dir(DirNode* node);
   aio::Task<aio::Result<Temp>> make_temp(const Place& d, mode_t mode);
   aio::Task<void> copy_xattrs(int in, int out, const std::string& dpath);
   Clash on_existing(const struct statx& src, const Place& s, const Place& d);
+  static Clash skip(const Place& d) {
+    if (d.skipped != nullptr) *d.skipped = true;
+    return Clash::Skip;
+  }
   void set_fd_meta(int fd, const struct statx& st, const std::string& dpath, bool created);
   void release(DirNode* node);
+  // The permissions a new entry is created with (the umask applies):
+  // the source's, or with --no-preserve=mode cp's defaults (0666; 0777
+  // for directories and sockets).
+  mode_t create_mode(mode_t src) const {
+    if (!o_.preserve.explicit_no_mode) return src & 07777 & ~static_cast<mode_t>(S_IFMT);
+    return S_ISDIR(src) || S_ISSOCK(src) ? 0777 : 0666;
+  }
   std::string hidden_name(const std::string& base);
 
   const Options& o_;
   mode_t umask_;
-  aio::BufferPool pool_{kBuffer, kFilesInFlight};
+  // One file at a time with -i: its questions come in cp's order, so that
+  // answers piped in go to the files they were written for.
+  aio::BufferPool pool_{kBuffer, o_.interactive ? 1u : kFilesInFlight};
   aio::Scope* scope_ = nullptr;
   std::deque<aio::UniqueFd> top_fds_; // operands' directories, held to the end
   std::map<std::tuple<unsigned, unsigned, std::uint64_t>, std::shared_ptr<LinkTarget>> links_;
@@ -258,7 +309,20 @@ aio::Task<aio::Result<Temp>> Copier::make_temp(const Place& d, mode_t mode) {
 Copier::Clash Copier::on_existing(const struct statx& src, const Place& s, const Place& d) {
   auto dst = stat_at(d.dirfd, d.name.c_str(), AT_SYMLINK_NOFOLLOW);
   if (!dst) return Clash::Replace; // went away meanwhile
-  if (same_inode(src, *dst)) {
+  // cp -n looks no further than the name being taken (not even for the
+  // same file).
+  if (o_.no_clobber) return skip(d);
+  // As cp: a symlink is the same file as what it names when the other
+  // side is not a symlink (replacing a file by a symlink to itself would
+  // lose it; writing a file through a symlink to itself would truncate it).
+  bool same = same_inode(src, *dst);
+  if (!same && S_ISLNK(src.stx_mode) != S_ISLNK(dst->stx_mode)) {
+    auto a = S_ISLNK(src.stx_mode) ? stat_at(s.dirfd, s.name.c_str(), 0)
+                                   : aio::Result<struct statx>(src);
+    auto b = S_ISLNK(dst->stx_mode) ? stat_at(d.dirfd, d.name.c_str(), 0) : dst;
+    same = a && b && same_inode(*a, *b);
+  }
+  if (same) {
     fail("{} and {} are the same file", quote(s.path), quote(d.path));
     return Clash::Fail;
   }
@@ -266,17 +330,22 @@ Copier::Clash Copier::on_existing(const struct statx& src, const Place& s, const
     fail("cannot overwrite directory {} with non-directory", quote(d.path));
     return Clash::Fail;
   }
-  if (o_.no_clobber) return Clash::Skip;
-  if (o_.update && !newer(src.stx_mtime, dst->stx_mtime)) return Clash::Skip;
+  if (o_.update && !newer(src.stx_mtime, dst->stx_mtime)) return skip(d);
   if (o_.interactive) {
-    // A question to the user on the terminal: the copy waits for the
-    // answer, as cp's does.
+    // A question on stderr, the answer a line of stdin (a terminal or a
+    // pipe, as cp reads it): the copy waits for it, as cp's does.
     status_.hide(); // the question and its answer on a line of their own
-    fmt::print(stderr, "acp: overwrite {}? ", quote(d.path));
+    if (!S_ISLNK(dst->stx_mode) && ::faccessat(d.dirfd, d.name.c_str(), W_OK, AT_EACCESS) != 0)
+      fmt::print(stderr,
+                 fmt::runtime(o_.force ? "acp: replace {}, overriding mode {:04o} ({})? "
+                                       : "acp: unwritable {} (mode {:04o}, {}); try anyway? "),
+                 quote(d.path), dst->stx_mode & 07777, mode_string(dst->stx_mode));
+    else
+      fmt::print(stderr, "acp: overwrite {}? ", quote(d.path));
     std::fflush(stderr);
     std::string line;
     if (!std::getline(std::cin, line) || (line.empty() || (line[0] != 'y' && line[0] != 'Y')))
-      return Clash::Skip;
+      return skip(d);
   }
   return Clash::Replace;
 }
@@ -294,8 +363,11 @@ void Copier::set_fd_meta(int fd, const struct statx& st, const std::string& dpat
   } else if (created && S_ISDIR(st.stx_mode)) {
     struct stat cur {};
     ::fstat(fd, &cur);
-    // As cp -r: the sticky bit kept, setuid/setgid only as mkdir gave them.
-    (void)aio::set_mode(fd, ((st.stx_mode & 01777) & ~umask_) | (cur.st_mode & S_ISGID));
+    // As cp -r: the sticky bit kept, setuid/setgid only as mkdir gave them;
+    // with --no-preserve=mode the permissions are the default (cp sets
+    // them as an ACL, which leaves those bits alone).
+    mode_t perms = o_.preserve.explicit_no_mode ? 0777 & ~umask_ : st.stx_mode & 0777 & ~umask_;
+    (void)aio::set_mode(fd, perms | (st.stx_mode & S_ISVTX) | (cur.st_mode & S_ISGID));
   }
   if (o_.preserve.timestamps) {
     if (auto r = aio::set_times(fd, "", st.stx_atime, st.stx_mtime, 0); !r)
@@ -318,10 +390,13 @@ aio::Task<void> Copier::copy_xattrs(int in, int out, const std::string& dpath) {
 
 aio::Task<std::optional<std::uint64_t>> Copier::copy_range_rw(int in, int out, Buf buf,
                                                               std::uint64_t from, std::uint64_t to,
-                                                              const Place& s, const Place& d) {
+                                                              const Place& s, const Place& d,
+                                                              std::size_t zero_block) {
   // Across file systems (copy_file_range's EXDEV), where it is refused, and
   // for files read as streams: reads and writes through the ring, one pool
-  // buffer per file.
+  // buffer per file. `zero_block` (--sparse=always): blocks of that size
+  // that are all zeros are not written, and stay holes (the caller sets
+  // the size at the end), as cp makes them.
   std::uint64_t off = from;
   while (off < to) {
     auto n = std::min<std::uint64_t>(buf.size(), to - off);
@@ -331,10 +406,29 @@ aio::Task<std::optional<std::uint64_t>> Copier::copy_range_rw(int in, int out, B
       co_return std::nullopt;
     }
     if (*r == 0) break; // the end: truncated under us, or a stream's end
-    auto w = co_await aio::write_all(out, buf.first(*r), off);
-    if (!w) {
-      report(fmt::format("error writing {}", quote(d.path)), w.error());
-      co_return std::nullopt;
+    std::size_t pos = 0;
+    while (pos < *r) {
+      // The next run of data blocks (everything, without zero_block).
+      std::size_t end = *r;
+      if (zero_block != 0) {
+        auto zero = [&](std::size_t at) {
+          auto b = buf.subspan(at, std::min(zero_block, *r - at));
+          return std::all_of(b.begin(), b.end(), [](std::byte x) { return x == std::byte{0}; });
+        };
+        while (pos < *r && zero(pos))
+          pos += std::min(zero_block, *r - pos);
+        end = pos;
+        while (end < *r && !zero(end))
+          end += std::min(zero_block, *r - end);
+      }
+      if (end > pos) {
+        auto w = co_await aio::write_all(out, buf.subspan(pos, end - pos), off + pos);
+        if (!w) {
+          report(fmt::format("error writing {}", quote(d.path)), w.error());
+          co_return std::nullopt;
+        }
+      }
+      pos = end;
     }
     off += *r;
     counted_.bytes += *r;
@@ -362,14 +456,24 @@ aio::Task<bool> Copier::copy_data(int in, int out, Buf buf, const struct statx& 
   // read() says the end: its size is 0 or a page whatever it holds, and
   // copy_file_range copies nothing from procfs.
   bool stream = !tools::size_is_trusted(in, st.stx_size);
-  std::uint64_t size = stream ? UINT64_MAX : st.stx_size;
-  bool holes = !stream && o_.sparse != Sparse::Never && st.stx_blocks * 512 < size;
+  bool holes = !stream && o_.sparse != Sparse::Never && st.stx_blocks * 512 < st.stx_size;
+  // Without holes to skip, copied to its end as cp copies it: a file
+  // growing meanwhile (a log) is copied as far as it has grown.
+  std::uint64_t size = holes ? st.stx_size : UINT64_MAX;
   // copy_file_range may clone (XFS, Btrfs do): --reflink=never reads and
   // writes, as cp does.
   bool rw = stream || o_.reflink == Reflink::Never;
+  // --sparse=always: zeros read are left as holes (so read, not copied in
+  // the kernel), in blocks of the destination's size.
+  std::size_t zero_block = 0;
+  if (!stream && o_.sparse == Sparse::Always) {
+    struct stat ost {};
+    zero_block = ::fstat(out, &ost) == 0 && ost.st_blksize > 0 ? ost.st_blksize : 4096;
+    zero_block = std::min(zero_block, buf.size());
+    rw = true;
+  }
   std::uint64_t off = 0;
-  // Copies the size stat'd: a file growing meanwhile is copied as it was
-  // then; one truncated meanwhile, as far as it goes.
+  // One truncated meanwhile is copied as far as it goes.
   while (off < size) {
     std::uint64_t end = size;
     if (holes) {
@@ -389,7 +493,7 @@ aio::Task<bool> Copier::copy_data(int in, int out, Buf buf, const struct statx& 
     }
     while (off < end) {
       if (rw) {
-        auto reached = co_await copy_range_rw(in, out, buf, off, end, s, d);
+        auto reached = co_await copy_range_rw(in, out, buf, off, end, s, d, zero_block);
         if (!reached) co_return false;
         if (*reached < end) size = end = *reached; // the end came first
         off = end;
@@ -418,7 +522,7 @@ aio::Task<bool> Copier::copy_data(int in, int out, Buf buf, const struct statx& 
       }
     }
   }
-  if (holes) {
+  if (holes || zero_block != 0) {
     if (off < size) counted_.bytes += size - off;
     // The tail hole (and a file that is all hole) is a size, not data.
     if (::ftruncate(out, static_cast<off_t>(size)) != 0) {
@@ -429,7 +533,8 @@ aio::Task<bool> Copier::copy_data(int in, int out, Buf buf, const struct statx& 
   co_return true;
 }
 
-aio::Task<bool> Copier::commit(Temp& tmp, const Place& d, const struct statx& st) {
+aio::Task<bool> Copier::commit(Temp& tmp, const Place& d, const struct statx& st,
+                               const std::string& spath) {
   Place sp{-1, "", ""};
   bool replace = false;
   for (int attempt = 0; attempt < 2; ++attempt) {
@@ -472,20 +577,32 @@ aio::Task<bool> Copier::commit(Temp& tmp, const Place& d, const struct statx& st
       report(fmt::format("cannot create regular file {}", quote(d.path)), r.error());
       co_return false;
     }
-    Place s{-1, "", d.path};
+    Place s{-1, "", spath}; // a regular file: never a symlink to follow
     switch (on_existing(st, s, d)) {
     case Clash::Skip: co_return true;
     case Clash::Fail: co_return false;
-    case Clash::Replace:
+    case Clash::Replace: {
       replace = true;
+      auto old = stat_at(d.dirfd, d.name.c_str(), AT_SYMLINK_NOFOLLOW);
+      // cp opens an existing file to write over it: one it may not write
+      // is refused (as cp), unless -f, where cp removes it and creates a
+      // new file (with the source's mode, as here).
+      bool writable = !old || S_ISLNK(old->stx_mode) ||
+                      ::faccessat(d.dirfd, d.name.c_str(), W_OK, AT_EACCESS) == 0;
+      if (!writable && !o_.force && !o_.remove_destination) {
+        report(fmt::format("cannot create regular file {}", quote(d.path)), aio::errno_code(errno));
+        co_return false;
+      }
+      // cp -a removes a destination with other hard links rather than
+      // write into a file they share (and says so with -v).
+      if (o_.remove_destination || (o_.preserve.links && old && old->stx_nlink > 1))
+        removed(d.path);
       // cp writes over an existing file and so keeps its permissions;
       // the new inode takes them (unless the source's are preserved).
-      if (!o_.preserve.mode) {
-        if (auto old = stat_at(d.dirfd, d.name.c_str(), AT_SYMLINK_NOFOLLOW);
-            old && S_ISREG(old->stx_mode))
-          (void)aio::set_mode(tmp.fd.get(), old->stx_mode & 07777);
-      }
+      if (!o_.preserve.mode && writable && old && S_ISREG(old->stx_mode) && !o_.remove_destination)
+        (void)aio::set_mode(tmp.fd.get(), old->stx_mode & 07777);
       break;
+    }
     }
   }
   co_return false;
@@ -493,7 +610,8 @@ aio::Task<bool> Copier::commit(Temp& tmp, const Place& d, const struct statx& st
 
 aio::Task<bool> Copier::copy_regular(const Place& s, const struct statx& st, const Place& d,
                                      Buf buf, aio::UniqueFd opened) {
-  int nofollow = o_.follows(false) ? 0 : O_NOFOLLOW;
+  // An operand (named from the cwd) follows -H's rule, an entry of a tree -r's.
+  int nofollow = o_.follows(s.dirfd == AT_FDCWD) ? 0 : O_NOFOLLOW;
   aio::Result<aio::UniqueFd> in = std::move(opened);
   if (!in->valid()) {
     in = co_await aio::openat(s.dirfd, s.name.c_str(), O_RDONLY | O_CLOEXEC | nofollow);
@@ -502,10 +620,36 @@ aio::Task<bool> Copier::copy_regular(const Place& s, const struct statx& st, con
       co_return false;
     }
   }
-  auto tmp = co_await make_temp(d, st.stx_mode & 0777);
+  auto tmp = co_await make_temp(d, create_mode(st.stx_mode) & 0777);
   if (!tmp) {
-    report(fmt::format("cannot create regular file {}", quote(d.path)), tmp.error());
-    co_return false;
+    auto old = stat_at(d.dirfd, d.name.c_str(), 0);
+    if (tmp.error().value() != EACCES || !old || !S_ISREG(old->stx_mode)) {
+      report(fmt::format("cannot create regular file {}", quote(d.path)), tmp.error());
+      co_return false;
+    }
+    // A directory we may not write, holding the file: there is nowhere to
+    // build the copy, so it is written into the file as cp writes it (not
+    // atomically), or refused as cp refuses it.
+    switch (on_existing(st, s, d)) {
+    case Clash::Skip: co_return true;
+    case Clash::Fail: co_return false;
+    case Clash::Replace: break;
+    }
+    bool remove = o_.remove_destination;
+    if (!remove && ::faccessat(d.dirfd, d.name.c_str(), W_OK, AT_EACCESS) != 0) {
+      remove = o_.force;
+      if (!remove) {
+        report(fmt::format("cannot create regular file {}", quote(d.path)), aio::errno_code(errno));
+        co_return false;
+      }
+    }
+    if (remove) {
+      // cp would remove it, which the directory does not allow.
+      report(fmt::format("cannot remove {}", quote(d.path)), aio::errno_code(EACCES));
+      co_return false;
+    }
+    co_return co_await write_into(in->get(), &st, s.path, d.name, d.path, false, buf, nullptr,
+                                  d.dirfd);
   }
   if (!co_await copy_data(in->get(), tmp->fd.get(), buf, st, s, d)) co_return false;
   co_await copy_xattrs(in->get(), tmp->fd.get(), d.path);
@@ -516,7 +660,7 @@ aio::Task<bool> Copier::copy_regular(const Place& s, const struct statx& st, con
       co_return false;
     }
   }
-  co_return co_await commit(*tmp, d, st);
+  co_return co_await commit(*tmp, d, st, s.path);
 }
 
 aio::Task<bool> Copier::pump(int in, bool in_file, int out, bool out_file, const std::string& spath,
@@ -545,7 +689,7 @@ aio::Task<bool> Copier::pump(int in, bool in_file, int out, bool out_file, const
 
 aio::Task<bool> Copier::copy_stream(int in, bool fifo, Place d, mode_t mode, std::string spath,
                                     Buf buf) {
-  auto tmp = co_await make_temp(d, mode & 0777);
+  auto tmp = co_await make_temp(d, create_mode(mode) & 0777);
   if (!tmp) {
     report(fmt::format("cannot create regular file {}", quote(d.path)), tmp.error());
     co_return false;
@@ -560,20 +704,27 @@ aio::Task<bool> Copier::copy_stream(int in, bool fifo, Place d, mode_t mode, std
   struct statx st {};
   st.stx_mode = S_IFREG | mode;
   st.stx_ino = 0;
-  co_return co_await commit(*tmp, d, st);
+  co_return co_await commit(*tmp, d, st, spath);
 }
 
 aio::Task<bool> Copier::write_into(int in, const struct statx* st, std::string spath,
-                                   std::string target, std::string dpath, bool fifo_out, Buf buf) {
+                                   std::string target, std::string dpath, bool fifo_out, Buf buf,
+                                   bool* unopened, int target_dir) {
   // Not `fifo_out ? co_await .. : co_await ..`: g++ 12 destroys the
   // chosen branch's UniqueFd there, closing the fd under us.
   aio::Result<aio::UniqueFd> out = aio::errno_code(EBADF);
   if (fifo_out)
     out = co_await aio::open_fifo_write(target);
   else
-    out = co_await aio::openat(AT_FDCWD, target.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+    out = co_await aio::openat(target_dir, target.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
   if (!out) {
-    report(fmt::format("cannot open {} for writing", quote(dpath)), out.error());
+    if (unopened != nullptr && o_.force) {
+      // cp -f removes a destination it cannot open and creates a file:
+      // acp's caller replaces it, atomically.
+      *unopened = true;
+      co_return false;
+    }
+    report(fmt::format("cannot create regular file {}", quote(dpath)), out.error());
     co_return false;
   }
   bool file = st != nullptr && S_ISREG(st->stx_mode);
@@ -605,7 +756,8 @@ aio::Task<bool> Copier::place_special(Place s, struct statx st, Place d) {
     if (S_ISLNK(st.stx_mode))
       co_return co_await aio::symlinkat(target.c_str(), d.dirfd, name.c_str());
     // mknodat: io_uring has no operation; it creates an inode and opens nothing.
-    co_return aio::make_node(d.dirfd, name.c_str(), st.stx_mode & (S_IFMT | 07777),
+    co_return aio::make_node(d.dirfd, name.c_str(),
+                             (st.stx_mode & S_IFMT) | create_mode(st.stx_mode),
                              makedev(st.stx_rdev_major, st.stx_rdev_minor));
   };
   std::string name = d.name;
@@ -616,6 +768,7 @@ aio::Task<bool> Copier::place_special(Place s, struct statx st, Place d) {
     case Clash::Fail: co_return false;
     case Clash::Replace: break;
     }
+    if (o_.remove_destination) removed(d.path);
     name = hidden_name(d.name);
     r = co_await make(name);
     if (r) {
@@ -625,8 +778,7 @@ aio::Task<bool> Copier::place_special(Place s, struct statx st, Place d) {
     name = d.name;
   }
   if (!r) {
-    report(fmt::format("cannot create {} {}",
-                       S_ISLNK(st.stx_mode) ? "symbolic link" : "special file", quote(d.path)),
+    report(fmt::format("cannot create {} {}", kind_of(st.stx_mode, false), quote(d.path)),
            r.error());
     co_return false;
   }
@@ -645,7 +797,10 @@ aio::Task<bool> Copier::place_special(Place s, struct statx st, Place d) {
 aio::Task<void> Copier::copy_any(const Place& s, const struct statx& st, const Place& d, Buf buf,
                                  aio::UniqueFd in) {
   std::shared_ptr<LinkTarget> first;
-  if (o_.preserve.links && st.stx_nlink > 1 && !is_dir(st)) {
+  // As cp: with -L (and -H for operands) two symlinks to one file are two
+  // names of it, whatever its link count.
+  bool deref = o_.deref == Deref::Always || (o_.deref == Deref::CommandLine && s.dirfd == AT_FDCWD);
+  if (o_.preserve.links && (st.stx_nlink > 1 || deref) && !is_dir(st)) {
     auto key = std::tuple(st.stx_dev_major, st.stx_dev_minor, std::uint64_t{st.stx_ino});
     auto it = links_.find(key);
     if (it != links_.end()) {
@@ -659,12 +814,31 @@ aio::Task<void> Copier::copy_any(const Place& s, const struct statx& st, const P
           if (S_ISREG(st.stx_mode)) counted_.bytes += st.stx_size; // linked, not copied
           co_return;
         }
-        if (r.error().value() != EEXIST) {
-          report(fmt::format("cannot create hard link {} to {}", quote(d.path), quote(t->path)),
-                 r.error());
-          co_return;
+        if (r.error().value() == EEXIST) {
+          // An existing name (a tree copied again): replaced by the link, as
+          // cp -a replaces it, so the names stay one file; after -n, -u, -i
+          // and the same-file check, and in one rename.
+          switch (on_existing(st, s, d)) {
+          case Clash::Skip:
+          case Clash::Fail: co_return;
+          case Clash::Replace: break;
+          }
+          std::string hidden = hidden_name(d.name);
+          r = co_await aio::linkat(AT_FDCWD, t->path.c_str(), d.dirfd, hidden.c_str(), 0);
+          if (r) {
+            r = co_await aio::renameat(d.dirfd, hidden.c_str(), d.dirfd, d.name.c_str(), 0);
+            if (!r) ::unlinkat(d.dirfd, hidden.c_str(), 0);
+          }
+          if (r) {
+            removed(d.path);
+            verbose(s.path, d.path);
+            ++counted_.files;
+            co_return;
+          }
         }
-        // An existing name: copied over as a file would be (below).
+        report(fmt::format("cannot create hard link {} to {}", quote(d.path), quote(t->path)),
+               r.error());
+        co_return;
       }
     } else {
       first = std::make_shared<LinkTarget>();
@@ -673,24 +847,28 @@ aio::Task<void> Copier::copy_any(const Place& s, const struct statx& st, const P
     }
   }
   bool ok = false;
+  bool skipped = false;
+  Place to = d;
+  to.skipped = &skipped;
   bool contents = !o_.recursive || o_.copy_contents;
   if (S_ISREG(st.stx_mode)) {
-    ok = co_await copy_regular(s, st, d, buf, std::move(in));
+    ok = co_await copy_regular(s, st, to, buf, std::move(in));
   } else if (S_ISDIR(st.stx_mode)) {
     co_await copy_dir(s, st, d, nullptr, o_.follows(true));
     co_return;
-  } else if (S_ISLNK(st.stx_mode) || !contents || S_ISSOCK(st.stx_mode)) {
-    ok = co_await place_special(s, st, d);
+  } else if (S_ISLNK(st.stx_mode) || !contents) {
+    ok = co_await place_special(s, st, to);
   } else {
-    // A FIFO or device read for its content.
+    // A FIFO or device read for its content (a socket cannot be opened:
+    // cp says so, and so does acp).
     auto in = co_await aio::openat(s.dirfd, s.name.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (!in) {
       report(fmt::format("cannot open {} for reading", quote(s.path)), in.error());
     } else {
-      ok = co_await copy_stream(in->get(), S_ISFIFO(st.stx_mode), d, st.stx_mode, s.path, buf);
+      ok = co_await copy_stream(in->get(), S_ISFIFO(st.stx_mode), to, st.stx_mode, s.path, buf);
     }
   }
-  if (ok) {
+  if (ok && !skipped) {
     verbose(s.path, d.path);
     ++counted_.files;
   }
@@ -763,7 +941,8 @@ aio::Task<void> Copier::copy_dir(Place s, struct statx st, Place d, DirNode* par
   bool created = true;
   auto mk = co_await aio::mkdirat(d.dirfd, d.name.c_str(), (st.stx_mode & 0777) | S_IRWXU);
   if (!mk) {
-    auto ex = stat_at(d.dirfd, d.name.c_str(), 0);
+    // A symlink there is not a directory (cp never copies into one met in a tree).
+    auto ex = stat_at(d.dirfd, d.name.c_str(), AT_SYMLINK_NOFOLLOW);
     if (mk.error().value() != EEXIST || !ex) {
       report(fmt::format("cannot create directory {}", quote(d.path)), mk.error());
       co_return;
@@ -788,7 +967,7 @@ aio::Task<void> Copier::copy_dir(Place s, struct statx st, Place d, DirNode* par
       set_fd_meta(dfd->get(), st, d.path, created);
     co_return;
   }
-  verbose(s.path, d.path);
+  if (created) verbose(s.path, d.path); // an existing directory is not named, as cp
   auto* node = new DirNode;
   node->parent = parent;
   node->src = std::move(*sfd);
@@ -819,6 +998,16 @@ aio::Task<void> Copier::copy_dir(Place s, struct statx st, Place d, DirNode* par
         report(fmt::format("cannot stat {}", quote(cs.path)), cst.error());
         continue;
       }
+      // A directory that is one of its own ancestors (a symlink followed
+      // back up, with -L): refused as cp refuses it, or the copy would go
+      // down it until a name is too long.
+      bool cycle = false;
+      for (const DirNode* a = node; a != nullptr && !cycle; a = a->parent)
+        cycle = same_inode(a->st, *cst);
+      if (cycle) {
+        fail("cannot copy cyclic symbolic link {}", quote(cs.path));
+        continue;
+      }
       // Named, not a temporary in the co_await: GCC 12 destroys such
       // temporaries twice.
       Place cd{node->dst.get(), name, join(node->dpath, name)};
@@ -836,7 +1025,7 @@ aio::Task<void> Copier::copy_dir(Place s, struct statx st, Place d, DirNode* par
 }
 
 aio::Task<void> Copier::operand(std::string src, std::string dst) {
-  if (src == "-") {
+  if (is_stdin_operand(src)) {
     if (auto t = stat_at(AT_FDCWD, dst.c_str(), 0); t && !S_ISREG(t->stx_mode) && !is_dir(*t)) {
       if (o_.no_clobber) co_return;
       auto lease = co_await pool_.acquire();
@@ -859,7 +1048,9 @@ aio::Task<void> Copier::operand(std::string src, std::string dst) {
     std::string name = "-";
     auto lease = co_await pool_.acquire();
     if (!lease) co_return;
-    if (co_await copy_stream(0, false, d, 0666, name, lease->span())) verbose(src, dst);
+    bool skipped = false;
+    d.skipped = &skipped;
+    if (co_await copy_stream(0, false, d, 0666, name, lease->span()) && !skipped) verbose(src, dst);
     co_return;
   }
   int follow = o_.follows(true) ? 0 : AT_SYMLINK_NOFOLLOW;
@@ -872,6 +1063,23 @@ aio::Task<void> Copier::operand(std::string src, std::string dst) {
   // through it; never through a dangling or looping one.
   std::string dpath = dst;
   auto lst = stat_at(AT_FDCWD, dst.c_str(), AT_SYMLINK_NOFOLLOW);
+  if (!lst && lst.error().value() != ENOENT) {
+    // 'file/x' or 'file/': cp says so, and writes nothing.
+    report(fmt::format("cannot stat {}", quote(dst)), lst.error());
+    co_return;
+  }
+  if (!lst && dst.size() > 1 && dst.back() == '/' && !is_dir(*st)) {
+    // A new name with a trailing slash names a directory: cp's create of
+    // a file there fails (and so must acp's, which would otherwise
+    // create the name without its slash).
+    auto pst = stat_at(AT_FDCWD, dir_name(dst).c_str(), 0);
+    bool contents = !o_.recursive || o_.copy_contents;
+    std::string kind = kind_of(st->stx_mode, contents);
+    // open(O_CREAT) of 'x/' says ENOTDIR, symlink() and mknod() ENOENT.
+    int e = !pst ? pst.error().value() : kind == "regular file" ? ENOTDIR : ENOENT;
+    report(fmt::format("cannot create {} {}", kind, quote(dst)), aio::errno_code(e));
+    co_return;
+  }
   std::optional<struct statx> dstat;
   if (lst) {
     dstat = *lst;
@@ -893,7 +1101,7 @@ aio::Task<void> Copier::operand(std::string src, std::string dst) {
       dstat = *target;
     }
   }
-  if (dstat && same_inode(*st, *dstat)) {
+  if (dstat && same_inode(*st, *dstat) && !o_.no_clobber) {
     fail("{} and {} are the same file", quote(src), quote(dst));
     co_return;
   }
@@ -923,7 +1131,7 @@ aio::Task<void> Copier::operand(std::string src, std::string dst) {
     fail("cannot overwrite directory {} with non-directory", quote(dst));
     co_return;
   } else if (dstat && !S_ISREG(dstat->stx_mode) && !S_ISLNK(dstat->stx_mode) &&
-             !S_ISLNK(st->stx_mode) &&
+             !S_ISLNK(st->stx_mode) && !o_.remove_destination &&
              (S_ISREG(st->stx_mode) || !o_.recursive || o_.copy_contents)) {
     switch (on_existing(*st, Place{AT_FDCWD, src, src}, Place{AT_FDCWD, dpath, dst})) {
     case Clash::Skip:
@@ -941,7 +1149,25 @@ aio::Task<void> Copier::operand(std::string src, std::string dst) {
     scope_->spawn([](Copier* self, aio::BufferPool::Lease l, aio::UniqueFd in, struct statx st,
                      std::string src, std::string target, std::string dst,
                      bool fifo) -> aio::Task<void> {
-      if (co_await self->write_into(in.get(), &st, src, target, dst, fifo, l.span())) {
+      bool unopened = false;
+      bool ok =
+          co_await self->write_into(in.get(), &st, src, target, dst, fifo, l.span(), &unopened);
+      if (unopened) {
+        auto parent = co_await aio::openat(AT_FDCWD, dir_name(target).c_str(),
+                                           O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (!parent) {
+          self->report(fmt::format("cannot create regular file {}", quote(dst)), parent.error());
+          co_return;
+        }
+        Place s{AT_FDCWD, src, src};
+        Place d{parent->get(), base_name(target), dst};
+        if (S_ISREG(st.stx_mode))
+          ok = co_await self->copy_regular(s, st, d, l.span(), std::move(in));
+        else
+          ok = co_await self->copy_stream(in.get(), S_ISFIFO(st.stx_mode), d, st.stx_mode, src,
+                                          l.span());
+      }
+      if (ok) {
         self->verbose(src, dst);
         ++self->counted_.files;
       }
@@ -1008,23 +1234,24 @@ aio::Task<int> Copier::run() {
     fmt::print(stderr, "acp: this kernel's io_uring lacks: {}\n", list);
     co_return 1;
   }
-  if (o_.interactive && !::isatty(0)) {
-    fmt::print(stderr, "acp: -i needs a terminal on stdin to ask\n");
-    co_return 1;
-  }
+  // --strip-trailing-slashes, as cp applies it: to sources copied into a directory.
+  auto strip = [&](std::string s) {
+    while (o_.strip_trailing_slashes && s.size() > 1 && s.back() == '/')
+      s.pop_back();
+    return s;
+  };
   std::vector<std::pair<std::string, std::string>> jobs;
+  bool into_target = true; // each SOURCE copied into a directory
   auto ops = o_.operands;
   if (o_.target_dir) {
     auto t = stat_at(AT_FDCWD, o_.target_dir->c_str(), 0);
     if (!t || !is_dir(*t)) {
-      if (!t)
-        fail("target directory {}: {}", quote(*o_.target_dir), errstr(t.error()));
-      else
-        fail("target {} is not a directory", quote(*o_.target_dir));
+      fail("target directory {}: {}", quote(*o_.target_dir),
+           errstr(t ? aio::errno_code(ENOTDIR) : t.error()));
       co_return 1;
     }
     for (auto& s : ops)
-      jobs.emplace_back(s, join(*o_.target_dir, base_name(s)));
+      jobs.emplace_back(strip(s), join(*o_.target_dir, base_name(s)));
   } else {
     std::string last = ops.back();
     ops.pop_back();
@@ -1032,15 +1259,13 @@ aio::Task<int> Copier::run() {
     bool into = !o_.no_target_dir && t && is_dir(*t);
     if (o_.no_target_dir || (ops.size() == 1 && !into)) {
       jobs.emplace_back(ops[0], last);
+      into_target = false;
     } else if (!into) {
-      if (!t)
-        fail("target {}: {}", quote(last), errstr(t.error()));
-      else
-        fail("target {} is not a directory", quote(last));
+      fail("target {}: {}", quote(last), errstr(t ? aio::errno_code(ENOTDIR) : t.error()));
       co_return 1;
     } else {
       for (auto& s : ops)
-        jobs.emplace_back(s, join(last, base_name(s)));
+        jobs.emplace_back(strip(s), join(last, base_name(s)));
     }
   }
 
@@ -1060,7 +1285,34 @@ aio::Task<int> Copier::run() {
   }
   aio::Scope scope(co_await aio::stop_token());
   scope_ = &scope;
+  // cp copies a source named twice into a directory once, and warns: the
+  // same directory entry (not another hard link, nor a symlink to it).
+  std::set<std::tuple<unsigned, unsigned, std::uint64_t, std::uint64_t, std::string>> seen;
+  bool into_dir = jobs.size() >= 2 || o_.target_dir;
   for (auto& [s, d] : jobs) {
+    if (into_target && base_name(s).empty() && o_.recursive) {
+      // '/' into a directory: it has no name to be copied under. cp's
+      // mkdir of the empty name fails so; acp would copy into DIRECTORY
+      // itself (the whole file system, for 'acp -r / dir').
+      if (auto st = stat_at(AT_FDCWD, s.c_str(), 0); st && is_dir(*st)) {
+        report(fmt::format("cannot create directory {}", quote(d)), aio::errno_code(ENOENT));
+        continue;
+      }
+    }
+    if (into_dir && !is_stdin_operand(s)) {
+      auto st = stat_at(AT_FDCWD, s.c_str(), o_.follows(true) ? 0 : AT_SYMLINK_NOFOLLOW);
+      if (st && (!is_dir(*st) || o_.recursive)) {
+        // A directory is the same operand only copied to the same name.
+        std::string to = is_dir(*st) ? base_name(d) : base_name(s);
+        auto parent = stat_at(AT_FDCWD, dir_name(s).c_str(), 0);
+        std::uint64_t pino = is_dir(*st) || !parent ? 0 : parent->stx_ino;
+        if (!seen.emplace(st->stx_dev_major, st->stx_dev_minor, st->stx_ino, pino, to).second) {
+          status_.print(stderr, fmt::format("acp: warning: source {} {} specified more than once\n",
+                                            is_dir(*st) ? "directory" : "file", quote(s)));
+          continue;
+        }
+      }
+    }
     co_await operand(s, d);
     if ((co_await aio::stop_token()).stop_requested()) break;
   }

@@ -23,8 +23,11 @@ int main(int argc, char** argv) {
     if (!error.empty()) fmt::print(stderr, "acp: {}\n", error);
     fmt::print(stderr, "Try 'acp --help' for more information.\n");
     return 1; // cp's code for usage errors
+  case acp::ParseOutcome::Error: fmt::print(stderr, "acp: {}\n", error); return 1;
   case acp::ParseOutcome::Run: break;
   }
+  for (const auto& w : opts.warnings)
+    fmt::print(stderr, "acp: {}\n", w);
   // Two fds per file in flight and two per open directory.
   rlimit rl{};
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {

@@ -1,6 +1,10 @@
 #include "options.hpp"
 
+#include "quote.hpp"
+
+#include <fcntl.h>
 #include <getopt.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -20,40 +24,68 @@ enum LongOnly {
   kHelp,
   kVersion,
   kUpdate,
+  kRemoveDestination,
+  kStripTrailingSlashes,
 };
 
-// GNU's argmatch: an exact name, or an unambiguous abbreviation of one.
+constexpr int kInvalid = -1, kAmbiguous = -2;
+
+// GNU's argmatch: an exact name, or an unambiguous abbreviation of one;
+// kInvalid or kAmbiguous (an empty argument is an abbreviation of all).
 int match(const char* arg, std::initializer_list<const char*> names) {
-  int i = 0, found = -1, hits = 0;
+  int i = 0, found = kInvalid, hits = 0;
   for (const char* n : names) {
     if (std::strcmp(arg, n) == 0) return i;
-    if (std::strncmp(arg, n, std::strlen(arg)) == 0 && arg[0] != 0) {
+    if (std::strncmp(arg, n, std::strlen(arg)) == 0) {
       found = i;
       ++hits;
     }
     ++i;
   }
-  return hits == 1 ? found : -1;
+  return hits > 1 ? kAmbiguous : found;
 }
 
-bool set_preserve(Preserve& p, const char* list, bool on, std::string& error) {
+std::string fmt_arg(int why, const std::string& arg, const char* option) {
+  return std::string(why == kAmbiguous ? "ambiguous" : "invalid") + " argument " +
+         tools::quote_value(arg) + " for " + tools::quote_value(option);
+}
+
+// argmatch_die's message, as cp prints it (the "Try" line follows).
+std::string bad_argument(int why, const std::string& arg, const char* option,
+                         std::initializer_list<const char*> names) {
+  std::string m = fmt_arg(why, arg, option);
+  m += "\nValid arguments are:";
+  for (const char* n : names)
+    m += std::string("\n  - ") + tools::quote_value(n);
+  return m;
+}
+
+// As cp's getopt: --preserve's and --no-preserve's names, in cp's order.
+#define ACP_PRESERVE_NAMES "mode", "timestamps", "ownership", "links", "context", "xattr", "all"
+
+bool set_preserve(Preserve& p, const char* list, bool on, std::string& error, const char* option) {
   std::string s(list);
   std::size_t start = 0;
   while (start <= s.size()) {
     std::size_t comma = s.find(',', start);
     std::string word =
         s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    int k = match(word.c_str(),
-                  {"mode", "ownership", "timestamps", "links", "xattr", "all", "context"});
+    int k = match(word.c_str(), {ACP_PRESERVE_NAMES});
     switch (k) {
-    case 0: p.mode = on; break;
-    case 1: p.ownership = on; break;
-    case 2: p.timestamps = on; break;
+    case 0:
+      p.mode = on;
+      p.explicit_no_mode = !on;
+      break;
+    case 1: p.timestamps = on; break;
+    case 2: p.ownership = on; break;
     case 3: p.links = on; break;
-    case 4: p.xattr = on; break;
-    case 5: p.mode = p.ownership = p.timestamps = p.links = p.xattr = on; break;
-    case 6: break; // SELinux context: not kept (no SELinux here); accepted as cp -a does
-    default: error = "invalid argument '" + word + "' for '--preserve'"; return false;
+    case 4: break; // SELinux context: not kept (no SELinux here); accepted as cp -a does
+    case 5: p.xattr = on; break;
+    case 6:
+      p.mode = p.ownership = p.timestamps = p.links = p.xattr = on;
+      p.explicit_no_mode = !on;
+      break;
+    default: error = bad_argument(k, word, option, {ACP_PRESERVE_NAMES}); return false;
     }
     if (comma == std::string::npos) break;
     start = comma + 1;
@@ -62,6 +94,10 @@ bool set_preserve(Preserve& p, const char* list, bool on, std::string& error) {
 }
 
 } // namespace
+
+bool is_stdin_operand(const std::string& s) {
+  return s == "-" && ::faccessat(AT_FDCWD, "-", F_OK, AT_SYMLINK_NOFOLLOW) != 0;
+}
 
 const char* help_text() {
   return R"(Usage: acp [OPTION]... [-T] SOURCE DEST
@@ -80,7 +116,7 @@ complete. One thread on io_uring; many files copied at once.
                                  destination by a rename, so it is never opened)
       --fsync                  make every copied file and the directories naming
                                  them durable before exiting 0
-  -i, --interactive            prompt before overwrite (needs a terminal on stdin)
+  -i, --interactive            prompt before overwrite (answers read from stdin)
   -H                           follow command-line symbolic links in SOURCE
   -L, --dereference            always follow symbolic links in SOURCE
   -n, --no-clobber             do not overwrite an existing file
@@ -95,15 +131,20 @@ complete. One thread on io_uring; many files copied at once.
                                  a terminal; plain: one line a second,
                                  bytes=N/T files=N/T rate=B/s eta=SECONDS
   -R, -r, --recursive          copy directories recursively
+      --remove-destination     replace each existing destination, even one that
+                                 is not a regular file (never write into it)
       --reflink[=WHEN]         clone data where the file system can: auto
                                  (default), always, never
       --sparse=WHEN            keep holes: auto (default, holes of the source),
-                                 always (same), never
+                                 always (blocks of zeros too), never
+      --strip-trailing-slashes  remove any trailing slashes from each SOURCE
+                                 copied into a directory
   -t, --target-directory=DIRECTORY  copy all SOURCE arguments into DIRECTORY
   -T, --no-target-directory    treat DEST as a normal file
   -u, --update                 copy only when the SOURCE file is newer than the
                                  destination file or when it is missing
   -v, --verbose                explain what is being done
+  -Z, --context[=CTX]          accepted and ignored (no SELinux), as cp there
       --help                   display this help and exit
       --version                output version information and exit
 
@@ -119,6 +160,7 @@ ParseOutcome parse(int argc, char** argv, Options& opts, std::string& error) {
   static const option kLong[] = {
       {"archive", no_argument, nullptr, 'a'},
       {"atomic-tree", no_argument, nullptr, kAtomicTree},
+      {"context", optional_argument, nullptr, 'Z'},
       {"copy-contents", no_argument, nullptr, kCopyContents},
       {"dereference", no_argument, nullptr, 'L'},
       {"force", no_argument, nullptr, 'f'},
@@ -132,7 +174,9 @@ ParseOutcome parse(int argc, char** argv, Options& opts, std::string& error) {
       {"progress", optional_argument, nullptr, kProgress},
       {"recursive", no_argument, nullptr, 'R'},
       {"reflink", optional_argument, nullptr, kReflink},
+      {"remove-destination", no_argument, nullptr, kRemoveDestination},
       {"sparse", required_argument, nullptr, kSparse},
+      {"strip-trailing-slashes", no_argument, nullptr, kStripTrailingSlashes},
       {"target-directory", required_argument, nullptr, 't'},
       {"update", optional_argument, nullptr, kUpdate},
       {"verbose", no_argument, nullptr, 'v'},
@@ -148,12 +192,12 @@ ParseOutcome parse(int argc, char** argv, Options& opts, std::string& error) {
   optind = 0; // a full reset, so that parse can run more than once (tests)
   opterr = 1;
   int c;
-  while ((c = getopt_long(argc, args.data(), "adfHiLnPpRrt:Tuv", kLong, nullptr)) != -1) {
+  while ((c = getopt_long(argc, args.data(), "adfHiLnPpRrt:TuvZ", kLong, nullptr)) != -1) {
     switch (c) {
     case 'a':
       opts.recursive = true;
       opts.deref = Deref::Never;
-      set_preserve(opts.preserve, "all", true, error);
+      set_preserve(opts.preserve, "all", true, error, "--preserve");
       break;
     case 'd':
       opts.deref = Deref::Never;
@@ -171,10 +215,18 @@ ParseOutcome parse(int argc, char** argv, Options& opts, std::string& error) {
       opts.interactive = false;
       break;
     case 'P': opts.deref = Deref::Never; break;
-    case 'p': set_preserve(opts.preserve, "mode,ownership,timestamps", true, error); break;
+    case 'p':
+      set_preserve(opts.preserve, "mode,ownership,timestamps", true, error, "--preserve");
+      break;
     case 'R':
     case 'r': opts.recursive = true; break;
-    case 't': opts.target_dir = optarg; break;
+    case 't':
+      if (opts.target_dir) {
+        error = "multiple target directories specified";
+        return ParseOutcome::Error; // cp's die(): no "Try" line
+      }
+      opts.target_dir = optarg;
+      break;
     case 'T': opts.no_target_dir = true; break;
     case 'u': opts.update = true; break;
     case kUpdate:
@@ -185,46 +237,58 @@ ParseOutcome parse(int argc, char** argv, Options& opts, std::string& error) {
       } else if (match(optarg, {"all", "none"}) == 1) {
         opts.no_clobber = true;
       } else {
-        error = std::string("invalid argument '") + optarg + "' for '--update'";
+        error = bad_argument(kInvalid, optarg, "--update", {"all", "none", "older"});
         return ParseOutcome::UsageError;
       }
       break;
     case 'v': opts.verbose = true; break;
+    case 'Z':
+      // SELinux contexts: no SELinux here, so -Z is a no-op as in cp built
+      // with SELinux support on a kernel without it; a named context is
+      // warned about as cp warns.
+      if (optarg != nullptr)
+        opts.warnings.emplace_back(
+            "warning: ignoring --context; it requires an SELinux-enabled kernel");
+      break;
     case kPreserve:
-      if (!set_preserve(opts.preserve, optarg ? optarg : "mode,ownership,timestamps", true, error))
+      if (!set_preserve(opts.preserve, optarg ? optarg : "mode,ownership,timestamps", true, error,
+                        "--preserve"))
         return ParseOutcome::UsageError;
       break;
     case kNoPreserve:
-      if (!set_preserve(opts.preserve, optarg, false, error)) return ParseOutcome::UsageError;
+      if (!set_preserve(opts.preserve, optarg, false, error, "--no-preserve"))
+        return ParseOutcome::UsageError;
       break;
     case kReflink: {
       int k = optarg ? match(optarg, {"auto", "always", "never"}) : 1;
       if (k < 0) {
-        error = std::string("invalid argument '") + optarg + "' for '--reflink'";
+        error = bad_argument(k, optarg, "--reflink", {"auto", "always", "never"});
         return ParseOutcome::UsageError;
       }
       opts.reflink = k == 0 ? Reflink::Auto : k == 1 ? Reflink::Always : Reflink::Never;
       break;
     }
     case kSparse: {
-      int k = match(optarg, {"auto", "always", "never"});
+      int k = match(optarg, {"never", "auto", "always"}); // cp's order, for its message
       if (k < 0) {
-        error = std::string("invalid argument '") + optarg + "' for '--sparse'";
+        error = bad_argument(k, optarg, "--sparse", {"never", "auto", "always"});
         return ParseOutcome::UsageError;
       }
-      opts.sparse = k == 0 ? Sparse::Auto : k == 1 ? Sparse::Always : Sparse::Never;
+      opts.sparse = k == 0 ? Sparse::Never : k == 1 ? Sparse::Auto : Sparse::Always;
       break;
     }
     case kProgress: {
       int k = optarg ? match(optarg, {"bar", "plain"}) : 0;
       if (k < 0) {
-        error = std::string("invalid argument '") + optarg + "' for '--progress'";
+        error = bad_argument(k, optarg, "--progress", {"bar", "plain"});
         return ParseOutcome::UsageError;
       }
       opts.progress = k == 0 ? Progress::Bar : Progress::Plain;
       break;
     }
     case kFsync: opts.fsync = true; break;
+    case kRemoveDestination: opts.remove_destination = true; break;
+    case kStripTrailingSlashes: opts.strip_trailing_slashes = true; break;
     case kAtomicTree: opts.atomic_tree = true; break;
     case kCopyContents: opts.copy_contents = true; break;
     case kHelp: return ParseOutcome::Help;
@@ -235,8 +299,9 @@ ParseOutcome parse(int argc, char** argv, Options& opts, std::string& error) {
   // getopt permuted `args` (operands last), not argv.
   for (int i = optind; i < argc; ++i)
     opts.operands.emplace_back(args[static_cast<std::size_t>(i)]);
-  if (opts.target_dir && opts.no_target_dir) {
-    error = "cannot combine --target-directory (-t) and --no-target-directory (-T)";
+  // cp's checks, in cp's order.
+  if (opts.reflink == Reflink::Always && opts.sparse != Sparse::Auto) {
+    error = "--reflink can be used only with --sparse=auto";
     return ParseOutcome::UsageError;
   }
   if (opts.operands.empty()) {
@@ -244,11 +309,15 @@ ParseOutcome parse(int argc, char** argv, Options& opts, std::string& error) {
     return ParseOutcome::UsageError;
   }
   if (opts.operands.size() == 1 && !opts.target_dir) {
-    error = "missing destination file operand after '" + opts.operands[0] + "'";
+    error = "missing destination file operand after " + tools::quote(opts.operands[0]);
     return ParseOutcome::UsageError;
   }
+  if (opts.target_dir && opts.no_target_dir) {
+    error = "cannot combine --target-directory (-t) and --no-target-directory (-T)";
+    return ParseOutcome::Error; // cp dies here, without its "Try" line
+  }
   if (opts.no_target_dir && opts.operands.size() > 2) {
-    error = "extra operand '" + opts.operands[2] + "'";
+    error = "extra operand " + tools::quote(opts.operands[2]);
     return ParseOutcome::UsageError;
   }
   if (opts.atomic_tree && !opts.recursive) {

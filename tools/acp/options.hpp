@@ -19,6 +19,9 @@ struct Preserve {
   bool timestamps = false;
   bool links = false;
   bool xattr = false;
+  // --no-preserve=mode (or =all): new files get 0666 & ~umask, new
+  // directories 0777 & ~umask, not the source's mode, as cp.
+  bool explicit_no_mode = false;
 };
 
 struct Options {
@@ -28,6 +31,8 @@ struct Options {
   bool copy_contents = false;
   bool no_clobber = false;
   bool force = false;
+  bool remove_destination = false; // --remove-destination: replace, never write into
+  bool strip_trailing_slashes = false;
   bool update = false;
   bool verbose = false;
   bool interactive = false;
@@ -39,6 +44,8 @@ struct Options {
   std::optional<std::string> target_dir;
   bool no_target_dir = false;
   std::vector<std::string> operands;
+  // Lines printed (after "acp: ") before the copy starts.
+  std::vector<std::string> warnings;
 
   // Whether a symlink met at `command_line` level (an operand) or in a tree is followed.
   bool follows(bool command_line) const {
@@ -53,7 +60,8 @@ struct Options {
 };
 
 // What parse() decided besides the options.
-enum class ParseOutcome { Run, Help, Version, UsageError };
+// Error: a message and exit 1, without the "Try" line (cp's die()).
+enum class ParseOutcome { Run, Help, Version, UsageError, Error };
 
 // Parses argv as cp does. On UsageError, `error` holds the message without
 // the "acp: " prefix (empty when getopt already printed it).
@@ -65,5 +73,9 @@ inline constexpr unsigned kIowqWorkers = 2;
 inline constexpr unsigned kFilesInFlight = 64;
 
 const char* help_text();
+
+// Whether operand `s` means standard input: "-", unless a file of that
+// name exists (cp knows no "-" and copies such a file: so does acp).
+bool is_stdin_operand(const std::string& s);
 
 } // namespace acp

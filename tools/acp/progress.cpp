@@ -238,7 +238,7 @@ aio::Task<void> count_totals(const Options& o, std::vector<std::string> sources,
   const bool contents = !o.recursive || o.copy_contents; // as the copy decides
   for (const auto& s : sources) {
     struct stat st {};
-    if (s == "-") {
+    if (is_stdin_operand(s)) {
       ++c.total_files;
       c.streams = true;
       continue;
