@@ -365,5 +365,41 @@ same_all "--follow=name with no operand is refused" -n 10 --follow=name
 same_all "-n 0 of a missing file" -n 0 missing
 same_all "-c 0 of a missing file" -c 0 missing
 
+# ---- -z, --zero-terminated: NUL ends a line (tail's -z), for the counts
+# from the end and from the start, of files and of pipes; the ==> <==
+# headers stay newline-terminated, as GNU's.
+printf 'a\0b\0c\nd\0e' >z.nofinal
+printf 'x\0y\0' >z.final
+printf 'one\ntwo\n' >z.none
+for f in z.nofinal z.final z.none; do
+  for n in 0 1 2 10 +1 +2 +3 +9; do
+    same_all "-z -n $n $f" -z -n "$n" "$f"
+  done
+  same_all "--zero-terminated -c 3 $f" --zero-terminated -c 3 "$f"
+done
+same_all "-z -n 1 of two files (headers)" -z -n 1 z.nofinal z.final
+same_all "-z -n +2 -v" -z -n +2 -v z.final
+same_all "--zero (abbreviated) -n 1" --zero -n 1 z.nofinal
+same_all "-zn1 (bundled)" -zn1 z.nofinal
+for n in 1 2 +2; do
+  tail -z -n "$n" <z.nofinal >out.g 2>&1
+  "$ACAT" -z -n "$n" <z.nofinal >out.a 2>&1
+  if cmp -s out.g out.a; then ok; else fail "-z -n $n of a pipe: differs from tail's"; fi
+  # -f of a pipe: its end ends the follow, the first pass counted by NUL.
+  { printf 'a\0b\0'; sleep 0.2; printf 'c\0d'; } | timeout 20 tail -z -n "$n" -f >out.g 2>&1
+  { printf 'a\0b\0'; sleep 0.2; printf 'c\0d'; } | timeout 20 "$ACAT" -z -n "$n" -f >out.a 2>&1
+  if cmp -s out.g out.a; then ok; else fail "-z -n $n -f of a pipe: differs from tail's"; fi
+done
+# -f of a file: what is appended goes out as it is (the delimiter changes
+# only the first pass); --pid ends both once the writer is gone.
+for n in 0 1 +2; do
+  for tool in tail "$ACAT"; do
+    printf 'a\0b\0c' >z.live
+    (sleep 0.5; printf 'd\0e\nf' >>z.live) &
+    timeout 20 "$tool" -z -n "$n" -f --pid=$! z.live >"out.$(basename "$tool")" 2>&1
+  done
+  if cmp -s out.tail out.acat; then ok; else fail "-z -n $n -f of a file: differs from tail's"; fi
+done
+
 echo "acat gnu e2e: $PASSES passed, $FAILS failed"
 [[ $FAILS -eq 0 ]]

@@ -4,6 +4,8 @@
 #include <doctest/doctest.h>
 
 #include <limits>
+#include <string>
+#include <vector>
 
 using namespace std::chrono_literals;
 
@@ -78,4 +80,36 @@ TEST_CASE("durations: seconds by default, ms s m h d, fractions") {
   CHECK_FALSE(acat::parse_duration("s"));
   CHECK_FALSE(acat::parse_duration("1y"));
   CHECK_FALSE(acat::parse_duration("-1"));
+}
+
+namespace {
+
+// parse() on a command line given as words (argv[0] is "acat").
+acat::ParseOutcome parse_words(std::vector<std::string> words, acat::Options& o,
+                               std::string& error) {
+  words.insert(words.begin(), "acat");
+  std::vector<char*> argv;
+  for (auto& w : words)
+    argv.push_back(w.data());
+  argv.push_back(nullptr);
+  return acat::parse(static_cast<int>(words.size()), argv.data(), o, error);
+}
+
+} // namespace
+
+TEST_CASE("-z and --zero-terminated make NUL the line delimiter, as tail's -z") {
+  for (auto words : std::vector<std::vector<std::string>>{
+           {"-z", "-n", "2", "f"}, {"--zero-terminated", "f"}, {"--zero", "f"}, {"-zn2", "f"}}) {
+    acat::Options o;
+    std::string error;
+    CAPTURE(words[0]);
+    REQUIRE(parse_words(words, o, error) == acat::ParseOutcome::Run);
+    CHECK(o.delim == '\0');
+    CHECK(o.files == std::vector<std::string>{"f"});
+  }
+  acat::Options o;
+  std::string error;
+  REQUIRE(parse_words({"-n", "2", "f"}, o, error) == acat::ParseOutcome::Run);
+  CHECK(o.delim == '\n');
+  CHECK(parse_words({"--zero-terminated=1", "f"}, o, error) == acat::ParseOutcome::UsageError);
 }

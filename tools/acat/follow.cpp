@@ -499,7 +499,7 @@ AIO_HOT aio::Task<void> follow_stream(State& st, Input& in) {
   Buffer buf = make_buffer(kFollowBuf);
   std::optional<Skipper> skip;
   if (st.ctx.opts.mode != Mode::Cat && st.ctx.opts.count.from_start)
-    skip.emplace(st.ctx.opts.mode, st.ctx.opts.count.n);
+    skip.emplace(st.ctx.opts.mode, st.ctx.opts.count.n, st.ctx.opts.delim);
   for (;;) {
     auto r =
         co_await aio::race(read_some(in, std::span(buf.get(), kFollowBuf)), wait_event(st.finish));

@@ -222,6 +222,7 @@ With no FILE, or when FILE is -, read standard input.
   -q, --quiet, --silent    never print ==> name <== headers
   -v, --verbose            always print ==> name <== headers
   -u                       (ignored, as by cat)
+  -z, --zero-terminated    line delimiter is NUL, not newline
       --help               display this help and exit
       --version            output version information and exit
 
@@ -247,6 +248,7 @@ ParseOutcome parse(int argc, char** argv, Options& o, std::string& error) {
       {"verbose", no_argument, nullptr, 'v'},
       {"pid", required_argument, nullptr, kPid},
       {"idle-timeout", required_argument, nullptr, kIdleTimeout},
+      {"zero-terminated", no_argument, nullptr, 'z'},
       {"help", no_argument, nullptr, kHelp},
       {"version", no_argument, nullptr, kVersion},
       {nullptr, 0, nullptr, 0},
@@ -266,7 +268,7 @@ ParseOutcome parse(int argc, char** argv, Options& o, std::string& error) {
   std::string pid_text, idle_text;
   bool have_pid = false, have_idle = false;
   int c;
-  while ((c = getopt_long(argc, args.data(), "c:n:fFqvu0123456789", kLong, nullptr)) != -1) {
+  while ((c = getopt_long(argc, args.data(), "c:n:fFqvuz0123456789", kLong, nullptr)) != -1) {
     switch (c) {
     case 'n':
       if (!set_count(o, Mode::Lines, optarg, error)) return ParseOutcome::BadValue;
@@ -303,6 +305,7 @@ ParseOutcome parse(int argc, char** argv, Options& o, std::string& error) {
       o.quiet = false;
       break;
     case 'u': break; // cat's -u: output is unbuffered anyway
+    case 'z': o.delim = '\0'; break;
     case kPid:
       pid_text = optarg;
       have_pid = true;

@@ -33,6 +33,7 @@ struct Options {
   bool verbose = false; // always print headers
   std::optional<pid_t> pid;
   std::optional<std::chrono::nanoseconds> idle_timeout;
+  char delim = '\n'; // -z: lines end with NUL (tail's -z)
   // Not from the command line: fd 0 was closed when acat started (main
   // holds it with /dev/null). Reading "-" then fails as tail and cat fail.
   bool stdin_closed = false;
