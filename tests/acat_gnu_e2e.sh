@@ -401,5 +401,79 @@ for n in 0 1 +2; do
   if cmp -s out.tail out.acat; then ok; else fail "-z -n $n -f of a file: differs from tail's"; fi
 done
 
+# ---- -s, --sleep-interval=N and --max-unchanged-stats=N: accepted and
+# refused as tail does (stdout, stderr and exit code, in C and C.UTF-8).
+for loc in C C.UTF-8; do
+  for v in 0.5 1 0 .5 5. ' 1' +1 ' -0' 1e2 1e-400 0x1p-1074 0x10 inf infinity 1e308 \
+    x -1 1e400 1e-310 nan 1e 0x '' 1s 1,5 '1 ' "it's"; do
+    LC_ALL=$loc same_all "-s $(printf %q "$v") ($loc)" -s "$v" -n 1 ten
+    LC_ALL=$loc same_all "--sleep-interval=$(printf %q "$v") ($loc)" --sleep-interval="$v" -n 1 ten
+  done
+  for v in 5 0 ' 5' +5 010 18446744073709551615 \
+    x -1 ' -1' -0 '' '5 ' 0x5 1k 1.5 18446744073709551616 99999999999999999999x + "it's"; do
+    LC_ALL=$loc same_all "--max-unchanged-stats=$(printf %q "$v") ($loc)" \
+      --max-unchanged-stats="$v" -n 1 ten
+  done
+done
+same_all "--sleep (abbreviated)" --sleep=2 -n 1 ten
+same_all "--max (abbreviated)" --max=3 -n 1 ten
+same_all "--s is ambiguous (--silent, --sleep-interval)" --s -n 1 ten
+same_all "-s with no value" -n 1 ten -s
+same_all "-s: the last one wins" -s x -s 1 -n 1 ten
+same_all "-s after -s 1 -f: refused at once" -s 1 -n 1 ten -s x
+# -s is the period where acat polls: --follow=descriptor --retry of a file
+# missing at the start looks for it every -s seconds. With -s 0.1 the file,
+# created half a second later, is found and printed; --pid (a process that
+# ends after 3 s) then ends the follow. With tail's default of 1 s and a
+# 60 s -s both print it only after their next look, so -s 60 would not.
+for tool in tail "$ACAT"; do
+  rm -f late
+  (sleep 0.5; echo late-line >late; sleep 2.5) &
+  timeout 20 "$tool" -s 0.1 --follow=descriptor --retry --pid=$! late >"out.$(basename "$tool")" 2>"err.$(basename "$tool")"
+  echo $? >>"out.$(basename "$tool")"
+done
+sed -i 's/^acat: /tail: /' err.acat
+if cmp -s out.tail out.acat && cmp -s err.tail err.acat; then ok; else
+  fail "-s 0.1 --follow=descriptor --retry: '$(cat out.acat err.acat)' vs tail's '$(cat out.tail err.tail)'"
+fi
+grep -q late-line out.acat && ok || fail "-s 0.1 --retry: the late file was not printed"
+# -s is the period of that look. With -s 0.1 the file is printed while acat
+# still runs; with -s 3600 it is not printed 2 s after it appeared (it
+# would be with the default of 1 s), only at --pid's end (a final look at
+# every input; acat watches the process through a pidfd, at once).
+sleep_check() { # sleep_check SECONDS: sets $printed_early and $rc
+  rm -f late
+  sleep 60 &
+  local holder=$! i
+  PIDS+=($holder)
+  "$ACAT" -s "$1" --follow=descriptor --retry --pid=$holder late >out.a 2>/dev/null &
+  local pid=$!
+  PIDS+=($pid)
+  sleep 0.3
+  echo late-line >late
+  printed_early=no
+  if [[ $1 == 3600 ]]; then
+    sleep 2
+    grep -q late-line out.a && printed_early=yes
+  else
+    for ((i = 0; i < 2000; i++)); do
+      grep -q late-line out.a && { printed_early=yes; break; }
+      sleep 0.01
+    done
+  fi
+  kill $holder
+  ended_within $pid 20
+  wait $pid
+  rc=$?
+}
+sleep_check 0.1
+eq "-s 0.1 --retry: a late file is printed while following" "$printed_early" yes
+# 1, as tail (compared above): when polling, the first pass's status.
+eq "-s 0.1 --retry: exit code at --pid's end" "$rc" 1
+sleep_check 3600
+eq "-s 3600 --retry: not looked for again within 2 s" "$printed_early" no
+eq "-s 3600 --retry: printed at --pid's end" "$(cat out.a)" late-line
+eq "-s 3600 --retry: exit code at --pid's end" "$rc" 1
+
 echo "acat gnu e2e: $PASSES passed, $FAILS failed"
 [[ $FAILS -eq 0 ]]
