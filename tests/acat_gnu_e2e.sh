@@ -417,7 +417,9 @@ for loc in C C.UTF-8; do
 done
 same_all "--sleep (abbreviated)" --sleep=2 -n 1 ten
 same_all "--max (abbreviated)" --max=3 -n 1 ten
-same_all "--s is ambiguous (--silent, --sleep-interval)" --s -n 1 ten
+same_all "--sl (abbreviated --sleep-interval)" --sl=2 -n 1 ten
+# --s is ambiguous in both (acat's list of candidates is longer).
+eq "--s is ambiguous: exit code" "$("$ACAT" --s -n 1 ten >/dev/null 2>&1; echo $?)" 1
 same_all "-s with no value" -n 1 ten -s
 same_all "-s: the last one wins" -s x -s 1 -n 1 ten
 same_all "-s after -s 1 -f: refused at once" -s 1 -n 1 ten -s x
@@ -474,6 +476,52 @@ sleep_check 3600
 eq "-s 3600 --retry: not looked for again within 2 s" "$printed_early" no
 eq "-s 3600 --retry: printed at --pid's end" "$(cat out.a)" late-line
 eq "-s 3600 --retry: exit code at --pid's end" "$rc" 1
+
+# ---- cat's display options, side by side with GNU cat: stdout, stderr
+# and exit code, on awkward input (every byte value, CR LF, empty lines,
+# no final newline, empty files) and across files (numbering, squeezing and
+# a CR before an LF in the next file go on from one file to the next).
+same_cat() { # same_cat DESC ARGS...
+  local desc=$1
+  shift
+  cat "$@" </dev/null >out.g 2>err.g
+  local rg=$?
+  "$ACAT" "$@" </dev/null >out.a 2>err.a
+  local ra=$?
+  sed -i 's/^acat: /cat: /' err.a
+  eq "cat $desc: exit code" "$ra" "$rg"
+  if cmp -s out.g out.a; then ok; else fail "cat $desc: stdout differs from cat's"; fi
+  if cmp -s err.g err.a; then ok; else
+    fail "cat $desc: stderr '$(head -c 200 err.a)', cat's '$(head -c 200 err.g)'"
+  fi
+}
+python3 -c "import sys; sys.stdout.buffer.write(bytes(range(256)) + b'\n\n\n\tx\t\r\n\r\n\n\n\r\rend\r')" >d.all
+printf '\n\n' >d.blank2
+printf 'no final' >d.nofinal
+printf '\n\nx\n\n\n' >d.blanks
+: >d.empty
+printf 'a\r' >d.cr
+printf '\nb\n' >d.lf
+seq 1 1000005 >d.big # line numbers past 6 digits
+for opts in -A -b -e -E -t -T --number --squeeze-blank --show-nonprinting \
+  "--number --squeeze-blank" "-b --number" "--number -b" -bE "-A --squeeze-blank -b" -ET \
+  "--show-n -E" "--show-all" "--number-nonblank" "--show-ends" "--show-tabs" "-u -T"; do
+  for files in "d.all d.blank2" "d.blank2 d.blank2 d.nofinal d.blanks" "d.nofinal d.blank2" \
+    "d.blanks d.empty d.blanks" "d.cr d.lf" "d.cr d.nofinal" "d.cr d.empty" \
+    "d.blank2 d.all d.blanks d.nofinal d.cr" "d.blanks missing d.blanks"; do
+    # shellcheck disable=SC2086
+    same_cat "$opts $files" $opts $files
+  done
+done
+same_cat "--number of 1000005 lines" --number d.big
+same_cat "--number of stdin" --number - <d.blanks
+same_cat "-A of a pipe" -A - <d.all
+# Neither cat nor tail takes a display option with a count or -f: refused.
+eq "--number -n 2 is refused: exit code" "$("$ACAT" --number -n 2 d.blanks >/dev/null 2>&1; echo $?)" 1
+eq "-E -f is refused: exit code" "$("$ACAT" -E -f d.blanks >/dev/null 2>&1; echo $?)" 1
+# -b as the only option before one file is tail's obsolete -b (-c 5120),
+# as tail reads it (checked above); cat's -b is --number-nonblank there.
+same_all "-b FILE is tail's obsolete -b" -b d.all
 
 echo "acat gnu e2e: $PASSES passed, $FAILS failed"
 [[ $FAILS -eq 0 ]]

@@ -170,3 +170,33 @@ TEST_CASE("-s and --max-unchanged-stats on the command line: last wins, bad valu
   // --s is now ambiguous (--silent, --sleep-interval), as in tail.
   CHECK(parse_words({"--s", "f"}, q, error) == acat::ParseOutcome::UsageError);
 }
+
+TEST_CASE("cat's display options: short and long forms, plain concatenation only") {
+  acat::Options o;
+  std::string error;
+  REQUIRE(parse_words({"-A", "f", "g"}, o, error) == acat::ParseOutcome::Run);
+  CHECK(o.display.show_nonprinting);
+  CHECK(o.display.show_ends);
+  CHECK(o.display.show_tabs);
+  acat::Options p;
+  REQUIRE(parse_words({"-et", "--number", "--squeeze-blank", "f", "g"}, p, error) ==
+          acat::ParseOutcome::Run);
+  CHECK(p.display.show_nonprinting);
+  CHECK(p.display.show_ends);
+  CHECK(p.display.show_tabs);
+  CHECK(p.display.number);
+  CHECK(p.display.squeeze_blank);
+  CHECK(p.mode == acat::Mode::Cat);
+  acat::Options q;
+  REQUIRE(parse_words({"-bE", "f", "g"}, q, error) == acat::ParseOutcome::Run);
+  CHECK(q.display.number_nonblank);
+  CHECK(q.display.show_ends);
+  // -n, -s and -v stay tail's.
+  acat::Options r;
+  REQUIRE(parse_words({"-n", "2", "-v", "f"}, r, error) == acat::ParseOutcome::Run);
+  CHECK_FALSE(r.display.any());
+  acat::Options s;
+  CHECK(parse_words({"-E", "-n", "2", "f"}, s, error) == acat::ParseOutcome::UsageError);
+  acat::Options t;
+  CHECK(parse_words({"--show-ends", "-f", "f"}, t, error) == acat::ParseOutcome::UsageError);
+}

@@ -198,6 +198,9 @@ enum LongOnly {
   kPid,
   kIdleTimeout,
   kMaxUnchangedStats,
+  kNumber,
+  kSqueezeBlank,
+  kShowNonprinting,
   kHelp,
   kVersion
 };
@@ -307,6 +310,20 @@ With no FILE, or when FILE is -, read standard input.
       --help               display this help and exit
       --version            output version information and exit
 
+cat's display options, for plain concatenation (without -n, -c, -f, -F,
+--prefix); cat's -n, -s and -v are tail's here, so those are long only,
+and -b alone before at most one FILE is tail's obsolete -b (-c 5120):
+  -A, --show-all           equivalent to --show-nonprinting -ET
+  -b, --number-nonblank    number nonempty output lines, overrides --number
+  -e                       equivalent to --show-nonprinting -E
+  -E, --show-ends          display $ at end of each line
+      --number             number all output lines (cat's -n)
+      --squeeze-blank      suppress repeated empty output lines (cat's -s)
+  -t                       equivalent to --show-nonprinting -T
+  -T, --show-tabs          display TAB characters as ^I
+      --show-nonprinting   use ^ and M- notation, except for LFD and TAB
+                             (cat's -v)
+
 N may have a multiplier suffix: b 512, kB 1000, K 1024, MB 1000*1000,
 M 1024*1024, and so on for G, T, P, E, Z, Y, R, Q; binary prefixes can be
 used too: KiB=K, MiB=M, and so on. -NUM and +NUM as the first argument
@@ -332,6 +349,13 @@ ParseOutcome parse(int argc, char** argv, Options& o, std::string& error) {
       {"zero-terminated", no_argument, nullptr, 'z'},
       {"sleep-interval", required_argument, nullptr, 's'},
       {"max-unchanged-stats", required_argument, nullptr, kMaxUnchangedStats},
+      {"show-all", no_argument, nullptr, 'A'},
+      {"number-nonblank", no_argument, nullptr, 'b'},
+      {"show-ends", no_argument, nullptr, 'E'},
+      {"show-tabs", no_argument, nullptr, 'T'},
+      {"number", no_argument, nullptr, kNumber},
+      {"squeeze-blank", no_argument, nullptr, kSqueezeBlank},
+      {"show-nonprinting", no_argument, nullptr, kShowNonprinting},
       {"help", no_argument, nullptr, kHelp},
       {"version", no_argument, nullptr, kVersion},
       {nullptr, 0, nullptr, 0},
@@ -351,7 +375,8 @@ ParseOutcome parse(int argc, char** argv, Options& o, std::string& error) {
   std::string pid_text, idle_text;
   bool have_pid = false, have_idle = false;
   int c;
-  while ((c = getopt_long(argc, args.data(), "c:n:fFqs:vuz0123456789", kLong, nullptr)) != -1) {
+  while ((c = getopt_long(argc, args.data(), "c:n:fFqs:vuzAbeEtT0123456789", kLong, nullptr)) !=
+         -1) {
     switch (c) {
     case 'n':
       if (!set_count(o, Mode::Lines, optarg, error)) return ParseOutcome::BadValue;
@@ -389,6 +414,16 @@ ParseOutcome parse(int argc, char** argv, Options& o, std::string& error) {
       break;
     case 'u': break; // cat's -u: output is unbuffered anyway
     case 'z': o.delim = '\0'; break;
+    // cat's display options (its -n -s -v are tail's here: long only).
+    case 'A': o.display.show_nonprinting = o.display.show_ends = o.display.show_tabs = true; break;
+    case 'b': o.display.number = o.display.number_nonblank = true; break;
+    case 'e': o.display.show_nonprinting = o.display.show_ends = true; break;
+    case 'E': o.display.show_ends = true; break;
+    case 't': o.display.show_nonprinting = o.display.show_tabs = true; break;
+    case 'T': o.display.show_tabs = true; break;
+    case kNumber: o.display.number = true; break;
+    case kSqueezeBlank: o.display.squeeze_blank = true; break;
+    case kShowNonprinting: o.display.show_nonprinting = true; break;
     case 's': {
       // tail refuses a bad value at once, in its option loop.
       auto d = parse_seconds(optarg);
@@ -433,6 +468,12 @@ ParseOutcome parse(int argc, char** argv, Options& o, std::string& error) {
   }
   for (int i = optind; i < argc; ++i)
     o.files.emplace_back(args[static_cast<std::size_t>(i)]);
+  if (o.display.any() && (o.mode != Mode::Cat || o.follow != Follow::None || o.prefix)) {
+    // Neither cat nor tail takes both: no script asks for it.
+    error = "cat's display options (-A -b -e -E -t -T --number --squeeze-blank "
+            "--show-nonprinting) apply to plain concatenation only";
+    return ParseOutcome::UsageError;
+  }
   if (have_pid) {
     // tail's --pid: a plain decimal (blanks and a '+' before it allowed, no
     // suffix) from 0 to INT_MAX; 0 is no process at all.

@@ -3,6 +3,8 @@
 // option wins, permuted operands, `--`), plus tail's obsolete -NUM / +NUM.
 #pragma once
 
+#include "display.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -40,6 +42,8 @@ struct Options {
   // --max-unchanged-stats: accepted and checked as tail does; acat never
   // reopens a name only because its size stayed the same.
   std::uint64_t max_unchanged_stats = 5;
+  // cat's display options: plain concatenation only.
+  DisplayOptions display;
   // Not from the command line: fd 0 was closed when acat started (main
   // holds it with /dev/null). Reading "-" then fails as tail and cat fail.
   bool stdin_closed = false;

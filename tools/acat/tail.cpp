@@ -124,7 +124,32 @@ std::string Keeper::take() const {
   return all;
 }
 
+namespace {
+
+// cat's display options: every chunk goes out as cat shows it.
+aio::Task<aio::Result<void>> copy_displayed(Context& ctx, Input& in) {
+  std::span<std::byte> buf = ctx.bulk(0);
+  std::string shown;
+  for (;;) {
+    auto r = co_await read_some(in, buf);
+    if (!r) {
+      if (r.cancelled()) co_return r.error();
+      ctx.report_read(in, r.error());
+      in.done = true;
+      break;
+    }
+    if (*r == 0) break;
+    shown.clear();
+    ctx.display->feed(buf.first(*r), shown);
+    if (auto w = co_await ctx.out.emit(in.src, as_bytes(std::span(shown))); !w) co_return w;
+  }
+  co_return aio::Result<void>{};
+}
+
+} // namespace
+
 aio::Task<aio::Result<void>> copy_to_end(Context& ctx, Input& in, std::optional<Skipper>* skip) {
+  if (ctx.display != nullptr) co_return co_await copy_displayed(ctx, in);
   if (in.kind == Kind::Regular && (skip == nullptr || !*skip) && ctx.out.copies_for(in.src)) {
     // File to file: the kernel copies page to page, as cat does, one copy
     // where a read and a write make two (a 2 GiB copy written over a cached
