@@ -3,6 +3,7 @@
 # and tail. Included from tests/CMakeLists.txt.
 add_executable(acat_tests
   ${CMAKE_CURRENT_SOURCE_DIR}/main.cpp
+  ${CMAKE_CURRENT_SOURCE_DIR}/test_acat_display.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/test_acat_options.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/test_acat_output.cpp
   ${CMAKE_CURRENT_SOURCE_DIR}/test_acat_quote.cpp

@@ -365,5 +365,163 @@ same_all "--follow=name with no operand is refused" -n 10 --follow=name
 same_all "-n 0 of a missing file" -n 0 missing
 same_all "-c 0 of a missing file" -c 0 missing
 
+# ---- -z, --zero-terminated: NUL ends a line (tail's -z), for the counts
+# from the end and from the start, of files and of pipes; the ==> <==
+# headers stay newline-terminated, as GNU's.
+printf 'a\0b\0c\nd\0e' >z.nofinal
+printf 'x\0y\0' >z.final
+printf 'one\ntwo\n' >z.none
+for f in z.nofinal z.final z.none; do
+  for n in 0 1 2 10 +1 +2 +3 +9; do
+    same_all "-z -n $n $f" -z -n "$n" "$f"
+  done
+  same_all "--zero-terminated -c 3 $f" --zero-terminated -c 3 "$f"
+done
+same_all "-z -n 1 of two files (headers)" -z -n 1 z.nofinal z.final
+same_all "-z -n +2 -v" -z -n +2 -v z.final
+same_all "--zero (abbreviated) -n 1" --zero -n 1 z.nofinal
+same_all "-zn1 (bundled)" -zn1 z.nofinal
+for n in 1 2 +2; do
+  tail -z -n "$n" <z.nofinal >out.g 2>&1
+  "$ACAT" -z -n "$n" <z.nofinal >out.a 2>&1
+  if cmp -s out.g out.a; then ok; else fail "-z -n $n of a pipe: differs from tail's"; fi
+  # -f of a pipe: its end ends the follow, the first pass counted by NUL.
+  { printf 'a\0b\0'; sleep 0.2; printf 'c\0d'; } | timeout 20 tail -z -n "$n" -f >out.g 2>&1
+  { printf 'a\0b\0'; sleep 0.2; printf 'c\0d'; } | timeout 20 "$ACAT" -z -n "$n" -f >out.a 2>&1
+  if cmp -s out.g out.a; then ok; else fail "-z -n $n -f of a pipe: differs from tail's"; fi
+done
+# -f of a file: what is appended goes out as it is (the delimiter changes
+# only the first pass); --pid ends both once the writer is gone.
+for n in 0 1 +2; do
+  for tool in tail "$ACAT"; do
+    printf 'a\0b\0c' >z.live
+    (sleep 0.5; printf 'd\0e\nf' >>z.live) &
+    timeout 20 "$tool" -z -n "$n" -f --pid=$! z.live >"out.$(basename "$tool")" 2>&1
+  done
+  if cmp -s out.tail out.acat; then ok; else fail "-z -n $n -f of a file: differs from tail's"; fi
+done
+
+# ---- -s, --sleep-interval=N and --max-unchanged-stats=N: accepted and
+# refused as tail does (stdout, stderr and exit code, in C and C.UTF-8).
+for loc in C C.UTF-8; do
+  for v in 0.5 1 0 .5 5. ' 1' +1 ' -0' 1e2 1e-400 0x1p-1074 0x10 inf infinity 1e308 \
+    x -1 1e400 1e-310 nan 1e 0x '' 1s 1,5 '1 ' "it's"; do
+    LC_ALL=$loc same_all "-s $(printf %q "$v") ($loc)" -s "$v" -n 1 ten
+    LC_ALL=$loc same_all "--sleep-interval=$(printf %q "$v") ($loc)" --sleep-interval="$v" -n 1 ten
+  done
+  for v in 5 0 ' 5' +5 010 18446744073709551615 \
+    x -1 ' -1' -0 '' '5 ' 0x5 1k 1.5 18446744073709551616 99999999999999999999x + "it's"; do
+    LC_ALL=$loc same_all "--max-unchanged-stats=$(printf %q "$v") ($loc)" \
+      --max-unchanged-stats="$v" -n 1 ten
+  done
+done
+same_all "--sleep (abbreviated)" --sleep=2 -n 1 ten
+same_all "--max (abbreviated)" --max=3 -n 1 ten
+same_all "--sl (abbreviated --sleep-interval)" --sl=2 -n 1 ten
+# --s is ambiguous in both (acat's list of candidates is longer).
+eq "--s is ambiguous: exit code" "$("$ACAT" --s -n 1 ten >/dev/null 2>&1; echo $?)" 1
+same_all "-s with no value" -n 1 ten -s
+same_all "-s: the last one wins" -s x -s 1 -n 1 ten
+same_all "-s after -s 1 -f: refused at once" -s 1 -n 1 ten -s x
+# -s is the period where acat polls: --follow=descriptor --retry of a file
+# missing at the start looks for it every -s seconds. With -s 0.1 the file,
+# created half a second later, is found and printed; --pid (a process that
+# ends after 3 s) then ends the follow. With tail's default of 1 s and a
+# 60 s -s both print it only after their next look, so -s 60 would not.
+for tool in tail "$ACAT"; do
+  rm -f late
+  (sleep 0.5; echo late-line >late; sleep 2.5) &
+  timeout 20 "$tool" -s 0.1 --follow=descriptor --retry --pid=$! late >"out.$(basename "$tool")" 2>"err.$(basename "$tool")"
+  echo $? >>"out.$(basename "$tool")"
+done
+sed -i 's/^acat: /tail: /' err.acat
+if cmp -s out.tail out.acat && cmp -s err.tail err.acat; then ok; else
+  fail "-s 0.1 --follow=descriptor --retry: '$(cat out.acat err.acat)' vs tail's '$(cat out.tail err.tail)'"
+fi
+grep -q late-line out.acat && ok || fail "-s 0.1 --retry: the late file was not printed"
+# -s is the period of that look. With -s 0.1 the file is printed while acat
+# still runs; with -s 3600 it is not printed 2 s after it appeared (it
+# would be with the default of 1 s), only at --pid's end (a final look at
+# every input; acat watches the process through a pidfd, at once).
+sleep_check() { # sleep_check SECONDS: sets $printed_early and $rc
+  rm -f late
+  sleep 60 &
+  local holder=$! i
+  PIDS+=($holder)
+  "$ACAT" -s "$1" --follow=descriptor --retry --pid=$holder late >out.a 2>/dev/null &
+  local pid=$!
+  PIDS+=($pid)
+  sleep 0.3
+  echo late-line >late
+  printed_early=no
+  if [[ $1 == 3600 ]]; then
+    sleep 2
+    grep -q late-line out.a && printed_early=yes
+  else
+    for ((i = 0; i < 2000; i++)); do
+      grep -q late-line out.a && { printed_early=yes; break; }
+      sleep 0.01
+    done
+  fi
+  kill $holder
+  ended_within $pid 20
+  wait $pid
+  rc=$?
+}
+sleep_check 0.1
+eq "-s 0.1 --retry: a late file is printed while following" "$printed_early" yes
+# 1, as tail (compared above): when polling, the first pass's status.
+eq "-s 0.1 --retry: exit code at --pid's end" "$rc" 1
+sleep_check 3600
+eq "-s 3600 --retry: not looked for again within 2 s" "$printed_early" no
+eq "-s 3600 --retry: printed at --pid's end" "$(cat out.a)" late-line
+eq "-s 3600 --retry: exit code at --pid's end" "$rc" 1
+
+# ---- cat's display options, side by side with GNU cat: stdout, stderr
+# and exit code, on awkward input (every byte value, CR LF, empty lines,
+# no final newline, empty files) and across files (numbering, squeezing and
+# a CR before an LF in the next file go on from one file to the next).
+same_cat() { # same_cat DESC ARGS...
+  local desc=$1
+  shift
+  cat "$@" </dev/null >out.g 2>err.g
+  local rg=$?
+  "$ACAT" "$@" </dev/null >out.a 2>err.a
+  local ra=$?
+  sed -i 's/^acat: /cat: /' err.a
+  eq "cat $desc: exit code" "$ra" "$rg"
+  if cmp -s out.g out.a; then ok; else fail "cat $desc: stdout differs from cat's"; fi
+  if cmp -s err.g err.a; then ok; else
+    fail "cat $desc: stderr '$(head -c 200 err.a)', cat's '$(head -c 200 err.g)'"
+  fi
+}
+python3 -c "import sys; sys.stdout.buffer.write(bytes(range(256)) + b'\n\n\n\tx\t\r\n\r\n\n\n\r\rend\r')" >d.all
+printf '\n\n' >d.blank2
+printf 'no final' >d.nofinal
+printf '\n\nx\n\n\n' >d.blanks
+: >d.empty
+printf 'a\r' >d.cr
+printf '\nb\n' >d.lf
+seq 1 1000005 >d.big # line numbers past 6 digits
+for opts in -A -b -e -E -t -T --number --squeeze-blank --show-nonprinting \
+  "--number --squeeze-blank" "-b --number" "--number -b" -bE "-A --squeeze-blank -b" -ET \
+  "--show-n -E" "--show-all" "--number-nonblank" "--show-ends" "--show-tabs" "-u -T"; do
+  for files in "d.all d.blank2" "d.blank2 d.blank2 d.nofinal d.blanks" "d.nofinal d.blank2" \
+    "d.blanks d.empty d.blanks" "d.cr d.lf" "d.cr d.nofinal" "d.cr d.empty" \
+    "d.blank2 d.all d.blanks d.nofinal d.cr" "d.blanks missing d.blanks"; do
+    # shellcheck disable=SC2086
+    same_cat "$opts $files" $opts $files
+  done
+done
+same_cat "--number of 1000005 lines" --number d.big
+same_cat "--number of stdin" --number - <d.blanks
+same_cat "-A of a pipe" -A - <d.all
+# Neither cat nor tail takes a display option with a count or -f: refused.
+eq "--number -n 2 is refused: exit code" "$("$ACAT" --number -n 2 d.blanks >/dev/null 2>&1; echo $?)" 1
+eq "-E -f is refused: exit code" "$("$ACAT" -E -f d.blanks >/dev/null 2>&1; echo $?)" 1
+# -b as the only option before one file is tail's obsolete -b (-c 5120),
+# as tail reads it (checked above); cat's -b is --number-nonblank there.
+same_all "-b FILE is tail's obsolete -b" -b d.all
+
 echo "acat gnu e2e: $PASSES passed, $FAILS failed"
 [[ $FAILS -eq 0 ]]

@@ -145,3 +145,21 @@ TEST_CASE("the skipper drops what precedes line or byte N") {
     CHECK(got_b == (skip < s.size() ? s.substr(skip) : ""));
   }
 }
+
+TEST_CASE("with -z a NUL ends a line: scanner, keeper and skipper count NULs, not newlines") {
+  using namespace std::string_literals;
+  const std::string s = "a\0b\nc\0d\0e\n"s; // three NUL-ended lines, then "e\n"
+  acat::BackScanner scan(2, s.size(), '\0');
+  auto start = scan.feed(bytes(s), 0);
+  REQUIRE(start);
+  CHECK(s.substr(static_cast<std::size_t>(*start)) == "d\0e\n"s);
+  // A final NUL ends the last line, it does not start one.
+  const std::string t = "x\0y\0"s;
+  acat::BackScanner scan_t(1, t.size(), '\0');
+  CHECK(scan_t.feed(bytes(t), 0) == 2u);
+  acat::Keeper keep(acat::Mode::Lines, 2, 4, '\0');
+  keep.feed(bytes(s));
+  CHECK(keep.take() == "d\0e\n"s);
+  acat::Skipper skip(acat::Mode::Lines, 3, '\0');
+  CHECK(str(skip.feed(bytes(s))) == "d\0e\n"s);
+}

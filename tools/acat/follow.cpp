@@ -70,9 +70,6 @@ aio::Task<aio::Result<void>> sleep(std::chrono::nanoseconds d) {
 
 aio::Task<bool> stopped() { co_return (co_await aio::stop_token()).stop_requested(); }
 
-// tail's period when it polls: once a second.
-constexpr std::chrono::seconds kPollInterval{1};
-
 class FileFollower {
 public:
   // Without an inotify instance (none could be had) it polls from the start.
@@ -102,7 +99,7 @@ private:
   std::optional<aio::Inotify> ino_;
   std::vector<Input*> files_;
   Buffer buf_;
-  // Following by looking at every file once a second, as tail does where
+  // Following by looking at every file every -s seconds (1 by default), as tail does where
   // inotify cannot tell everything: no inotify instance, a name that is a
   // symbolic link (its target may appear anywhere), a name whose directory
   // does not exist (yet) or was removed.
@@ -132,7 +129,7 @@ bool FileFollower::watch_dir(Input& in) {
   return true;
 }
 
-// From now on every file is looked at once a second; inotify is closed.
+// From now on every file is looked at every -s seconds; inotify is closed.
 void FileFollower::start_polling() {
   polling_ = true;
   st_.polling = true;
@@ -145,9 +142,9 @@ void FileFollower::start_polling() {
 
 aio::Task<void> FileFollower::wait_poll() {
   if (st_.can_finish)
-    (void)co_await aio::race(sleep(kPollInterval), wait_event(st_.finish));
+    (void)co_await aio::race(sleep(ctx_.opts.sleep_interval), wait_event(st_.finish));
   else
-    (void)co_await sleep(kPollInterval);
+    (void)co_await sleep(ctx_.opts.sleep_interval);
 }
 
 void FileFollower::watch_inode(Input& in) {
@@ -289,7 +286,7 @@ AIO_HOT aio::Task<aio::Result<void>> FileFollower::check(Input& in) {
 }
 
 // --follow=descriptor --retry: a file that could not be opened at the start
-// is looked for once a second (tail's recheck), quietly while it cannot be;
+// is looked for every -s seconds (tail's recheck), quietly while it cannot be;
 // once open it is followed by descriptor like the others, from its start.
 aio::Task<aio::Result<void>> FileFollower::reopen(Input& in) {
   auto st = stat_path(in.path);
@@ -364,8 +361,8 @@ FileFollower::follow_one(Input& in) {
 AIO_HOT aio::Task<void> FileFollower::run() {
   for (std::size_t i = 0; i < files_.size(); ++i)
     index_[files_[i]] = i;
-  // A name still to be opened by descriptor (--retry) is looked for once a
-  // second, and so, as in tail, is every file.
+  // A name still to be opened by descriptor (--retry) is looked for every
+  // -s seconds (1 by default), and so, as in tail, is every file.
   if (!by_name() && std::any_of(files_.begin(), files_.end(),
                                 [](const Input* in) { return !in->fd && !in->done; }))
     start_polling();
@@ -499,7 +496,7 @@ AIO_HOT aio::Task<void> follow_stream(State& st, Input& in) {
   Buffer buf = make_buffer(kFollowBuf);
   std::optional<Skipper> skip;
   if (st.ctx.opts.mode != Mode::Cat && st.ctx.opts.count.from_start)
-    skip.emplace(st.ctx.opts.mode, st.ctx.opts.count.n);
+    skip.emplace(st.ctx.opts.mode, st.ctx.opts.count.n, st.ctx.opts.delim);
   for (;;) {
     auto r =
         co_await aio::race(read_some(in, std::span(buf.get(), kFollowBuf)), wait_event(st.finish));

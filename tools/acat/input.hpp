@@ -75,6 +75,8 @@ struct Context {
   Output& out;
   bool had_error = false;
   std::array<Buffer, 2> bulk_buffers;
+  // cat's display options, when asked for (one state for all inputs).
+  Display* display = nullptr;
   // "-" was an operand while fd 0 was closed (Options::stdin_closed).
   bool read_closed_stdin = false;
 

@@ -3,6 +3,8 @@
 #include "quote.hpp"
 
 #include <getopt.h>
+#include <locale.h>
+#include <stdlib.h>
 
 #include <cerrno>
 #include <cstring>
@@ -97,6 +99,64 @@ std::optional<Count> parse_count(std::string_view text, CountError* why) {
   return c;
 }
 
+// coreutils' xstrtod with cl_strtod: the number in the current locale, or
+// failing that in C's; an overflow is refused, an underflow to 0 is not
+// (1e-400 is 0; 1e-310, inexact and not 0, is refused).
+std::optional<std::chrono::nanoseconds> parse_seconds(std::string_view text) {
+  const std::string s(text);
+  const char* str = s.c_str();
+  char* end = nullptr;
+  errno = 0;
+  double v = std::strtod(str, &end);
+  int err = errno;
+  if (*end != '\0') {
+    static const locale_t c_locale = newlocale(LC_ALL_MASK, "C", nullptr);
+    char* c_end = nullptr;
+    errno = 0;
+    double c_v = c_locale != nullptr ? strtod_l(str, &c_end, c_locale) : 0;
+    if (c_locale != nullptr && c_end > end) {
+      v = c_v;
+      end = c_end;
+      err = errno;
+    }
+  }
+  if (end == str || *end != '\0') return std::nullopt;
+  if (err == ERANGE && v != 0) return std::nullopt;
+  if (!(v >= 0)) return std::nullopt; // negative, or NaN
+  // As long as wanted: past ~292 years of nanoseconds, the most there is.
+  constexpr double kMax = 9e18;
+  const double ns = v * 1e9;
+  return std::chrono::nanoseconds(ns >= kMax ? static_cast<std::int64_t>(kMax)
+                                             : static_cast<std::int64_t>(ns));
+}
+
+// coreutils' xnumtoumax(text, 10, 0, UINTMAX_MAX, "", ...): strtoumax's
+// syntax (blanks, '+', digits), no '-' anywhere, nothing after the digits.
+std::optional<std::uint64_t> parse_unchanged_stats(std::string_view text, CountError* why) {
+  if (why != nullptr) *why = CountError::Invalid;
+  std::size_t i = 0;
+  while (i < text.size() && c_space(text[i]))
+    ++i;
+  if (i < text.size() && text[i] == '+') ++i;
+  const std::size_t digits_at = i;
+  std::uint64_t n = 0;
+  bool overflow = false;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+    const auto d = static_cast<std::uint64_t>(text[i] - '0');
+    if (!mul(n, 10) || n > std::numeric_limits<std::uint64_t>::max() - d)
+      overflow = true;
+    else
+      n += d;
+    ++i;
+  }
+  if (i == digits_at || i != text.size()) return std::nullopt;
+  if (overflow) {
+    if (why != nullptr) *why = CountError::Overflow;
+    return std::nullopt;
+  }
+  return n;
+}
+
 std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text) {
   if (text.empty()) return std::nullopt;
   std::size_t i = 0;
@@ -131,7 +191,19 @@ std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text) {
 namespace acat {
 namespace {
 
-enum LongOnly { kFollow = 256, kRetry, kPrefix, kPid, kIdleTimeout, kHelp, kVersion };
+enum LongOnly {
+  kFollow = 256,
+  kRetry,
+  kPrefix,
+  kPid,
+  kIdleTimeout,
+  kMaxUnchangedStats,
+  kNumber,
+  kSqueezeBlank,
+  kShowNonprinting,
+  kHelp,
+  kVersion
+};
 
 bool set_count(Options& o, Mode mode, std::string_view text, std::string& error) {
   CountError why{};
@@ -212,6 +284,12 @@ With no FILE, or when FILE is -, read standard input.
                              --follow=descriptor follow the open file,
                              --follow=name reopens the name when replaced
   -F                       same as --follow=name --retry
+      --max-unchanged-stats=N
+                           with --follow=name, reopen a FILE which has not
+                             changed size after N (default 5) iterations
+                             to see if it has been unlinked or renamed
+                             (accepted and checked; acat looks at the name
+                             at every iteration, so it changes nothing)
       --retry              keep trying to open a file that is missing or goes
                              away (with --follow=name)
       --pid=PID            with -f, end after process PID ends
@@ -221,9 +299,30 @@ With no FILE, or when FILE is -, read standard input.
       --prefix             start every line with its source's name
   -q, --quiet, --silent    never print ==> name <== headers
   -v, --verbose            always print ==> name <== headers
+  -s, --sleep-interval=N   with -f, sleep for approximately N seconds
+                             (default 1.0) between iterations where acat
+                             polls (no inotify, --retry of a missing file
+                             by descriptor, a name that is a symbolic
+                             link); with inotify, and with --pid=P (a
+                             pidfd), acat is woken at once: no effect
   -u                       (ignored, as by cat)
+  -z, --zero-terminated    line delimiter is NUL, not newline
       --help               display this help and exit
       --version            output version information and exit
+
+cat's display options, for plain concatenation (without -n, -c, -f, -F,
+--prefix); cat's -n, -s and -v are tail's here, so those are long only,
+and -b alone before at most one FILE is tail's obsolete -b (-c 5120):
+  -A, --show-all           equivalent to --show-nonprinting -ET
+  -b, --number-nonblank    number nonempty output lines, overrides --number
+  -e                       equivalent to --show-nonprinting -E
+  -E, --show-ends          display $ at end of each line
+      --number             number all output lines (cat's -n)
+      --squeeze-blank      suppress repeated empty output lines (cat's -s)
+  -t                       equivalent to --show-nonprinting -T
+  -T, --show-tabs          display TAB characters as ^I
+      --show-nonprinting   use ^ and M- notation, except for LFD and TAB
+                             (cat's -v)
 
 N may have a multiplier suffix: b 512, kB 1000, K 1024, MB 1000*1000,
 M 1024*1024, and so on for G, T, P, E, Z, Y, R, Q; binary prefixes can be
@@ -247,6 +346,16 @@ ParseOutcome parse(int argc, char** argv, Options& o, std::string& error) {
       {"verbose", no_argument, nullptr, 'v'},
       {"pid", required_argument, nullptr, kPid},
       {"idle-timeout", required_argument, nullptr, kIdleTimeout},
+      {"zero-terminated", no_argument, nullptr, 'z'},
+      {"sleep-interval", required_argument, nullptr, 's'},
+      {"max-unchanged-stats", required_argument, nullptr, kMaxUnchangedStats},
+      {"show-all", no_argument, nullptr, 'A'},
+      {"number-nonblank", no_argument, nullptr, 'b'},
+      {"show-ends", no_argument, nullptr, 'E'},
+      {"show-tabs", no_argument, nullptr, 'T'},
+      {"number", no_argument, nullptr, kNumber},
+      {"squeeze-blank", no_argument, nullptr, kSqueezeBlank},
+      {"show-nonprinting", no_argument, nullptr, kShowNonprinting},
       {"help", no_argument, nullptr, kHelp},
       {"version", no_argument, nullptr, kVersion},
       {nullptr, 0, nullptr, 0},
@@ -266,7 +375,8 @@ ParseOutcome parse(int argc, char** argv, Options& o, std::string& error) {
   std::string pid_text, idle_text;
   bool have_pid = false, have_idle = false;
   int c;
-  while ((c = getopt_long(argc, args.data(), "c:n:fFqvu0123456789", kLong, nullptr)) != -1) {
+  while ((c = getopt_long(argc, args.data(), "c:n:fFqs:vuzAbeEtT0123456789", kLong, nullptr)) !=
+         -1) {
     switch (c) {
     case 'n':
       if (!set_count(o, Mode::Lines, optarg, error)) return ParseOutcome::BadValue;
@@ -303,6 +413,39 @@ ParseOutcome parse(int argc, char** argv, Options& o, std::string& error) {
       o.quiet = false;
       break;
     case 'u': break; // cat's -u: output is unbuffered anyway
+    case 'z': o.delim = '\0'; break;
+    // cat's display options (its -n -s -v are tail's here: long only).
+    case 'A': o.display.show_nonprinting = o.display.show_ends = o.display.show_tabs = true; break;
+    case 'b': o.display.number = o.display.number_nonblank = true; break;
+    case 'e': o.display.show_nonprinting = o.display.show_ends = true; break;
+    case 'E': o.display.show_ends = true; break;
+    case 't': o.display.show_nonprinting = o.display.show_tabs = true; break;
+    case 'T': o.display.show_tabs = true; break;
+    case kNumber: o.display.number = true; break;
+    case kSqueezeBlank: o.display.squeeze_blank = true; break;
+    case kShowNonprinting: o.display.show_nonprinting = true; break;
+    case 's': {
+      // tail refuses a bad value at once, in its option loop.
+      auto d = parse_seconds(optarg);
+      if (!d) {
+        error = "invalid number of seconds: " + tools::quote_value(optarg);
+        return ParseOutcome::BadValue;
+      }
+      o.sleep_interval = *d;
+      break;
+    }
+    case kMaxUnchangedStats: {
+      CountError why{};
+      auto n = parse_unchanged_stats(optarg, &why);
+      if (!n) {
+        error = "invalid maximum number of unchanged stats between opens: " +
+                tools::quote_value(optarg);
+        if (why == CountError::Overflow) error += std::string(": ") + std::strerror(EOVERFLOW);
+        return ParseOutcome::BadValue;
+      }
+      o.max_unchanged_stats = *n;
+      break;
+    }
     case kPid:
       pid_text = optarg;
       have_pid = true;
@@ -325,6 +468,12 @@ ParseOutcome parse(int argc, char** argv, Options& o, std::string& error) {
   }
   for (int i = optind; i < argc; ++i)
     o.files.emplace_back(args[static_cast<std::size_t>(i)]);
+  if (o.display.any() && (o.mode != Mode::Cat || o.follow != Follow::None || o.prefix)) {
+    // Neither cat nor tail takes both: no script asks for it.
+    error = "cat's display options (-A -b -e -E -t -T --number --squeeze-blank "
+            "--show-nonprinting) apply to plain concatenation only";
+    return ParseOutcome::UsageError;
+  }
   if (have_pid) {
     // tail's --pid: a plain decimal (blanks and a '+' before it allowed, no
     // suffix) from 0 to INT_MAX; 0 is no process at all.

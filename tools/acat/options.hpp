@@ -3,6 +3,8 @@
 // option wins, permuted operands, `--`), plus tail's obsolete -NUM / +NUM.
 #pragma once
 
+#include "display.hpp"
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -33,6 +35,15 @@ struct Options {
   bool verbose = false; // always print headers
   std::optional<pid_t> pid;
   std::optional<std::chrono::nanoseconds> idle_timeout;
+  char delim = '\n'; // -z: lines end with NUL (tail's -z)
+  // -s: the period of polling, where acat polls (inotify and the ring wake
+  // it elsewhere, where tail too would not sleep).
+  std::chrono::nanoseconds sleep_interval = std::chrono::seconds(1);
+  // --max-unchanged-stats: accepted and checked as tail does; acat never
+  // reopens a name only because its size stayed the same.
+  std::uint64_t max_unchanged_stats = 5;
+  // cat's display options: plain concatenation only.
+  DisplayOptions display;
   // Not from the command line: fd 0 was closed when acat started (main
   // holds it with /dev/null). Reading "-" then fails as tail and cat fail.
   bool stdin_closed = false;
@@ -55,6 +66,16 @@ enum class CountError { Invalid, Overflow };
 // MD) of 1000, with iB (KiB) of 1024. Gives nothing, and why, when the
 // text is not a count tail takes.
 std::optional<Count> parse_count(std::string_view text, CountError* why = nullptr);
+
+// tail's -s: a floating-point number of seconds as strtod reads it (in the
+// C locale too), not negative, not NaN, not out of range. Gives nothing when
+// tail would refuse it.
+std::optional<std::chrono::nanoseconds> parse_seconds(std::string_view text);
+
+// tail's --max-unchanged-stats: blanks, an optional '+', decimal digits,
+// nothing after. Nothing, and why, when tail refuses it.
+std::optional<std::uint64_t> parse_unchanged_stats(std::string_view text,
+                                                   CountError* why = nullptr);
 
 // "N[.M][ms|s|m|h|d]", seconds by default, as timeout(1) reads it.
 std::optional<std::chrono::nanoseconds> parse_duration(std::string_view text);

@@ -137,6 +137,13 @@ aio::Task<aio::Result<void>> work(Context& ctx, std::vector<std::unique_ptr<Inpu
     }
   }
   if (following) co_return co_await follow(ctx, inputs);
+  if (ctx.display != nullptr && !inputs.empty()) {
+    std::string rest;
+    ctx.display->finish(rest);
+    if (!rest.empty())
+      if (auto w = co_await ctx.out.emit(inputs.back()->src, as_bytes(std::span(rest))); !w)
+        co_return w;
+  }
   co_return aio::Result<void>{};
 }
 
@@ -179,6 +186,8 @@ aio::Task<int> run(const Options& opts) {
   Output out(STDOUT_FILENO, headers, opts.prefix, opts.follow == Follow::None);
   if (opts.idle_timeout) out.track_activity();
   Context ctx{opts, out, false, {}};
+  std::optional<Display> display;
+  if (opts.display.any()) ctx.display = &display.emplace(opts.display);
   std::vector<std::unique_ptr<Input>> inputs;
   std::vector<std::string> names = opts.files;
   if (names.empty()) names.push_back("-");

@@ -15,8 +15,8 @@ namespace {
 
 constexpr std::size_t kBackBlock = std::size_t{64} * 1024;
 
-std::uint64_t count_newlines(std::span<const std::byte> d) {
-  return static_cast<std::uint64_t>(std::count(d.begin(), d.end(), std::byte{'\n'}));
+std::uint64_t count_delims(std::span<const std::byte> d, char delim) {
+  return static_cast<std::uint64_t>(std::count(d.begin(), d.end(), static_cast<std::byte>(delim)));
 }
 
 } // namespace
@@ -25,7 +25,7 @@ std::optional<std::uint64_t> BackScanner::feed(std::span<const std::byte> block,
                                                std::uint64_t base) {
   if (n_ == 0) return size_;
   for (std::size_t i = block.size(); i > 0; --i) {
-    if (block[i - 1] != std::byte{'\n'}) continue;
+    if (block[i - 1] != delim_) continue;
     std::uint64_t at = base + i - 1;
     if (at + 1 == size_) continue; // the final newline ends a line, starts none
     if (++seen_ == n_) return at + 1;
@@ -43,7 +43,7 @@ std::span<const std::byte> Skipper::feed(std::span<const std::byte> data) {
   }
   std::size_t i = 0;
   while (left_ > 0) {
-    const void* nl = std::memchr(data.data() + i, '\n', data.size() - i);
+    const void* nl = std::memchr(data.data() + i, delim_, data.size() - i);
     if (nl == nullptr) return {};
     i = static_cast<std::size_t>(static_cast<const std::byte*>(nl) - data.data()) + 1;
     --left_;
@@ -62,7 +62,7 @@ void Keeper::feed(std::span<const std::byte> data) {
     Chunk& c = chunks_.back();
     std::size_t take = std::min(chunk_ - c.size, data.size());
     std::memcpy(c.bytes.get() + c.size, data.data(), take);
-    std::uint64_t nl = lines_ ? count_newlines(data.first(take)) : 0;
+    std::uint64_t nl = lines_ ? count_delims(data.first(take), delim_) : 0;
     c.size += take;
     c.newlines += nl;
     newlines_ += nl;
@@ -94,7 +94,7 @@ std::vector<std::span<const std::byte>> Keeper::last() const {
   if (!lines_) {
     start = held_ > n_ ? held_ - n_ : 0;
   } else {
-    BackScanner scan(n_, held_);
+    BackScanner scan(n_, held_, delim_);
     std::uint64_t end = held_;
     for (auto it = chunks_.rbegin(); it != chunks_.rend(); ++it) {
       std::uint64_t base = end - it->size;
@@ -124,7 +124,32 @@ std::string Keeper::take() const {
   return all;
 }
 
+namespace {
+
+// cat's display options: every chunk goes out as cat shows it.
+aio::Task<aio::Result<void>> copy_displayed(Context& ctx, Input& in) {
+  std::span<std::byte> buf = ctx.bulk(0);
+  std::string shown;
+  for (;;) {
+    auto r = co_await read_some(in, buf);
+    if (!r) {
+      if (r.cancelled()) co_return r.error();
+      ctx.report_read(in, r.error());
+      in.done = true;
+      break;
+    }
+    if (*r == 0) break;
+    shown.clear();
+    ctx.display->feed(buf.first(*r), shown);
+    if (auto w = co_await ctx.out.emit(in.src, as_bytes(std::span(shown))); !w) co_return w;
+  }
+  co_return aio::Result<void>{};
+}
+
+} // namespace
+
 aio::Task<aio::Result<void>> copy_to_end(Context& ctx, Input& in, std::optional<Skipper>* skip) {
+  if (ctx.display != nullptr) co_return co_await copy_displayed(ctx, in);
   if (in.kind == Kind::Regular && (skip == nullptr || !*skip) && ctx.out.copies_for(in.src)) {
     // File to file: the kernel copies page to page, as cat does, one copy
     // where a read and a write make two (a 2 GiB copy written over a cached
@@ -179,9 +204,9 @@ namespace {
 
 // The last N lines or bytes of a regular file: where they start.
 aio::Task<aio::Result<std::uint64_t>> tail_start(Input& in, const Count& c, Mode mode,
-                                                 std::uint64_t size) {
+                                                 std::uint64_t size, char delim) {
   if (mode == Mode::Bytes) co_return size > c.n ? size - c.n : 0;
-  BackScanner scan(c.n, size);
+  BackScanner scan(c.n, size, delim);
   if (c.n == 0) co_return size;
   auto buf = make_buffer(kBackBlock);
   std::uint64_t end = size;
@@ -204,7 +229,7 @@ aio::Task<aio::Result<std::uint64_t>> tail_start(Input& in, const Count& c, Mode
 }
 
 aio::Task<aio::Result<void>> keep_last(Context& ctx, Input& in) {
-  Keeper keep(ctx.opts.mode, ctx.opts.count.n);
+  Keeper keep(ctx.opts.mode, ctx.opts.count.n, Keeper::kChunk, ctx.opts.delim);
   auto buf = make_buffer(kBackBlock);
   for (;;) {
     auto r = co_await read_some(in, std::span(buf.get(), kBackBlock));
@@ -235,11 +260,11 @@ aio::Task<aio::Result<void>> tail_pass(Context& ctx, Input& in) {
       in.pos += skip;
       co_return co_await copy_to_end(ctx, in);
     }
-    std::optional<Skipper> skip(std::in_place, o.mode, o.count.n);
+    std::optional<Skipper> skip(std::in_place, o.mode, o.count.n, o.delim);
     co_return co_await copy_to_end(ctx, in, &skip);
   }
   if (sized && in.end > in.pos) {
-    auto start = co_await tail_start(in, o.count, o.mode, in.end);
+    auto start = co_await tail_start(in, o.count, o.mode, in.end, o.delim);
     if (!start) {
       if (start.cancelled()) co_return start.error();
       ctx.report_read(in, start.error());

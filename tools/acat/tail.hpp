@@ -23,7 +23,8 @@ namespace acat {
 // tail's rule: the final newline ends the last line, it does not start one.
 class BackScanner {
 public:
-  BackScanner(std::uint64_t n, std::uint64_t size) : n_(n), size_(size) {}
+  BackScanner(std::uint64_t n, std::uint64_t size, char delim = '\n')
+      : n_(n), size_(size), delim_(static_cast<std::byte>(delim)) {}
   // `block` holds the bytes at [base, base + block.size()), fed from the end
   // towards the start. Gives the start offset once it is found.
   std::optional<std::uint64_t> feed(std::span<const std::byte> block, std::uint64_t base);
@@ -31,19 +32,22 @@ public:
 private:
   std::uint64_t n_;
   std::uint64_t size_;
+  std::byte delim_;
   std::uint64_t seen_ = 0;
 };
 
 // Drops what precedes line or byte N (1-based) of a stream: `+N`.
 class Skipper {
 public:
-  Skipper(Mode mode, std::uint64_t n) : lines_(mode == Mode::Lines), left_(n > 0 ? n - 1 : 0) {}
+  Skipper(Mode mode, std::uint64_t n, char delim = '\n')
+      : lines_(mode == Mode::Lines), delim_(delim), left_(n > 0 ? n - 1 : 0) {}
   // The part of `data` to print.
   std::span<const std::byte> feed(std::span<const std::byte> data);
   bool skipping() const noexcept { return left_ > 0; }
 
 private:
   bool lines_;
+  char delim_;
   std::uint64_t left_;
 };
 
@@ -56,8 +60,8 @@ private:
 class Keeper {
 public:
   static constexpr std::size_t kChunk = std::size_t{64} * 1024;
-  Keeper(Mode mode, std::uint64_t n, std::size_t chunk = kChunk)
-      : lines_(mode == Mode::Lines), n_(n), chunk_(chunk) {}
+  Keeper(Mode mode, std::uint64_t n, std::size_t chunk = kChunk, char delim = '\n')
+      : lines_(mode == Mode::Lines), delim_(delim), n_(n), chunk_(chunk) {}
   void feed(std::span<const std::byte> data);
   // At the end: the bytes to print, in order (views of the chunks, valid
   // until the next feed).
@@ -72,10 +76,11 @@ private:
   struct Chunk {
     std::unique_ptr<std::byte[]> bytes;
     std::size_t size = 0;
-    std::uint64_t newlines = 0;
+    std::uint64_t newlines = 0; // line delimiters (NUL with -z)
   };
   void trim();
   bool lines_;
+  char delim_;
   std::uint64_t n_;
   std::size_t chunk_;
   std::deque<Chunk> chunks_;
