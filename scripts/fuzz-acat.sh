@@ -15,7 +15,7 @@ fi
 mkdir -p "$out"
 flags=(-std=c++20 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
   -Itools/acat -Itools/common -Ilib/include)
-for target in count duration; do
+for target in count duration seconds; do
   bin="$out/fuzz_acat_$target"
   echo "fuzz-acat: building $bin"
   nice "$CXX" "${flags[@]}" "tests/fuzz/fuzz_acat_$target.cpp" tools/acat/options.cpp \
@@ -25,8 +25,11 @@ for target in count duration; do
   # Seeds: the forms each grammar has, so the fuzzer starts from them.
   if [[ $target == count ]]; then
     seeds=(10 +3 -7 2b 1K 1kB 3KiB 1MD ' +5' $'\n5' k 99999999999999999999 16E 5bB 0x10)
-  else
+  elif [[ $target == duration ]]; then
     seeds=(2 1.5 250ms 3m 1h 1d .5 1. 1e3 -1 inf)
+  else
+    # First byte: even for -s, odd for --max-unchanged-stats.
+    seeds=(0.5 01e400 01e-310 01e-400 0nan 0inf 00x10 '0 2' 0-0 15 '1 +7' 1-1 118446744073709551616)
   fi
   i=0
   for s in "${seeds[@]}"; do
