@@ -68,11 +68,9 @@ cat > "$work/src/cat" <<W
 exec "$acat" "\$@"
 W
 # tail: acat is cat unless given a count or -f, so add tail's default
-# "-n 10" when there is no count option.  GNU tail's polling knobs
-# (-s/--sleep-interval, --max-unchanged-stats) and the test-only
-# ---disable-inotify choose how GNU waits, not what it prints; acat has no
-# polling mode to tune, so they are dropped (and logged) rather than
-# failing every -f test on "unrecognized option".
+# "-n 10" when there is no count option.  The test-only ---disable-inotify
+# chooses how GNU waits, not what it prints: it is dropped (and logged).
+# -s and --max-unchanged-stats are acat's too, and passed on.
 cat > "$work/src/tail" <<W
 #!/bin/bash
 acat="$acat"
@@ -92,8 +90,8 @@ while [ $# -gt 0 ]; do
     --) ddash=yes; args+=("$a") ;;
     ---dis*) echo "${CU_TEST_NAME:-?} $a" >> "$dropped_log" ;;
     --s|--sl*|--max*)
-      case $a in *=*) ;; *) shift ;; esac
-      echo "${CU_TEST_NAME:-?} $a" >> "$dropped_log" ;;
+      args+=("$a")
+      case $a in *=*) ;; *) args+=("$1"); shift ;; esac ;;
     --b|--by*|--l|--li*) count=yes; args+=("$a") ;;
     --*) args+=("$a") ;;
     -?*)
@@ -105,8 +103,9 @@ while [ $# -gt 0 ]; do
           n|c) count=yes; out=$out$c$b
                [ -z "$b" ] && { out="$out"; args+=("$out" "$1"); shift; out=; }
                b=; continue ;;
-          s) [ -z "$b" ] && shift
-             echo "${CU_TEST_NAME:-?} -s" >> "$dropped_log"; b=; continue ;;
+          s) out=$out$c$b
+             [ -z "$b" ] && { args+=("$out" "$1"); shift; out=; }
+             b=; continue ;;
           [0-9]) count=yes; out=$out$c ;;
           *) out=$out$c ;;
         esac
@@ -129,11 +128,9 @@ W
 cp "$work/src/tail" "$work/src/acat"
 chmod +x "$work/src/cat" "$work/src/tail" "$work/src/acat" "$work/src/getlimits"
 
-# Tests for what acat does not claim (see man/acat.1): cat's -E/-v.
-# (tail.pl's -z cases are named among its failed cases.)
+# Tests for what acat does not claim (see man/acat.1): cat's -v, which is
+# tail's --verbose in acat (--show-nonprinting is cat's -v there).
 declare -A not_claimed=(
-  [tests/misc/cat-E.sh]='cat -E'
-  [tests/misc/cat-proc.sh]='cat -E'
   [tests/misc/cat-buf.sh]='cat -v'
 )
 
