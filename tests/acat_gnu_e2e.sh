@@ -60,7 +60,7 @@ done
 seq 1 100000 >live
 (while :; do echo appended; done >>live) &
 writer=$!
-PIDS+=($writer)
+PIDS+=("$writer")
 sleep 0.1
 # A size taken while a write crosses a page boundary ends in part of a line
 # (ext4 raises i_size page by page): then the 5th line is that part, with no
@@ -82,7 +82,7 @@ for how in "-f /dev/null" "-F /dev/null" "-f"; do
   # shellcheck disable=SC2086
   "$ACAT" $how </dev/null >/dev/null &
   pid=$!
-  PIDS+=($pid)
+  PIDS+=("$pid")
   if ended_within $pid 1; then fail "acat $how ended by itself"; else ok; fi
 done
 timeout 5 "$ACAT" -f /dev/null >&- 2>err
@@ -103,10 +103,10 @@ done
 : >twice
 "$ACAT" -f twice twice >out.a 2>&1 &
 pid=$!
-PIDS+=($pid)
+PIDS+=("$pid")
 tail -f twice twice >out.g 2>&1 &
 gpid=$!
-PIDS+=($gpid)
+PIDS+=("$gpid")
 sleep 0.5
 echo appended >>twice
 sleep 1.5
@@ -143,7 +143,7 @@ for tool in tail "$ACAT"; do
   : >sig.$$
   setsid env --default-signal=INT bash -c "\"$tool\" -f sig.$$; echo next" >script.out 2>&1 &
   spid=$!
-  PIDS+=($spid)
+  PIDS+=("$spid")
   sleep 0.5
   kill -INT -- -$spid
   wait $spid
@@ -447,10 +447,10 @@ sleep_check() { # sleep_check SECONDS: sets $printed_early and $rc
   rm -f late
   sleep 60 &
   local holder=$! i
-  PIDS+=($holder)
+  PIDS+=("$holder")
   "$ACAT" -s "$1" --follow=descriptor --retry --pid=$holder late >out.a 2>/dev/null &
   local pid=$!
-  PIDS+=($pid)
+  PIDS+=("$pid")
   sleep 0.3
   echo late-line >late
   printed_early=no
