@@ -191,6 +191,13 @@ rm tree/zfifo
 eq "atomic tree: exit" "$?" 0
 eq "atomic tree: whole" "$(cat atomic/x/f3)" 3
 eq "atomic tree: no hidden tree left" "$(leftovers .)" 0
+# Hard links inside the hidden tree (acp once linked to the final path, which
+# does not exist until the end).
+mkdir -p hl/x && echo h >hl/a && ln hl/a hl/b && ln hl/a hl/x/c
+"$ACP" -a --atomic-tree hl hlcopy
+eq "atomic tree -a: exit" "$?" 0
+eq "atomic tree -a: hard links kept" "$(stat -c %h hlcopy/a) $(stat -c %i hlcopy/a)" \
+  "3 $(stat -c %i hlcopy/x/c)"
 
 # --- sources whose size lies, destinations that are not regular files
 # procfs says 0 bytes and sysfs a page whatever they hold: read to the end.

@@ -271,6 +271,19 @@ gnu_case "-a twice: -v" "$HL" '$CP -a s d && $CP -av s d | sort'
 gnu_case "-a twice: -n keeps a changed name" "$HL" '$CP -a s d && echo new >d/s/h && $CP -an s d'
 gnu_case "-a: a hard link onto another file" "$HL; mkdir -p d/s; echo o >d/s/h" '$CP -a s d'
 gnu_case "-a: a hard link onto a directory" "$HL; mkdir -p d/s/h" '$CP -a s d'
+
+# --- a new directory is filled under a hidden name and renamed into place
+# when its files are complete: hard links made into it and across such
+# directories (acp once named the first copy by a path the rename had just
+# changed: ENOENT), a first copy that fails (the next name is copied, as
+# cp), and directories named twice (the second merged into the first's
+# copy, as cp).
+XL='mkdir -p s/a s/b/c; for i in $(seq 60); do echo $i >s/a/f$i; ln s/a/f$i s/b/c/g$i; ln s/a/f$i s/b/h$i; done'
+gnu_case "-a: hard links across new directories" "$XL" '$CP -a s d'
+gnu_case "-a: hard links, the first copy failing" \
+  'mkdir -p s/b d/s/f; echo x >s/f; ln s/f s/b/g; ln s/f s/b/h' '$CP -a s d'
+gnu_case "-r: one directory named twice, merged in order" \
+  'mkdir -p a/d b/d/e dst; echo 1 >a/d/x; echo 2 >b/d/x; echo 3 >b/d/e/y' '$CP -r a/d b/d dst'
 gnu_case "-av: a file with other links is removed" "$HL; cp -a s d; echo q >d/s/z; ln d/s/z d/s/z2" \
   '$CP -av s/z d/s/z'
 

@@ -121,6 +121,14 @@ mode_t current_umask() {
 // shown in messages.
 using Buf = std::span<std::byte>;
 
+// The path of a destination directory as it is now: a staged directory
+// changes its name when it is put in place, and what is under it with it.
+struct DirPath {
+  std::shared_ptr<const DirPath> parent;
+  std::string name;
+  std::string str() const { return parent ? join(parent->str(), name) : name; }
+};
+
 struct Place {
   int dirfd;
   std::string name;
@@ -133,18 +141,27 @@ struct Place {
   // Set when an existing destination is kept (-n, -u, -i answered no):
   // nothing was copied, and -v says nothing, as cp.
   bool* skipped = nullptr;
+  // The directory is still hidden (see DirNode::hidden): nobody sees its
+  // names, so a file is created under its final name and written there.
+  bool direct = false;
+  // Where the directory is now, for a hard link made to this entry later
+  // (null: `path` names it).
+  std::shared_ptr<const DirPath> where{};
 };
 
-// A file being written: O_TMPFILE (no name at all), or a hidden name
+// A file being written: O_TMPFILE (no name at all), a hidden name, or its
+// final name in a directory nobody sees yet (`in_place`); the name is
 // removed unless committed. The removal is a direct unlinkat: it runs on
 // the error and stop paths, where the task's ring operations are cancelled.
 struct Temp {
   aio::UniqueFd fd;
   int dirfd = -1;
   std::string name; // empty for O_TMPFILE
+  bool in_place = false;
   Temp() = default;
   Temp(Temp&& o) noexcept
-      : fd(std::move(o.fd)), dirfd(o.dirfd), name(std::exchange(o.name, std::string())) {}
+      : fd(std::move(o.fd)), dirfd(o.dirfd), name(std::exchange(o.name, std::string())),
+        in_place(o.in_place) {}
   Temp& operator=(Temp&&) = delete;
   ~Temp() {
     if (!name.empty()) ::unlinkat(dirfd, name.c_str(), 0);
@@ -154,22 +171,43 @@ struct Temp {
 // A directory of a tree being copied. Its fds stay open while any entry in
 // it is in flight; the last one out sets the directory's mode and times
 // (after its contents, so they stick), then lets go of its parent.
+//
+// A directory acp creates is staged: made under a hidden name, filled with
+// its files under their final names (one create each, where a file put in
+// a visible directory takes a create and a link), and renamed to its name
+// when the last of its own files is complete. So a file still appears
+// under its final path only when complete, and the tree appears directory
+// by directory as it is copied. Subdirectories are walked after the
+// directory's files, each staged in turn.
 struct DirNode {
   DirNode* parent = nullptr;
   aio::UniqueFd src;
   aio::UniqueFd dst;
   struct statx st {};
   std::string spath, dpath;
+  std::shared_ptr<DirPath> where;
   bool created = false;
   bool no_clone = false; // FICLONE refused into this directory (see Place)
-  unsigned pending = 1;  // the walk itself, then each entry in flight
+  // Nobody sees its names: staged and not yet in place, or in a tree
+  // built for --atomic-tree (`sealed`, which is put in place at the end).
+  bool hidden = false;
+  bool sealed = false;
+  // Staged: renamed from `where->name` to `final_name` in `parent_fd`.
+  bool staged = false;
+  int parent_fd = -1;
+  std::string final_name;
+  unsigned pending = 1; // the walk itself, then each entry in flight
+  unsigned files = 1;   // the listing, then each of its own files in flight
 };
 
 // The first copy of a multiply-linked inode: later names wait for it and link to it.
 struct LinkTarget {
   aio::Event done;
   bool ok = false;
-  std::string path;
+  std::string path; // for messages
+  std::shared_ptr<const DirPath> dir;
+  std::string name;
+  std::string real() const { return dir ? join(dir->str(), name) : path; }
 };
 
 class Copier {
@@ -210,7 +248,9 @@ private:
   // `in`: the source, when it is a regular file the caller opened already.
   aio::Task<void> copy_any(const Place& s, const struct statx& st, const Place& d, Buf buf,
                            aio::UniqueFd in = {});
-  aio::Task<void> copy_dir(Place s, struct statx st, Place d, DirNode* parent, bool follow);
+  // `sealed`: the top of an --atomic-tree copy, under its hidden name.
+  aio::Task<void> copy_dir(Place s, struct statx st, Place d, DirNode* parent, bool follow,
+                           bool sealed = false);
   aio::Task<bool> copy_regular(const Place& s, const struct statx& st, const Place& d, Buf buf,
                                aio::UniqueFd in);
   aio::Task<bool> copy_stream(int in, bool fifo, Place d, mode_t mode, std::string spath, Buf buf);
@@ -249,6 +289,10 @@ private:
   }
   void set_fd_meta(int fd, const struct statx& st, const std::string& dpath, bool created);
   void release(DirNode* node);
+  // One of a directory's own files (or its listing) done; the last puts
+  // a staged directory in place.
+  void file_done(DirNode* node);
+  void place(DirNode* node);
   // The permissions a new entry is created with (the umask applies):
   // the source's, or with --no-preserve=mode cp's defaults (0666; 0777
   // for directories and sockets).
@@ -275,6 +319,10 @@ private:
   StatusLine status_{stdout, stderr}; // the bar's line, which -v lines and messages go above
   unsigned errors_ = 0;
   unsigned serial_ = 0;
+  // Staged directories not yet in place: an operand waits for them, so
+  // that it sees what the ones before it copied, as with cp.
+  unsigned unplaced_ = 0;
+  aio::Event placed_;
   bool stopped_ = false;
 };
 
@@ -285,6 +333,21 @@ std::string Copier::hidden_name(const std::string& base) {
 aio::Task<aio::Result<Temp>> Copier::make_temp(const Place& d, mode_t mode) {
   Temp t;
   t.dirfd = d.dirfd;
+  if (d.direct) {
+    // A staged directory: its final name, which nobody sees until the
+    // directory is put in place, when this file is complete (or removed).
+    auto f = co_await aio::openat(d.dirfd, d.name.c_str(),
+                                  O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW, mode);
+    if (f) {
+      t.fd = std::move(*f);
+      t.name = d.name;
+      t.in_place = true;
+      co_return t;
+    }
+    if (f.error().value() != EEXIST) co_return f.error();
+    // Taken meanwhile (it cannot be, but if so): the general path, which
+    // asks what to do about it.
+  }
   auto fd = co_await aio::openat(d.dirfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
   if (fd) {
     t.fd = std::move(*fd);
@@ -535,7 +598,10 @@ aio::Task<bool> Copier::copy_data(int in, int out, Buf buf, const struct statx& 
 
 aio::Task<bool> Copier::commit(Temp& tmp, const Place& d, const struct statx& st,
                                const std::string& spath) {
-  Place sp{-1, "", ""};
+  if (tmp.in_place) {
+    tmp.name.clear(); // kept: it is where it belongs
+    co_return true;
+  }
   bool replace = false;
   for (int attempt = 0; attempt < 2; ++attempt) {
     aio::Result<void> r;
@@ -802,48 +868,65 @@ aio::Task<void> Copier::copy_any(const Place& s, const struct statx& st, const P
   bool deref = o_.deref == Deref::Always || (o_.deref == Deref::CommandLine && s.dirfd == AT_FDCWD);
   if (o_.preserve.links && (st.stx_nlink > 1 || deref) && !is_dir(st)) {
     auto key = std::tuple(st.stx_dev_major, st.stx_dev_minor, std::uint64_t{st.stx_ino});
-    auto it = links_.find(key);
-    if (it != links_.end()) {
-      auto t = it->second; // keeps it alive while we wait
-      if (!t->done.is_set()) (void)co_await t->done.wait();
-      if (t->ok) {
-        auto r = co_await aio::linkat(AT_FDCWD, t->path.c_str(), d.dirfd, d.name.c_str(), 0);
-        if (r) {
-          verbose(s.path, d.path);
-          ++counted_.files;
-          if (S_ISREG(st.stx_mode)) counted_.bytes += st.stx_size; // linked, not copied
-          co_return;
-        }
-        if (r.error().value() == EEXIST) {
-          // An existing name (a tree copied again): replaced by the link, as
-          // cp -a replaces it, so the names stay one file; after -n, -u, -i
-          // and the same-file check, and in one rename.
-          switch (on_existing(st, s, d)) {
-          case Clash::Skip:
-          case Clash::Fail: co_return;
-          case Clash::Replace: break;
-          }
-          std::string hidden = hidden_name(d.name);
-          r = co_await aio::linkat(AT_FDCWD, t->path.c_str(), d.dirfd, hidden.c_str(), 0);
-          if (r) {
-            r = co_await aio::renameat(d.dirfd, hidden.c_str(), d.dirfd, d.name.c_str(), 0);
-            if (!r) ::unlinkat(d.dirfd, hidden.c_str(), 0);
-          }
-          if (r) {
-            removed(d.path);
-            verbose(s.path, d.path);
-            ++counted_.files;
-            co_return;
-          }
-        }
-        report(fmt::format("cannot create hard link {} to {}", quote(d.path), quote(t->path)),
-               r.error());
+    for (;;) {
+      auto it = links_.find(key);
+      if (it == links_.end()) {
+        first = std::make_shared<LinkTarget>();
+        first->path = d.path;
+        first->dir = d.where;
+        first->name = d.name;
+        links_.emplace(key, first);
+        break;
+      }
+      auto t = it->second;                                          // keeps it alive while we wait
+      if (!t->done.is_set() && !co_await t->done.wait()) co_return; // stopped
+      if (!t->ok) {
+        // As cp, a first copy that failed is forgotten: the next name is
+        // copied, and the later ones are linked to it.
+        if (links_[key] == t) links_.erase(key);
+        continue;
+      }
+      // Direct linkat: the first copy is named by a path, which a staged
+      // directory above it changes when it is put in place; that rename
+      // is made on this thread too, so the path is right when the link
+      // is made (an io-wq worker could make it after the rename).
+      auto link = [&](const std::string& name) -> aio::Result<void> {
+        if (::linkat(AT_FDCWD, t->real().c_str(), d.dirfd, name.c_str(), 0) != 0)
+          return aio::errno_code(errno);
+        return {};
+      };
+      auto r = link(d.name);
+      if (r) {
+        verbose(s.path, d.path);
+        ++counted_.files;
+        if (S_ISREG(st.stx_mode)) counted_.bytes += st.stx_size; // linked, not copied
         co_return;
       }
-    } else {
-      first = std::make_shared<LinkTarget>();
-      first->path = d.path;
-      links_.emplace(key, first);
+      if (r.error().value() == EEXIST) {
+        // An existing name (a tree copied again): replaced by the link, as
+        // cp -a replaces it, so the names stay one file; after -n, -u, -i
+        // and the same-file check, and in one rename.
+        switch (on_existing(st, s, d)) {
+        case Clash::Skip:
+        case Clash::Fail: co_return;
+        case Clash::Replace: break;
+        }
+        std::string hidden = hidden_name(d.name);
+        r = link(hidden);
+        if (r) {
+          r = co_await aio::renameat(d.dirfd, hidden.c_str(), d.dirfd, d.name.c_str(), 0);
+          if (!r) ::unlinkat(d.dirfd, hidden.c_str(), 0);
+        }
+        if (r) {
+          removed(d.path);
+          verbose(s.path, d.path);
+          ++counted_.files;
+          co_return;
+        }
+      }
+      report(fmt::format("cannot create hard link {} to {}", quote(d.path), quote(t->path)),
+             r.error());
+      co_return;
     }
   }
   bool ok = false;
@@ -883,6 +966,8 @@ aio::Task<void> Copier::entry(aio::BufferPool::Lease lease, DirNode* node, std::
   Buf buf = lease.span(); // the file's slot in flight, given back at the end
   Place s{node->src.get(), name, join(node->spath, name)};
   Place d{node->dst.get(), name, join(node->dpath, name), &node->no_clone};
+  d.direct = node->hidden;
+  d.where = node->where;
   if (type == DT_REG) {
     // Listed as a regular file: opened first and stat'd by its fd, a
     // cheaper statx than one that walks the name again (a few % of the
@@ -894,6 +979,7 @@ aio::Task<void> Copier::entry(aio::BufferPool::Lease lease, DirNode* node, std::
       auto st = stat_at(in->get(), "", AT_EMPTY_PATH);
       if (st && S_ISREG(st->stx_mode)) {
         co_await copy_any(s, *st, d, buf, std::move(*in));
+        file_done(node);
         release(node);
         co_return;
       }
@@ -911,7 +997,34 @@ aio::Task<void> Copier::entry(aio::BufferPool::Lease lease, DirNode* node, std::
   } else {
     co_await copy_any(s, *st, d, buf);
   }
+  file_done(node);
   release(node);
+}
+
+void Copier::file_done(DirNode* node) {
+  if (--node->files == 0 && node->staged) place(node);
+}
+
+void Copier::place(DirNode* node) {
+  node->staged = false;
+  // A direct rename: one per directory, bounded, and on the stop path too,
+  // where the ring's operations are cancelled but the complete files must
+  // still be put in place. RENAME_NOREPLACE: a name taken meanwhile by
+  // someone else is theirs.
+  const std::string hidden = node->where->name;
+  if (::renameat2(node->parent_fd, hidden.c_str(), node->parent_fd, node->final_name.c_str(),
+                  RENAME_NOREPLACE) == 0) {
+    node->where->name = node->final_name;
+    node->hidden = false;
+  } else {
+    int e = errno;
+    // Removed under us: each of its files said so already.
+    struct stat gone {};
+    if (::fstat(node->dst.get(), &gone) != 0 || gone.st_nlink != 0)
+      fail("cannot create directory {}: {}; its copy is left as {}", quote(node->dpath),
+           errstr(aio::errno_code(e)), quote(join(dir_name(node->dpath), hidden)));
+  }
+  if (--unplaced_ == 0) placed_.set();
 }
 
 void Copier::release(DirNode* node) {
@@ -934,51 +1047,75 @@ aio::Task<void> Copier::finish_dir(DirNode* node) {
   if (parent != nullptr) release(parent);
 }
 
-aio::Task<void> Copier::copy_dir(Place s, struct statx st, Place d, DirNode* parent, bool follow) {
+aio::Task<void> Copier::copy_dir(Place s, struct statx st, Place d, DirNode* parent, bool follow,
+                                 bool sealed) {
   int nofollow = follow ? 0 : O_NOFOLLOW;
+  sealed = sealed || (parent != nullptr && parent->sealed);
   // The destination first, as cp: an unreadable source directory still
-  // gets its (empty) copy, with its mode and times.
+  // gets its (empty) copy, with its mode and times. An existing one is
+  // copied into; a new one is staged (see DirNode), except inside a
+  // sealed tree, which nobody sees anyway.
   bool created = true;
-  auto mk = co_await aio::mkdirat(d.dirfd, d.name.c_str(), (st.stx_mode & 0777) | S_IRWXU);
-  if (!mk) {
+  bool staged = false;
+  std::string made = d.name;
+  if (auto ex = stat_at(d.dirfd, d.name.c_str(), AT_SYMLINK_NOFOLLOW); ex) {
     // A symlink there is not a directory (cp never copies into one met in a tree).
-    auto ex = stat_at(d.dirfd, d.name.c_str(), AT_SYMLINK_NOFOLLOW);
-    if (mk.error().value() != EEXIST || !ex) {
-      report(fmt::format("cannot create directory {}", quote(d.path)), mk.error());
-      co_return;
-    }
     if (!is_dir(*ex)) {
       fail("cannot overwrite non-directory {} with directory {}", quote(d.path), quote(s.path));
       co_return;
     }
     created = false;
+  } else {
+    if (!sealed) {
+      made = hidden_name(d.name);
+      staged = true;
+    }
+    auto mk = co_await aio::mkdirat(d.dirfd, made.c_str(), (st.stx_mode & 0777) | S_IRWXU);
+    if (!mk) {
+      report(fmt::format("cannot create directory {}", quote(d.path)), mk.error());
+      co_return;
+    }
   }
-  auto dfd = co_await aio::openat(d.dirfd, d.name.c_str(),
-                                  O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+  auto dfd =
+      co_await aio::openat(d.dirfd, made.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (!dfd) {
+    if (staged) ::unlinkat(d.dirfd, made.c_str(), AT_REMOVEDIR); // empty: nothing lost
     report(fmt::format("cannot open directory {}", quote(d.path)), dfd.error());
     co_return;
   }
-  auto sfd =
-      co_await aio::openat(s.dirfd, s.name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | nofollow);
-  if (!sfd) {
-    report(fmt::format("cannot access {}", quote(s.path)), sfd.error());
-    if (!(co_await aio::stop_token()).stop_requested())
-      set_fd_meta(dfd->get(), st, d.path, created);
-    co_return;
-  }
-  if (created) verbose(s.path, d.path); // an existing directory is not named, as cp
   auto* node = new DirNode;
   node->parent = parent;
-  node->src = std::move(*sfd);
   node->dst = std::move(*dfd);
   node->st = st;
   node->spath = s.path;
   node->dpath = d.path;
+  auto above =
+      d.where ? d.where : std::make_shared<const DirPath>(DirPath{nullptr, dir_name(d.path)});
+  node->where = std::make_shared<DirPath>(DirPath{above, made});
   node->created = created;
+  node->sealed = sealed;
+  node->staged = staged;
+  node->hidden = staged || sealed;
+  node->parent_fd = d.dirfd;
+  node->final_name = d.name;
+  if (staged) ++unplaced_;
   if (parent != nullptr) ++parent->pending;
+  auto sfd =
+      co_await aio::openat(s.dirfd, s.name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | nofollow);
+  if (!sfd) {
+    report(fmt::format("cannot access {}", quote(s.path)), sfd.error());
+    file_done(node);
+    release(node); // its mode and times, unless stopped
+    co_return;
+  }
+  node->src = std::move(*sfd);
+  if (created) verbose(s.path, d.path); // an existing directory is not named, as cp
   co_await copy_xattrs(node->src.get(), node->dst.get(), d.path);
 
+  // Its files first, so that it is complete and put in place while its
+  // subdirectories are copied; their names are kept meanwhile (open
+  // directories are bounded by the depth, files in flight by the pool).
+  std::vector<std::pair<std::string, int>> subdirs;
   aio::DirReader reader(node->src.get());
   aio::DirReader::Entry e{};
   while (reader.next(e)) {
@@ -990,37 +1127,42 @@ aio::Task<void> Copier::copy_dir(Place s, struct statx st, Place d, DirNode* par
       if (t && is_dir(*t)) type = DT_DIR; // else the entry reports what is wrong
     }
     if (type == DT_DIR) {
-      // Directories inline, depth first: open directories are bounded by
-      // the depth, files in flight by the pool.
-      Place cs{node->src.get(), name, join(node->spath, name)};
-      auto cst = stat_at(cs.dirfd, name.c_str(), follow);
-      if (!cst) {
-        report(fmt::format("cannot stat {}", quote(cs.path)), cst.error());
-        continue;
-      }
-      // A directory that is one of its own ancestors (a symlink followed
-      // back up, with -L): refused as cp refuses it, or the copy would go
-      // down it until a name is too long.
-      bool cycle = false;
-      for (const DirNode* a = node; a != nullptr && !cycle; a = a->parent)
-        cycle = same_inode(a->st, *cst);
-      if (cycle) {
-        fail("cannot copy cyclic symbolic link {}", quote(cs.path));
-        continue;
-      }
-      // Named, not a temporary in the co_await: GCC 12 destroys such
-      // temporaries twice.
-      Place cd{node->dst.get(), name, join(node->dpath, name)};
-      co_await copy_dir(cs, *cst, cd, node, follow == 0);
+      subdirs.emplace_back(std::move(name), follow);
       continue;
     }
     auto lease = co_await pool_.acquire();
     if (!lease) break; // stopped
     ++node->pending;
+    ++node->files;
     scope_->spawn(entry(std::move(*lease), node, std::move(name), type));
   }
   if (reader.error())
     report(fmt::format("cannot read directory {}", quote(s.path)), reader.error());
+  file_done(node);
+  for (auto& [name, follow] : subdirs) {
+    if ((co_await aio::stop_token()).stop_requested()) break;
+    Place cs{node->src.get(), name, join(node->spath, name)};
+    auto cst = stat_at(cs.dirfd, name.c_str(), follow);
+    if (!cst) {
+      report(fmt::format("cannot stat {}", quote(cs.path)), cst.error());
+      continue;
+    }
+    // A directory that is one of its own ancestors (a symlink followed
+    // back up, with -L): refused as cp refuses it, or the copy would go
+    // down it until a name is too long.
+    bool cycle = false;
+    for (const DirNode* a = node; a != nullptr && !cycle; a = a->parent)
+      cycle = same_inode(a->st, *cst);
+    if (cycle) {
+      fail("cannot copy cyclic symbolic link {}", quote(cs.path));
+      continue;
+    }
+    // Named, not a temporary in the co_await: GCC 12 destroys such
+    // temporaries twice.
+    Place cd{node->dst.get(), name, join(node->dpath, name)};
+    cd.where = node->where;
+    co_await copy_dir(cs, *cst, cd, node, follow == 0);
+  }
   release(node);
 }
 
@@ -1186,7 +1328,9 @@ aio::Task<void> Copier::operand(std::string src, std::string dst) {
   top_fds_.push_back(std::move(*parent));
   Place s{AT_FDCWD, src, src};
   Place d{pfd, base_name(dpath), dst};
+  d.where = std::make_shared<const DirPath>(DirPath{nullptr, dir_name(dpath)});
   if (is_dir(*st)) {
+    bool sealed = false;
     if (o_.atomic_tree) {
       if (dstat) {
         fail("--atomic-tree: destination {} exists", quote(dst));
@@ -1195,8 +1339,9 @@ aio::Task<void> Copier::operand(std::string src, std::string dst) {
       std::string hidden = hidden_name("tree");
       trees_.push_back({pfd, hidden, d.name, dst});
       d.name = hidden;
+      sealed = true;
     }
-    co_await copy_dir(s, *st, d, nullptr, o_.follows(true));
+    co_await copy_dir(s, *st, d, nullptr, o_.follows(true), sealed);
     co_return;
   }
   auto lease = co_await pool_.acquire();
@@ -1313,6 +1458,11 @@ aio::Task<int> Copier::run() {
         }
       }
     }
+    while (unplaced_ != 0) {
+      placed_.reset();
+      if (!co_await placed_.wait()) break; // stopped
+    }
+    if ((co_await aio::stop_token()).stop_requested()) break;
     co_await operand(s, d);
     if ((co_await aio::stop_token()).stop_requested()) break;
   }
