@@ -301,6 +301,16 @@ private:
     return S_ISDIR(src) || S_ISSOCK(src) ? 0777 : 0666;
   }
   std::string hidden_name(const std::string& base);
+  // tools::size_is_trusted, its fstatfs asked once per file system (a
+  // device number names one mounted file system for as long as it is up).
+  bool size_is_trusted(int fd, const struct statx& st) {
+    if (st.stx_size == 0) return false;
+    auto key = std::pair(st.stx_dev_major, st.stx_dev_minor);
+    auto it = trusted_.find(key);
+    if (it == trusted_.end())
+      it = trusted_.emplace(key, tools::size_is_trusted(fd, st.stx_size)).first;
+    return it->second;
+  }
 
   const Options& o_;
   mode_t umask_;
@@ -323,6 +333,7 @@ private:
   // that it sees what the ones before it copied, as with cp.
   unsigned unplaced_ = 0;
   aio::Event placed_;
+  std::map<std::pair<unsigned, unsigned>, bool> trusted_;
   bool stopped_ = false;
 };
 
@@ -518,7 +529,7 @@ aio::Task<bool> Copier::copy_data(int in, int out, Buf buf, const struct statx& 
   // A procfs or sysfs file (or one that says it is empty) is read until
   // read() says the end: its size is 0 or a page whatever it holds, and
   // copy_file_range copies nothing from procfs.
-  bool stream = !tools::size_is_trusted(in, st.stx_size);
+  bool stream = !size_is_trusted(in, st);
   bool holes = !stream && o_.sparse != Sparse::Never && st.stx_blocks * 512 < st.stx_size;
   // Without holes to skip, copied to its end as cp copies it: a file
   // growing meanwhile (a log) is copied as far as it has grown.
@@ -562,7 +573,8 @@ aio::Task<bool> Copier::copy_data(int in, int out, Buf buf, const struct statx& 
         off = end;
         break;
       }
-      auto n = aio::copy_range(in, off, out, off, std::min<std::uint64_t>(kChunk, end - off));
+      const std::uint64_t asked = std::min<std::uint64_t>(kChunk, end - off);
+      auto n = aio::copy_range(in, off, out, off, asked);
       if (!n) {
         int e = n.error().value();
         if (e == EXDEV || e == EINVAL || e == EOPNOTSUPP || e == ENOSYS) {
@@ -578,6 +590,13 @@ aio::Task<bool> Copier::copy_data(int in, int out, Buf buf, const struct statx& 
       }
       off += *n;
       counted_.bytes += *n;
+      // Short, at or past the size the file had when it was opened: its end
+      // (a file growing meanwhile was copied as far as it had grown). Asking
+      // again to see 0, as cp does, is a syscall per file for nothing.
+      if (!holes && *n < asked && off >= st.stx_size) {
+        size = end = off;
+        break;
+      }
       if (off < end) {
         // A chunk done: give the loop a turn (a signal, other files' completions).
         auto y = co_await aio::nop();
