@@ -1,7 +1,8 @@
 // acp's run step: copies the operands as cp does, each file written where no
-// one sees it (O_TMPFILE, or a hidden name) and linked under its name only
-// when whole. Many files are in flight at once on the one thread; a tree is
-// read a directory batch at a time as it is copied.
+// one sees it (O_TMPFILE, a hidden name, or a directory acp is still filling
+// under a hidden name) and put under its name only when whole. Many files
+// are in flight at once on the one thread; a tree is read a directory at a
+// time as it is copied.
 #pragma once
 
 #include "options.hpp"
