@@ -50,6 +50,30 @@ TEST_CASE("openat of a missing file gives ENOENT as an error code") {
   CHECK(r.error() == std::errc::no_such_file_or_directory);
 }
 
+TEST_CASE("openat_offloaded opens by its directory fd and reports ENOENT like openat") {
+  test::TempDir dir;
+  {
+    int fd = ::open(dir.file("f").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+    REQUIRE(fd >= 0);
+    REQUIRE(::write(fd, "abc", 3) == 3);
+    ::close(fd);
+  }
+  auto rt = test::make_runtime();
+  rt->block_on([&]() -> aio::Task<void> {
+    auto d = co_await aio::openat(AT_FDCWD, dir.path().c_str(), O_RDONLY | O_DIRECTORY);
+    REQUIRE(d.ok());
+    auto f = co_await aio::openat_offloaded(d->get(), "f", O_RDONLY | O_CLOEXEC);
+    REQUIRE(f.ok());
+    std::array<std::byte, 8> buf{};
+    auto r = co_await aio::read(f->get(), buf, 0);
+    REQUIRE(r.ok());
+    CHECK(std::string(reinterpret_cast<char*>(buf.data()), *r) == "abc");
+    auto missing = co_await aio::openat_offloaded(d->get(), "nope", O_RDONLY);
+    REQUIRE_FALSE(missing.ok());
+    CHECK(missing.error() == std::errc::no_such_file_or_directory);
+  }());
+}
+
 TEST_CASE("read on a closed fd gives EBADF, never a count") {
   auto rt = test::make_runtime();
   auto r = rt->block_on([]() -> aio::Task<aio::Result<std::size_t>> {

@@ -104,8 +104,9 @@ const char* help_text() {
   or:  acp [OPTION]... SOURCE... DIRECTORY
   or:  acp [OPTION]... -t DIRECTORY SOURCE...
 Copy SOURCE to DEST, or multiple SOURCE(s) to DIRECTORY, as cp does, with
-every file written where no one sees it and linked under its name only when
-complete. One thread on io_uring; many files copied at once.
+every file written where no one sees it and put under its name only when
+complete (a directory acp creates is filled under a hidden .acp-* name and
+renamed when its files are). One thread on io_uring; many files at once.
 
   -a, --archive                same as -dR --preserve=all
       --atomic-tree            with -r and a DEST that does not exist: build the

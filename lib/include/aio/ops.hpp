@@ -229,18 +229,35 @@ inline auto splice(int fd_in, std::int64_t off_in, int fd_out, std::int64_t off_
       detail::as_count);
 }
 
+namespace detail {
+// An open that completes after a too-late cancel still yields an fd: it is
+// handed over (and closed by its owner), never leaked.
+inline Result<UniqueFd> as_fd(int res) {
+  auto r = interpret(res);
+  if (!r) return r.error();
+  return UniqueFd(static_cast<int>(*r));
+}
+} // namespace detail
+
 // `path` must stay valid until the operation completes.
 inline auto openat(int dirfd, const char* path, int flags, mode_t mode = 0) {
   return detail::make_op(
       "openat", detail::dir_fd(dirfd),
-      [=](io_uring_sqe* s) { io_uring_prep_openat(s, dirfd, path, flags, mode); },
-      [](int res) -> Result<UniqueFd> {
-        // An open that completes after a too-late cancel still yields an fd:
-        // it is handed over (and closed by its owner), never leaked.
-        auto r = interpret(res);
-        if (!r) return r.error();
-        return UniqueFd(static_cast<int>(*r));
-      });
+      [=](io_uring_sqe* s) { io_uring_prep_openat(s, dirfd, path, flags, mode); }, detail::as_fd);
+}
+
+// openat handed to an io-wq worker at once (IOSQE_ASYNC) instead of run by
+// the submitting thread: for a thread with more to do than the workers (acp
+// on a tree of small files), an open it need not do itself. The readiness
+// backend runs it as openat.
+inline auto openat_offloaded(int dirfd, const char* path, int flags, mode_t mode = 0) {
+  return detail::make_op(
+      "openat", detail::dir_fd(dirfd),
+      [=](io_uring_sqe* s) {
+        io_uring_prep_openat(s, dirfd, path, flags, mode);
+        s->flags |= IOSQE_ASYNC;
+      },
+      detail::as_fd);
 }
 
 // Cancels every operation in flight on `fd`; gives how many were found.
