@@ -329,72 +329,56 @@ echo 0 >/proc/sys/user/max_inotify_watches || exit 99
 exec "$@"
 EOF
   chmod +x "$T/nowatches"
+  # polling_case NAME LABEL LIMIT SETUP STEPS ARGS...: as scenario, but
+  # the tool runs in the namespace with inotify taken away by LIMIT (a
+  # script above), and STEPS (using $p) ends it: it is killed or ends by
+  # itself. Run for tail and for acat at once; then compared as LABEL.
+  polling_case() {
+    local name=$1 label=$2 limit=$3 setup=$4 steps=$5
+    shift 5
+    local tool dir g a
+    for tool in tail acat; do
+      dir="$T/$name.$tool"
+      mkdir -p "$dir"
+      (
+        cd "$dir" || exit 1
+        eval "$setup"
+        bin=tail
+        [[ $tool == acat ]] && bin=$ACAT
+        unshare -Ur "$T/$limit" "$bin" "$@" >out 2>err &
+        p=$!
+        eval "$steps"
+        wait $p
+        echo $? >rc
+      ) &
+      PIDS+=($!)
+    done
+    wait
+    g="$T/$name.tail" a="$T/$name.acat"
+    sed -i 's/^tail: /PROG: /' "$g/err"
+    sed -i 's/^acat: /PROG: /' "$a/err"
+    [[ -s $g/steps.log || -s $a/steps.log ]] && fail "$label: a step timed out"
+    eq "$label: exit code" "$(cat "$a/rc")" "$(cat "$g/rc")"
+    eq "$label: stdout" "$(cat "$a/out")" "$(cat "$g/out")"
+    eq "$label: stderr" "$(cat "$a/err")" "$(cat "$g/err")"
+  }
+  # Appended lines and a truncation seen, with each limit, for -f and -F.
   for limit in noinotify nowatches; do
-  for how in -f -F; do
-  for tool in tail acat; do
-    dir="$T/polling.$limit$how.$tool"
-    mkdir -p "$dir"
-    (
-      cd "$dir" || exit 1
-      echo one >f
-      bin=tail
-      [[ $tool == acat ]] && bin=$ACAT
-      unshare -Ur "$T/$limit" "$bin" $how f >out 2>err &
-      p=$!
-      wait_for out one
-      echo two >>f
-      wait_for out two
-      : >f # truncated
-      echo three >>f
-      wait_for out three
-      kill -TERM $p
-      wait $p
-      echo $? >rc
-    ) &
-    PIDS+=($!)
-  done
-  wait
-  g="$T/polling.$limit$how.tail" a="$T/polling.$limit$how.acat"
-  sed -i 's/^tail: /PROG: /' "$g/err"
-  sed -i 's/^acat: /PROG: /' "$a/err"
-  [[ -s $g/steps.log || -s $a/steps.log ]] && fail "polling ($limit $how): a step timed out"
-  eq "polling ($limit $how): exit code" "$(cat "$a/rc")" "$(cat "$g/rc")"
-  eq "polling ($limit $how): stdout" "$(cat "$a/out")" "$(cat "$g/out")"
-  eq "polling ($limit $how): stderr" "$(cat "$a/err")" "$(cat "$g/err")"
-  done
+    for how in -f -F; do
+      polling_case "polling.$limit$how" "polling ($limit $how)" $limit 'echo one >f' \
+        'wait_for out one; echo two >>f; wait_for out two
+         : >f # truncated
+         echo three >>f; wait_for out three; kill -TERM $p' \
+        $how f
+    done
   done
   # Polling, the last name removed ends it with "no files remaining" as with
   # inotify, but tail's polling loop then exits with the first pass's
   # status (0 here), not 1.
-  for tool in tail acat; do
-    dir="$T/polling.removed.$tool"
-    mkdir -p "$dir"
-    (
-      cd "$dir" || exit 1
-      echo one >a
-      echo two >b
-      bin=tail
-      [[ $tool == acat ]] && bin=$ACAT
-      unshare -Ur "$T/noinotify" "$bin" --follow=name a b >out 2>err &
-      p=$!
-      wait_for out two
-      rm a
-      wait_for err "a: No such"
-      rm b
-      ended_in $p || echo "did not end" >>steps.log
-      wait $p
-      echo $? >rc
-    ) &
-    PIDS+=($!)
-  done
-  wait
-  g="$T/polling.removed.tail" a="$T/polling.removed.acat"
-  sed -i 's/^tail: /PROG: /' "$g/err"
-  sed -i 's/^acat: /PROG: /' "$a/err"
-  [[ -s $g/steps.log || -s $a/steps.log ]] && fail "polling, names removed: a step timed out"
-  eq "polling, names removed: exit code" "$(cat "$a/rc")" "$(cat "$g/rc")"
-  eq "polling, names removed: stdout" "$(cat "$a/out")" "$(cat "$g/out")"
-  eq "polling, names removed: stderr" "$(cat "$a/err")" "$(cat "$g/err")"
+  polling_case polling.removed "polling, names removed" noinotify 'echo one >a; echo two >b' \
+    'wait_for out two; rm a; wait_for err "a: No such"; rm b
+     ended_in $p || echo "did not end" >>steps.log' \
+    --follow=name a b
 else
   echo "skipped: polling without inotify (cannot make a user namespace here)"
 fi

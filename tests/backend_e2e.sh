@@ -196,6 +196,36 @@ eq "afifo latest under the filter: exit status of the last run" "$(cat latest.de
 eq "afifo latest: exit status of the last run" "$(cat latest.plain.code)" 3
 eq "afifo latest under the filter: the last record ran" "$(tail -n 1 latest.denied)" "three"
 
+# afifo tee with pipes on both sides under the filter: stdin a pipe, the
+# outputs two FIFOs and a stdout pipe, so the bytes go out by tee(2)
+# (zero-copy fan-out) while an output's pipe has room, by write(2) where
+# not. 2 MB, more than the pipes hold. Each reader gets every byte once,
+# in order. Each process is bounded by timeout: a FIFO reader's open waits
+# for ever if afifo never opens that FIFO.
+mkfifo teep_a teep_b
+seq 1 300000 >teep.want
+for w in plain denied; do
+  wrap=env
+  [[ $w == denied ]] && wrap=$DENY
+  timeout 60 cat teep_a >"teep.$w.a" &
+  ra=$!
+  timeout 60 cat teep_b >"teep.$w.b" &
+  rb=$!
+  PIDS+=("$ra" "$rb")
+  seq 1 300000 | timeout 60 "$wrap" "$AFIFO" tee -o teep_a -o teep_b -o - 2>"teep.$w.err" |
+    cat >"teep.$w.out"
+  echo "${PIPESTATUS[1]}" >"teep.$w.code"
+  wait "$ra" "$rb"
+done
+eq "afifo tee to pipes under the filter: exit code" "$(cat teep.denied.code)" \
+  "$(cat teep.plain.code)"
+eq "afifo tee to pipes: exit code" "$(cat teep.plain.code)" 0
+for o in a b out; do
+  eq "afifo tee to pipes under the filter: bytes of reader $o" "$(md5sum <"teep.denied.$o")" \
+    "$(md5sum <teep.want)"
+done
+eq "afifo tee to pipes under the filter: stderr" "$(cat teep.denied.err)" ""
+
 # kernel.io_uring_disabled=2, as an admin sets it.
 if [[ $(id -u) -ne 0 ]]; then
   echo "SKIP: kernel.io_uring_disabled case needs root"

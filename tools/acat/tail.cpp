@@ -126,10 +126,12 @@ std::string Keeper::take() const {
 
 namespace {
 
-// cat's display options: every chunk goes out as cat shows it.
-aio::Task<aio::Result<void>> copy_displayed(Context& ctx, Input& in) {
-  std::span<std::byte> buf = ctx.bulk(0);
-  std::string shown;
+// Reads `in` to its end through `buf`, handing each chunk to `take`, which
+// returns the bytes to write now (empty: none). A read error is reported and
+// ends the input, as cat and tail go on with the next one; a stop or a failed
+// write ends the pass.
+template <class Take> aio::Task<aio::Result<void>>
+read_to_end(Context& ctx, Input& in, std::span<std::byte> buf, Take take) {
   for (;;) {
     auto r = co_await read_some(in, buf);
     if (!r) {
@@ -139,11 +141,21 @@ aio::Task<aio::Result<void>> copy_displayed(Context& ctx, Input& in) {
       break;
     }
     if (*r == 0) break;
-    shown.clear();
-    ctx.display->feed(buf.first(*r), shown);
-    if (auto w = co_await ctx.out.emit(in.src, as_bytes(std::span(shown))); !w) co_return w;
+    std::span<const std::byte> out = take(buf.first(*r));
+    if (out.empty()) continue;
+    if (auto w = co_await ctx.out.emit(in.src, out); !w) co_return w;
   }
   co_return aio::Result<void>{};
+}
+
+// cat's display options: every chunk goes out as cat shows it.
+aio::Task<aio::Result<void>> copy_displayed(Context& ctx, Input& in) {
+  std::string shown;
+  co_return co_await read_to_end(ctx, in, ctx.bulk(0), [&](std::span<const std::byte> d) {
+    shown.clear();
+    ctx.display->feed(d, shown);
+    return as_bytes(std::span(shown));
+  });
 }
 
 } // namespace
@@ -231,17 +243,12 @@ aio::Task<aio::Result<std::uint64_t>> tail_start(Input& in, const Count& c, Mode
 aio::Task<aio::Result<void>> keep_last(Context& ctx, Input& in) {
   Keeper keep(ctx.opts.mode, ctx.opts.count.n, Keeper::kChunk, ctx.opts.delim);
   auto buf = make_buffer(kBackBlock);
-  for (;;) {
-    auto r = co_await read_some(in, std::span(buf.get(), kBackBlock));
-    if (!r) {
-      if (r.cancelled()) co_return r.error();
-      ctx.report_read(in, r.error());
-      in.done = true;
-      break;
-    }
-    if (*r == 0) break;
-    keep.feed(std::span(buf.get(), *r));
-  }
+  auto r = co_await read_to_end(ctx, in, std::span(buf.get(), kBackBlock),
+                                [&](std::span<const std::byte> d) {
+                                  keep.feed(d);
+                                  return std::span<const std::byte>{};
+                                });
+  if (!r) co_return r;
   for (auto part : keep.last())
     if (auto w = co_await ctx.out.emit(in.src, part); !w) co_return w;
   co_return aio::Result<void>{};

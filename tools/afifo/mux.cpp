@@ -175,8 +175,13 @@ aio::Task<void> read_input(Shared& sh, Input& in) {
   bool warned = false;
   const bool idle = sh.opts.idle_timeout.has_value();
   for (;;) {
-    aio::Result<std::size_t> r =
-        in.fifo ? co_await in.fifo->read(buf) : co_await aio::read(in.plain_fd, buf);
+    // if/else, not `c ? co_await a : co_await b`: g++ 12 mishandles that
+    // form where the result owns something (lib/README.md).
+    aio::Result<std::size_t> r = std::size_t{0};
+    if (in.fifo)
+      r = co_await in.fifo->read(buf);
+    else
+      r = co_await aio::read(in.plain_fd, buf);
     if (!r) {
       if (!r.cancelled()) {
         fmt::print(stderr, "afifo: {}: {}\n", in.name, errtext(r.error()));

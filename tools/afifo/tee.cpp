@@ -217,8 +217,12 @@ aio::Task<void> Tee::write_loop(Out& o) {
     // A copy of the front segment: its reference keeps the chunk alive
     // while the kernel reads it, even if the queue is cleared meanwhile.
     const Segment seg = o.q.segs.front();
-    auto r = o.sync ? write_sync(o.fd.get(), seg.bytes())
-                    : co_await write_ready(o.fd.get(), seg.bytes());
+    // if/else, not a co_await inside `?:` (lib/README.md: g++ 12).
+    aio::Result<std::size_t> r = std::size_t{0};
+    if (o.sync)
+      r = write_sync(o.fd.get(), seg.bytes());
+    else
+      r = co_await write_ready(o.fd.get(), seg.bytes());
     if (!o.q.accepting) co_return;              // disconnected meanwhile: its queue is gone
     if (r && *r == 0) r = aio::errno_code(EIO); // no progress: never spin
     if (!r) {
