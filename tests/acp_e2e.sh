@@ -191,6 +191,18 @@ rm tree/zfifo
 eq "atomic tree: exit" "$?" 0
 eq "atomic tree: whole" "$(cat atomic/x/f3)" 3
 eq "atomic tree: no hidden tree left" "$(leftovers .)" 0
+# A staged directory's hidden name already taken (here by a guess at acp's
+# PID, made before exec): acp takes the next name and leaves that one alone.
+mkdir -p taken/src && echo t >taken/src/f
+python3 -c '
+import os, sys
+os.mkdir(f"taken/.acp-{os.getpid()}-1.dst")
+os.execvp(sys.argv[1], sys.argv[1:])' "$ACP" -r taken/src taken/dst
+eq "hidden name taken: exit" "$?" 0
+eq "hidden name taken: copied" "$(cat taken/dst/f)" t
+eq "hidden name taken: the other one left alone" "$(ls -A taken/.acp-*-1.dst | wc -l)" 0
+eq "hidden name taken: nothing else hidden" "$(ls -A taken | tr '\n' ' ')" ".acp-$(ls -A taken | sed -n 's/^\.acp-\([0-9]*\)-1\.dst$/\1/p')-1.dst dst src "
+
 # Hard links inside the hidden tree (acp once linked to the final path, which
 # does not exist until the end).
 mkdir -p hl/x && echo h >hl/a && ln hl/a hl/b && ln hl/a hl/x/c

@@ -278,6 +278,12 @@ aio::Task<void> Copier::copy_dir(Place s, struct statx st, Place d, DirNode* par
       staged = true;
     }
     auto mk = co_await aio::mkdirat(d.dirfd, made.c_str(), (st.stx_mode & 0777) | S_IRWXU);
+    // A hidden name someone else has (another acp of the same PID before a
+    // reboot, or a guess at it): never theirs to fill; the next one.
+    for (int tries = 0; staged && !mk && mk.error().value() == EEXIST && tries < 8; ++tries) {
+      made = hidden_name(d.name);
+      mk = co_await aio::mkdirat(d.dirfd, made.c_str(), (st.stx_mode & 0777) | S_IRWXU);
+    }
     if (!mk) {
       report(fmt::format("cannot create directory {}", quote(d.path)), mk.error());
       co_return;
