@@ -295,20 +295,23 @@ fi
 # ---- obsolete options with a unit and no number mean 10 units (tail.pl's
 # obs-l, obs-b, obs-plus-x1, obs-plus-x2); compared with tail: stdout,
 # stderr (program name normalised) and exit code.
-same_all() { # same_all DESC ARGS...
-  local desc=$1
-  shift
-  timeout 20 tail "$@" </dev/null >out.g 2>err.g
+# same_gnu TOOL LABEL DESC ARGS...: acat ARGS gives TOOL ARGS's stdout,
+# stderr (program name normalised) and exit code; LABEL prefixes DESC.
+same_gnu() {
+  local tool=$1 label=$2 desc=$3
+  shift 3
+  timeout 20 "$tool" "$@" </dev/null >out.g 2>err.g
   local rg=$?
   timeout 20 "$ACAT" "$@" </dev/null >out.a 2>err.a
   local ra=$?
-  sed -i 's/^acat: /tail: /; s/acat --help/tail --help/' err.a
-  eq "$desc: exit code" "$ra" "$rg"
-  if cmp -s out.g out.a; then ok; else fail "$desc: stdout differs from tail's"; fi
+  sed -i "s/^acat: /$tool: /; s/acat --help/$tool --help/" err.a
+  eq "$label$desc: exit code" "$ra" "$rg"
+  if cmp -s out.g out.a; then ok; else fail "$label$desc: stdout differs from $tool's"; fi
   if cmp -s err.g err.a; then ok; else
-    fail "$desc: stderr '$(head -c 200 err.a)', tail's '$(head -c 200 err.g)'"
+    fail "$label$desc: stderr '$(head -c 200 err.a)', $tool's '$(head -c 200 err.g)'"
   fi
 }
+same_all() { same_gnu tail "" "$@"; } # same_all DESC ARGS...
 printf 'x\n%.0s' $(seq 2561) >obs.b
 printf 'x%s' yyyyyyyyyyz >obs.c
 { printf 'x\n'; printf 'y\n%.0s' $(seq 10); printf z; } >obs.l
@@ -481,20 +484,7 @@ eq "-s 3600 --retry: exit code at --pid's end" "$rc" 1
 # and exit code, on awkward input (every byte value, CR LF, empty lines,
 # no final newline, empty files) and across files (numbering, squeezing and
 # a CR before an LF in the next file go on from one file to the next).
-same_cat() { # same_cat DESC ARGS...
-  local desc=$1
-  shift
-  cat "$@" </dev/null >out.g 2>err.g
-  local rg=$?
-  "$ACAT" "$@" </dev/null >out.a 2>err.a
-  local ra=$?
-  sed -i 's/^acat: /cat: /' err.a
-  eq "cat $desc: exit code" "$ra" "$rg"
-  if cmp -s out.g out.a; then ok; else fail "cat $desc: stdout differs from cat's"; fi
-  if cmp -s err.g err.a; then ok; else
-    fail "cat $desc: stderr '$(head -c 200 err.a)', cat's '$(head -c 200 err.g)'"
-  fi
-}
+same_cat() { same_gnu cat "cat " "$@"; } # same_cat DESC ARGS...
 python3 -c "import sys; sys.stdout.buffer.write(bytes(range(256)) + b'\n\n\n\tx\t\r\n\r\n\n\n\r\rend\r')" >d.all
 printf '\n\n' >d.blank2
 printf 'no final' >d.nofinal
