@@ -295,16 +295,6 @@ private:
     return S_ISDIR(src) || S_ISSOCK(src) ? 0777 : 0666;
   }
   std::string hidden_name(const std::string& base);
-  // tools::size_is_trusted, its fstatfs asked once per file system (a
-  // device number names one mounted file system for as long as it is up).
-  bool size_is_trusted(int fd, const struct statx& st) {
-    if (st.stx_size == 0) return false;
-    auto key = std::pair(st.stx_dev_major, st.stx_dev_minor);
-    auto it = trusted_.find(key);
-    if (it == trusted_.end())
-      it = trusted_.emplace(key, tools::size_is_trusted(fd, st.stx_size)).first;
-    return it->second;
-  }
 
   const Options& o_;
   mode_t umask_;
@@ -327,7 +317,6 @@ private:
   // that it sees what the ones before it copied, as with cp.
   unsigned unplaced_ = 0;
   aio::Event placed_;
-  std::map<std::pair<unsigned, unsigned>, bool> trusted_;
   bool stopped_ = false;
 };
 

@@ -160,7 +160,7 @@ aio::Task<bool> Copier::copy_data(int in, int out, Buf buf, const struct statx& 
   // A procfs or sysfs file (or one that says it is empty) is read until
   // read() says the end: its size is 0 or a page whatever it holds, and
   // copy_file_range copies nothing from procfs.
-  bool stream = !size_is_trusted(in, st);
+  bool stream = !tools::size_is_trusted(in, st.stx_size);
   bool holes = !stream && o_.sparse != Sparse::Never && st.stx_blocks * 512 < st.stx_size;
   // Without holes to skip, copied to its end as cp copies it: a file
   // growing meanwhile (a log) is copied as far as it has grown.
