@@ -40,6 +40,18 @@ ended_in() {
   return 1
 }
 
+# as_prog TAILDIR ACATDIR: both stderrs with the program name as PROG.
+# tail's "cannot watch 'X': No such file or directory" is dropped: tail
+# adds its inotify watches by name only after its first pass is out, so a
+# step that acts on seeing that output (a rename, a removal) can beat it
+# when the machine is loaded; it then recovers as acat does, which opens
+# and watches every name before it prints. (Seen in CI on renamed_and_
+# recreated: tail's stderr had that line first, the rest as acat's.)
+as_prog() {
+  sed -i "s/^tail: /PROG: /; /^PROG: cannot watch '.*': No such file or directory\$/d" "$1/err"
+  sed -i 's/^acat: /PROG: /' "$2/err"
+}
+
 # scenario NAME SETUP STEPS ARGS...: in a fresh directory, SETUP (shell
 # code), then the tool with ARGS in the background (stdout to out, stderr
 # to err), then STEPS (shell code using $tool_pid and wait_for), then, if
@@ -73,8 +85,7 @@ scenario() {
   done
   wait "${pid[tail]}" "${pid[acat]}"
   local g="$T/$name.tail" a="$T/$name.acat"
-  sed -i 's/^tail: /PROG: /' "$g/err"
-  sed -i 's/^acat: /PROG: /' "$a/err"
+  as_prog "$g" "$a"
   if [[ -s $g/steps.log || -s $a/steps.log ]]; then
     fail "$name: a step timed out: $(cat "$g/steps.log" "$a/steps.log" 2>/dev/null)"
   fi
@@ -231,15 +242,15 @@ for tool in tail acat; do
   mkdir -p "$T/opened_first.$tool"
   bin=tail
   [[ $tool == acat ]] && bin=$ACAT
-  (cd "$T/opened_first.$tool" && opened_before_printing "$bin" >result && sed -i 's/^acat: /PROG: /; s/^tail: /PROG: /' err)
+  (cd "$T/opened_first.$tool" && opened_before_printing "$bin" >result)
 done
+as_prog "$T/opened_first.tail" "$T/opened_first.acat"
 eq "opened before printing: acat as tail" "$(cat "$T/opened_first.acat/result")" \
   "$(cat "$T/opened_first.tail/result")"
-# tail also says "cannot watch 'foo'": it adds its watches by name once its
-# first pass is out, and the name was gone by then; acat watches the open
-# file, which it can still do.
+# tail also says "cannot watch 'foo'" here, always (as_prog drops it): the
+# name was gone before it added its watches; acat watches the open file.
 eq "opened before printing: stderr as tail's" "$(cat "$T/opened_first.acat/err")" \
-  "$(grep -v "^PROG: cannot watch 'foo'" "$T/opened_first.tail/err")"
+  "$(cat "$T/opened_first.tail/err")"
 eq "opened before printing: the second file was open" \
   "$(grep -c 'opened foo while its output waited: True' "$T/opened_first.acat/result")" 1
 
@@ -287,8 +298,7 @@ pid_case() {
   done
   wait
   local g="$T/$name.tail" a="$T/$name.acat"
-  sed -i 's/^tail: /PROG: /' "$g/err"
-  sed -i 's/^acat: /PROG: /' "$a/err"
+  as_prog "$g" "$a"
   [[ -s $g/steps.log || -s $a/steps.log ]] &&
     fail "$name: a step timed out: $(cat "$g/steps.log" "$a/steps.log" 2>/dev/null)"
   eq "$name: exit code" "$(cat "$a/rc")" "$(cat "$g/rc")"
@@ -355,8 +365,7 @@ EOF
     done
     wait
     g="$T/$name.tail" a="$T/$name.acat"
-    sed -i 's/^tail: /PROG: /' "$g/err"
-    sed -i 's/^acat: /PROG: /' "$a/err"
+    as_prog "$g" "$a"
     [[ -s $g/steps.log || -s $a/steps.log ]] && fail "$label: a step timed out"
     eq "$label: exit code" "$(cat "$a/rc")" "$(cat "$g/rc")"
     eq "$label: stdout" "$(cat "$a/out")" "$(cat "$g/out")"
