@@ -14,8 +14,15 @@ set_tests_properties(acp_e2e PROPERTIES TIMEOUT 300)
 
 # Faults, each asserting what is left on disk: ENOSPC (root: a small tmpfs),
 # SIGINT/SIGKILL mid file and mid tree, unreadable entries (root: as nobody),
-# sources removed/truncated and a destination directory removed mid copy.
-add_test(NAME acp_faults COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/acp_faults.py $<TARGET_FILE:acp>)
+# sources removed/truncated, a destination directory removed mid copy, a
+# destination's close failing.
+# A close that fails (NFS, FUSE) is provoked by an LD_PRELOAD shim.
+add_library(fail_close MODULE ${CMAKE_CURRENT_SOURCE_DIR}/programs/fail_close.cpp)
+target_link_libraries(fail_close PRIVATE ${CMAKE_DL_LIBS})
+# Preloaded into GNU cp too: built without the sanitizers.
+set_target_properties(fail_close PROPERTIES COMPILE_OPTIONS "" LINK_OPTIONS "")
+add_test(NAME acp_faults COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/acp_faults.py $<TARGET_FILE:acp>
+                                 $<TARGET_FILE:fail_close>)
 set_tests_properties(acp_faults PROPERTIES TIMEOUT 600 RUN_SERIAL ON)
 
 # --progress: plain lines for scripts, the bar on a pty, no ANSI when piped or NO_COLOR.

@@ -5,7 +5,8 @@ is the reference, comparing with cp run the same way):
   ENOSPC on a small tmpfs (root), SIGINT and SIGKILL in the middle of a large
   file and of a large tree, an unreadable file and directory inside a tree
   (as nobody), a source removed and a source truncated during the copy, a
-  destination directory removed during the copy.
+  destination directory removed during the copy, a destination whose close
+  fails.
 
 "In the middle" is made certain without timing: the copy is watched until
 some but not all of it is done, then stopped with SIGSTOP, the fault is
@@ -24,6 +25,7 @@ import tempfile
 import time
 
 ACP = os.path.realpath(sys.argv[1])
+SHIM = os.path.realpath(sys.argv[2]) if len(sys.argv) > 2 else None  # tests/programs/fail_close.cpp
 CAP = 2  # acp::kIowqWorkers, per pool (bounded and unbounded)
 FAILS = 0
 PASSES = 0
@@ -549,12 +551,59 @@ def test_enospc(T):
             subprocess.run(["umount", "-l", mnt])
 
 
+def test_close_fails(T):
+    """A write error that shows only at close (NFS and FUSE flush there):
+    the shim fails close() of files under a path holding FAILCLOSE with
+    EIO. It sees only a program's own close() calls, and io_uring closes
+    in the kernel: acp runs on the readiness backend here."""
+    if SHIM is None:
+        skip("close fails", "no shim given")
+        return
+    asan = os.environ.get("ASAN_OPTIONS", "")
+    env = dict(os.environ, AIO_BACKEND="epoll", LD_PRELOAD=SHIM,
+               ASAN_OPTIONS=(asan + ":" if asan else "") + "verify_asan_link_order=0")
+    base = os.path.join(T, "close")
+    src = os.path.join(base, "src")
+    make_tree(src, 2, 3, 100 << 10)
+
+    def run(cmd):
+        p = subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        return p.returncode, p.stderr.decode(errors="replace")
+
+    # A new tree: its files are made in staged directories under their own
+    # names, and closed before they are put in place, so a failed close
+    # leaves nothing (cp would leave each file, written, under its name).
+    dst = os.path.join(base, "treeFAILCLOSE")
+    rc, err = run([ACP, "-r", src, dst])
+    check("close fails, new tree: exit code", rc, 1)
+    check("close fails, new tree: one error a file",
+          sorted(l for l in err.splitlines() if "failed to close" in l),
+          sorted(f"acp: failed to close '{dst}/d{d:03}/f{i:04}': Input/output error"
+                 for d in range(2) for i in range(3)))
+    check("close fails, new tree: no file left", sorted(regular_files(dst)), [])
+    check("close fails, new tree: directories in place", sorted(os.listdir(dst)), ["d000", "d001"])
+    check("close fails, new tree: no hidden name left", hidden_left(dst), 0)
+
+    # Into an existing directory: an O_TMPFILE, linked in before its close
+    # (its fd is what is linked), so the file stays, as cp leaves it; same
+    # message and exit code as cp run the same way.
+    got = {}
+    for tool, prog in (("cp", "cp"), ("acp", ACP)):
+        into = os.path.join(base, f"{tool}.intoFAILCLOSE")
+        os.makedirs(into)
+        rc, err = run([prog, os.path.join(src, "d000", "f0000"), into + "/"])
+        got[tool] = (rc, err.replace(f"{tool}: ", "PROG: ").replace(f"{tool}.into", "X.into"),
+                     read(os.path.join(into, "f0000")) == read(os.path.join(src, "d000", "f0000")))
+    check("close fails, existing dir: cp fails under the shim (the shim works)", got["cp"][0], 1)
+    check("close fails, existing dir: as cp (exit code, message, file left whole)", got["acp"], got["cp"])
+
+
 def main():
     T = tempfile.mkdtemp(prefix="acp-faults.", dir=os.getcwd())
     os.chmod(T, 0o755)  # searchable by nobody (the unreadable case)
     try:
         tests = [test_enospc, test_unreadable, test_signal_large_file, test_signal_large_tree,
-                 test_source_removed_and_truncated, test_dest_dir_removed]
+                 test_source_removed_and_truncated, test_dest_dir_removed, test_close_fails]
         only = os.environ.get("ACP_FAULTS_ONLY")
         for t in tests:
             if only and only not in t.__name__:

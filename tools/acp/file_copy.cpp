@@ -315,13 +315,42 @@ aio::Task<bool> Copier::commit(Temp& tmp, const Place& d, const struct statx& st
         removed(d.path);
       // cp writes over an existing file and so keeps its permissions;
       // the new inode takes them (unless the source's are preserved).
-      if (!o_.preserve.mode && writable && old && S_ISREG(old->stx_mode) && !o_.remove_destination)
-        (void)aio::set_mode(tmp.fd.get(), old->stx_mode & 07777);
+      if (!o_.preserve.mode && writable && old && S_ISREG(old->stx_mode) &&
+          !o_.remove_destination) {
+        // (A named copy is closed by now: its hidden name is ours.)
+        if (tmp.fd)
+          (void)aio::set_mode(tmp.fd.get(), old->stx_mode & 07777);
+        else
+          (void)::fchmodat(d.dirfd, tmp.name.c_str(), old->stx_mode & 07777, 0);
+      }
       break;
     }
     }
   }
   co_return false;
+}
+
+aio::Task<bool> Copier::close_dest(aio::UniqueFd& fd, const std::string& dpath) {
+  // Through the ring: a file system with a flush to do at close (NFS,
+  // FUSE) has it done by an io-wq worker, not by this thread.
+  auto r = co_await aio::close(std::move(fd));
+  if (!r) report(fmt::format("failed to close {}", quote(dpath)), r.error());
+  co_return r.ok();
+}
+
+aio::Task<bool> Copier::put_in_place(Temp& tmp, const Place& d, const struct statx& st,
+                                     const std::string& spath) {
+  // A write error can show only at close (NFS and FUSE flush there; cp
+  // says "failed to close"). A copy with a name is closed before it is put
+  // in place, so a failed close leaves nothing; an O_TMPFILE needs its fd
+  // to be linked, and is closed after, as cp closes the file it wrote.
+  // (Written without `co_return co_await`: g++ 12 -O2 made a coroutine of
+  // this shape resume with a dangling awaiter, a segfault; -O0 did not.)
+  bool ok = true;
+  if (!tmp.name.empty()) ok = co_await close_dest(tmp.fd, d.path);
+  if (ok) ok = co_await commit(tmp, d, st, spath);
+  if (ok && tmp.fd) ok = co_await close_dest(tmp.fd, d.path);
+  co_return ok;
 }
 
 aio::Task<bool> Copier::copy_regular(const Place& s, const struct statx& st, const Place& d,
@@ -376,7 +405,7 @@ aio::Task<bool> Copier::copy_regular(const Place& s, const struct statx& st, con
       co_return false;
     }
   }
-  co_return co_await commit(*tmp, d, st, s.path);
+  co_return co_await put_in_place(*tmp, d, st, s.path);
 }
 
 aio::Task<bool> Copier::pump(int in, bool in_file, int out, bool out_file, const std::string& spath,
@@ -420,7 +449,7 @@ aio::Task<bool> Copier::copy_stream(int in, bool fifo, Place d, mode_t mode, std
   struct statx st {};
   st.stx_mode = S_IFREG | mode;
   st.stx_ino = 0;
-  co_return co_await commit(*tmp, d, st, spath);
+  co_return co_await put_in_place(*tmp, d, st, spath);
 }
 
 aio::Task<bool> Copier::write_into(int in, const struct statx* st, std::string spath,
@@ -452,7 +481,8 @@ aio::Task<bool> Copier::write_into(int in, const struct statx* st, std::string s
   if (!co_await pump(in, file, out->get(), false, spath, dpath, buf)) co_return false;
   // cp -p sets the mode and times of the device it wrote into, too.
   if (st != nullptr) set_fd_meta(out->get(), *st, dpath, false);
-  co_return true;
+  bool closed = co_await close_dest(*out, dpath);
+  co_return closed;
 }
 
 } // namespace acp::detail
