@@ -280,3 +280,37 @@ TEST_CASE(
   CHECK(slurp(top.file("B/g")) == "from A");
   CHECK(slurp(top.file("A/f")) == "from A");
 }
+
+TEST_CASE("close_now closes at once and gives close's result; an empty fd is EBADF") {
+  test::TempDir dir;
+  auto rt = test::make_runtime();
+  rt->block_on([&]() -> aio::Task<void> {
+    aio::UniqueFd f(::open((dir.path() / "f").c_str(), O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+    const int number = f.get();
+    REQUIRE(number >= 0);
+    CHECK(aio::close_now(std::move(f)).ok());
+    CHECK(fcntl(number, F_GETFD) == -1);
+    CHECK(aio::close_now(aio::UniqueFd()).error() == std::errc::bad_file_descriptor);
+    co_return;
+  }());
+}
+
+TEST_CASE("close_now of an fd a read still names leaves it open until the read ends") {
+  test::ConnectedFifo f;
+  auto rt = test::make_runtime();
+  const int number = f.rd.get();
+  rt->block_on([&]() -> aio::Task<void> {
+    aio::Scope scope(co_await aio::stop_token());
+    scope.spawn([](int fd) -> aio::Task<void> {
+      std::array<std::byte, 8> buf{};
+      (void)co_await aio::read(fd, buf);
+    }(number));
+    (void)co_await aio::nop();
+    // Closing the number under the read could let a new open reuse it.
+    CHECK(aio::close_now(std::move(f.rd)).error() == std::errc::operation_in_progress);
+    CHECK(fcntl(number, F_GETFD) != -1);
+    REQUIRE(::write(f.wr.get(), "x", 1) == 1);
+    co_await scope.join();
+  }());
+  CHECK(fcntl(number, F_GETFD) == -1);
+}

@@ -1,5 +1,7 @@
 #include "aio/fs_ops.hpp"
 
+#include "aio/runtime.hpp"
+
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -44,6 +46,14 @@ Result<std::size_t> copy_range(int in, std::uint64_t in_off, int out, std::uint6
 
 Result<void> clone_file(int dst, int src) noexcept {
   return void_or_errno(::ioctl(dst, FICLONE, src));
+}
+
+Result<void> close_now(UniqueFd fd) noexcept {
+  if (!fd) return Result<void>::failure(EBADF);
+  const int raw = fd.release();
+  if (Runtime* rt = Runtime::current(); rt != nullptr && rt->defer_close(raw))
+    return Result<void>::failure(EINPROGRESS);
+  return interpret_close(::close(raw) == 0 ? 0 : -errno);
 }
 
 Result<void> set_mode(int fd, mode_t mode) noexcept { return void_or_errno(::fchmod(fd, mode)); }

@@ -270,7 +270,7 @@ private:
                                                         const Place& s, const Place& d,
                                                         std::size_t zero_block = 0);
   // `spath`: the source's name, for messages.
-  aio::Task<bool> close_dest(aio::UniqueFd& fd, const std::string& dpath);
+  bool close_dest(aio::UniqueFd& fd, const std::string& dpath);
   aio::Task<bool> put_in_place(Temp& tmp, const Place& d, const struct statx& st,
                                const std::string& spath);
   aio::Task<bool> commit(Temp& tmp, const Place& d, const struct statx& st,

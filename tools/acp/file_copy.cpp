@@ -330,12 +330,12 @@ aio::Task<bool> Copier::commit(Temp& tmp, const Place& d, const struct statx& st
   co_return false;
 }
 
-aio::Task<bool> Copier::close_dest(aio::UniqueFd& fd, const std::string& dpath) {
-  // Through the ring: a file system with a flush to do at close (NFS,
-  // FUSE) has it done by an io-wq worker, not by this thread.
-  auto r = co_await aio::close(std::move(fd));
+bool Copier::close_dest(aio::UniqueFd& fd, const std::string& dpath) {
+  // Direct (see close_now): a flush that waits on NFS holds this thread
+  // as cp's close holds cp.
+  auto r = aio::close_now(std::move(fd));
   if (!r) report(fmt::format("failed to close {}", quote(dpath)), r.error());
-  co_return r.ok();
+  return r.ok();
 }
 
 aio::Task<bool> Copier::put_in_place(Temp& tmp, const Place& d, const struct statx& st,
@@ -344,12 +344,11 @@ aio::Task<bool> Copier::put_in_place(Temp& tmp, const Place& d, const struct sta
   // says "failed to close"). A copy with a name is closed before it is put
   // in place, so a failed close leaves nothing; an O_TMPFILE needs its fd
   // to be linked, and is closed after, as cp closes the file it wrote.
-  // (Written without `co_return co_await`: g++ 12 -O2 made a coroutine of
-  // this shape resume with a dangling awaiter, a segfault; -O0 did not.)
-  bool ok = true;
-  if (!tmp.name.empty()) ok = co_await close_dest(tmp.fd, d.path);
+  // (No `co_return a || b()` nor `co_return co_await t` here: g++ 12 at
+  // -O2 made two such forms of this function crash, not at -O0.)
+  bool ok = tmp.name.empty() || close_dest(tmp.fd, d.path);
   if (ok) ok = co_await commit(tmp, d, st, spath);
-  if (ok && tmp.fd) ok = co_await close_dest(tmp.fd, d.path);
+  if (ok && tmp.fd) ok = close_dest(tmp.fd, d.path);
   co_return ok;
 }
 
@@ -481,7 +480,7 @@ aio::Task<bool> Copier::write_into(int in, const struct statx* st, std::string s
   if (!co_await pump(in, file, out->get(), false, spath, dpath, buf)) co_return false;
   // cp -p sets the mode and times of the device it wrote into, too.
   if (st != nullptr) set_fd_meta(out->get(), *st, dpath, false);
-  bool closed = co_await close_dest(*out, dpath);
+  bool closed = close_dest(*out, dpath);
   co_return closed;
 }
 
