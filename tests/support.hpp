@@ -88,6 +88,13 @@ struct ConnectedFifo {
   aio::UniqueFd wr{::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC)};
 };
 
+// A read that holds `fd` until something comes (a ConnectedFifo's rd),
+// for tests of what a close does to an fd in use.
+inline aio::Task<void> pending_read(int fd) {
+  std::array<std::byte, 8> buf{};
+  (void)co_await aio::read(fd, buf);
+}
+
 // A bare operation (no coroutine) that records how it ended.
 struct RecordingRead final : aio::Operation {
   RecordingRead(int fd, int& calls, int& result)

@@ -89,10 +89,7 @@ TEST_CASE("a deferred close still closes once the last operation on the fd ends"
   int number = f.rd.get();
   rt->block_on([&]() -> aio::Task<void> {
     aio::Scope scope(co_await aio::stop_token());
-    scope.spawn([](int fd) -> aio::Task<void> {
-      std::array<std::byte, 8> buf{};
-      (void)co_await aio::read(fd, buf);
-    }(f.rd.get()));
+    scope.spawn(test::pending_read(f.rd.get()));
     f.rd.reset(); // a read is pending on it: the close waits
     CHECK(fcntl(number, F_GETFD) != -1);
     REQUIRE(::write(f.wr.get(), "x", 1) == 1);
@@ -109,10 +106,7 @@ TEST_CASE("close() of an fd with a read pending returns only once the fd is clos
   bool close_ok = false;
   rt->block_on([&]() -> aio::Task<void> {
     aio::Scope scope(co_await aio::stop_token());
-    scope.spawn([](int fd) -> aio::Task<void> {
-      std::array<std::byte, 8> buf{};
-      (void)co_await aio::read(fd, buf);
-    }(number));
+    scope.spawn(test::pending_read(number));
     scope.spawn([](aio::UniqueFd fd, bool& open, bool& ok) -> aio::Task<void> {
       auto r = co_await aio::close(std::move(fd));
       ok = r.ok();

@@ -301,10 +301,7 @@ TEST_CASE("close_now of an fd a read still names leaves it open until the read e
   const int number = f.rd.get();
   rt->block_on([&]() -> aio::Task<void> {
     aio::Scope scope(co_await aio::stop_token());
-    scope.spawn([](int fd) -> aio::Task<void> {
-      std::array<std::byte, 8> buf{};
-      (void)co_await aio::read(fd, buf);
-    }(number));
+    scope.spawn(test::pending_read(number));
     (void)co_await aio::nop();
     // Closing the number under the read could let a new open reuse it.
     CHECK(aio::close_now(std::move(f.rd)).error() == std::errc::operation_in_progress);
