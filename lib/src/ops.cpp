@@ -31,8 +31,10 @@ Task<Result<void>> close(UniqueFd fd) {
   const int res = co_await Shielded{detail::make_op(
       "close", -1, [=](io_uring_sqe* s) { io_uring_prep_close(s, raw); }, RawResult{})};
   // Cancelled before it ran (only the end-of-run sweep can): still open.
-  if (res == -ECANCELED)
-    co_return interpret_close(::close(raw) == 0 || errno == EINTR ? 0 : -errno);
+  if (res == -ECANCELED) {
+    const int now = ::close(raw) == 0 || errno == EINTR ? 0 : -errno;
+    co_return interpret_close(now);
+  }
   co_return interpret_close(res);
 }
 

@@ -217,7 +217,8 @@ aio::Task<int> run(const Options& opts) {
                               : "closing standard input: Bad file descriptor");
     ctx.had_error = true;
   }
-  co_return ctx.had_error ? 1 : 0;
+  const int rc = ctx.had_error ? 1 : 0;
+  co_return rc;
 }
 
 } // namespace acat

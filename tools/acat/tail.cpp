@@ -217,7 +217,10 @@ namespace {
 // The last N lines or bytes of a regular file: where they start.
 aio::Task<aio::Result<std::uint64_t>> tail_start(Input& in, const Count& c, Mode mode,
                                                  std::uint64_t size, char delim) {
-  if (mode == Mode::Bytes) co_return size > c.n ? size - c.n : 0;
+  if (mode == Mode::Bytes) {
+    const std::uint64_t start = size > c.n ? size - c.n : 0;
+    co_return start;
+  }
   BackScanner scan(c.n, size, delim);
   if (c.n == 0) co_return size;
   auto buf = make_buffer(kBackBlock);

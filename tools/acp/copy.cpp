@@ -374,7 +374,8 @@ aio::Task<int> Copier::run() {
   }
   ui.request_stop();
   co_await ui.join();
-  co_return errors_ == 0 ? 0 : 1;
+  const int rc = errors_ == 0 ? 0 : 1;
+  co_return rc;
 }
 
 } // namespace acp::detail

@@ -344,8 +344,7 @@ aio::Task<bool> Copier::put_in_place(Temp& tmp, const Place& d, const struct sta
   // says "failed to close"). A copy with a name is closed before it is put
   // in place, so a failed close leaves nothing; an O_TMPFILE needs its fd
   // to be linked, and is closed after, as cp closes the file it wrote.
-  // (No `co_return a || b()` nor `co_return co_await t` here: g++ 12 at
-  // -O2 made two such forms of this function crash, not at -O0.)
+  // (Ends on a named result: see lib/README on `co_return a || b`.)
   bool ok = tmp.name.empty() || close_dest(tmp.fd, d.path);
   if (ok) ok = co_await commit(tmp, d, st, spath);
   if (ok && tmp.fd) ok = close_dest(tmp.fd, d.path);

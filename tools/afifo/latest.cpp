@@ -222,7 +222,8 @@ aio::Task<int> Latest::run() {
     co_await scope.join();
   }
   if (status_ != 0) co_return status_;
-  co_return opts_.exit_on_eof ? last : 0;
+  const int rc = opts_.exit_on_eof ? last : 0;
+  co_return rc;
 }
 
 } // namespace

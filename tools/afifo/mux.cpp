@@ -418,7 +418,8 @@ aio::Task<int> run_mux(MuxOptions opts) {
   co_await writers.join();
   if (out_file) (void)co_await aio::close(std::move(out_file));
   if (sh.broken) co_return kBrokenPipe;
-  co_return sh.failed ? 1 : 0;
+  const int rc = sh.failed ? 1 : 0;
+  co_return rc;
 }
 
 namespace {

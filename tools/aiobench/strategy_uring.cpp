@@ -135,7 +135,8 @@ aio::Task<void> read_all(const ReadJob& job, double t0, unsigned first, ReadOutc
 
 aio::Task<std::uint64_t> size_now(const std::string& path) {
   auto st = co_await aio::statx(AT_FDCWD, path.c_str());
-  co_return st ? st->stx_size : 0;
+  const std::uint64_t size = st ? st->stx_size : 0;
+  co_return size;
 }
 
 aio::Task<void> visibility(const VisJob& job, VisOutcome& out) {
