@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 #include <map>
 #include <stdexcept>
 #include <vector>
@@ -55,9 +56,21 @@ void connect(const std::string& rd, const std::string& wr, int& rfd, int& wfd) {
   }
   char b = 'S';
   if (::write(wfd, &b, 1) != 1) throw std::runtime_error("handshake write failed");
+  // Each failure says what it saw: CI once reported a bare "handshake
+  // failed" that 55 runs under load here did not repeat.
   pollfd p{rfd, POLLIN, 0};
-  if (poll(&p, 1, 10000) != 1 || ::read(rfd, &b, 1) != 1)
-    throw std::runtime_error("handshake failed");
+  int n = 0;
+  while ((n = poll(&p, 1, 10000)) < 0 && errno == EINTR) {
+  }
+  if (n != 1)
+    throw std::runtime_error(n == 0
+                                 ? "handshake failed: no byte from the peer in 10 s"
+                                 : fmt::format("handshake failed: poll: {}", std::strerror(errno)));
+  ssize_t r = ::read(rfd, &b, 1);
+  if (r != 1)
+    throw std::runtime_error(fmt::format("handshake failed: read gave {} ({}), poll revents {:#x}",
+                                         r, r < 0 ? std::strerror(errno) : "no writer left",
+                                         p.revents));
 }
 
 void side(const Options& opt, const std::string& strategy, const std::string& rd,
